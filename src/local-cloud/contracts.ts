@@ -1,0 +1,82 @@
+/**
+ * The seams inside the local cloud, split as moto splits a service:
+ *   model/     state, rules and status transitions (no HTTP, no SSH)
+ *   api/       one handler per Action: read Params, call the model, return the wire-shaped body
+ *   wire/      signatures, parameter decoding, the HTTP server, admin API, faults, throttling
+ *   ssh/       the instances' SSH servers and the ssh_config that maps public addresses to them
+ * Each folder depends only on these interfaces and on errors.ts.
+ */
+
+/** Decoded request parameters (query string plus form body), with the SDK's list encodings. */
+export interface Params {
+  readonly raw: Readonly<Record<string, string>>;
+  /** A scalar; throws MissingParameter when `required` and absent. */
+  str(name: string, required?: boolean): string | undefined;
+  int(name: string, fallback?: number): number | undefined;
+  bool(name: string, fallback?: boolean): boolean | undefined;
+  /** `Name.1`, `Name.2`, ... in index order. */
+  list(name: string): string[];
+  /** A JSON-array string such as InstanceIds=["i-1","i-2"]. */
+  jsonList(name: string): string[];
+  /** A comma-separated string such as AllocationId=eip-1,eip-2. */
+  commaList(name: string): string[];
+  /** `Tag.N.Key` / `Tag.N.Value` (or another prefix). */
+  tags(prefix?: string): Array<{ key: string; value: string }>;
+}
+
+export type Product = 'Ecs' | 'Vpc';
+
+/** One API action: returns the JSON body (without RequestId, which the server adds). Throws CloudError. */
+export type ActionHandler = (cloud: CloudModel, params: Params) => Record<string, unknown>;
+
+/** Where an SSH connection to a public address lands. */
+export interface PublicRoute {
+  instanceId: string;
+  /** The address the connection arrived on (NAT public IP or EIP). */
+  publicIp: string;
+  /** How it reaches the instance: the static public IP, an EIP on the primary ENI, or an EIP (NAT mode) on a secondary ENI. */
+  via: 'nat-public-ip' | 'eip-primary' | 'eip-secondary-eni';
+}
+
+/** Result of a command run in an instance's guest OS. */
+export interface GuestCommandResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Behaviours that rehearsals and tests switch on through the admin API. */
+export interface ModelBehaviours {
+  /** A new ENI stays missing from Describe* for this long (eventual consistency). */
+  describeLagMs?: number;
+  /** The next n attaches fail after Attaching and fall back to Available. */
+  attachFallbacks?: number;
+  /** The next n detaches stick in Detaching until DetachNetworkInterface is issued again. */
+  stuckDetaches?: number;
+}
+
+/** Durations of the asynchronous transitions, in ms. */
+export interface Timings {
+  attachMs: number;
+  detachMs: number;
+  deleteMs: number;
+  associateMs: number;
+  unassociateMs: number;
+  convertMs: number;
+}
+
+export interface CloudModel {
+  readonly regionId: string;
+  timings: Timings;
+  configure(behaviours: ModelBehaviours): void;
+  /** Every public address of the region (NAT public IPs and EIPs), for the ssh_config. */
+  publicAddresses(): string[];
+  /** The instance a connection to this public address reaches now, or undefined (refused / no route). */
+  routePublicAddress(ip: string): PublicRoute | undefined;
+  /** The address the instance's outbound traffic leaves from now, or undefined when it has no route out. */
+  egressAddress(instanceId: string): string | undefined;
+  /** Runs a command in the guest (the emulated shell: egress check, guest network set-up, hostname...). */
+  runGuestCommand(instanceId: string, command: string): GuestCommandResult;
+  /** Every resource, with the API's own field names, for GET /_admin/state. */
+  snapshot(): Record<string, unknown>;
+}
