@@ -1,0 +1,135 @@
+import type { EcsApi } from '../cloud/ecs';
+import type { Eip, EipTargetType, VpcApi } from '../cloud/vpc';
+import type { Execution, Observation } from './execution';
+
+/** Where an EIP is (or should be) bound. */
+export interface EipTarget {
+  instanceId: string;
+  instanceType: EipTargetType;
+  /** For an ENI: its primary private IP (NAT mode maps the EIP to it). */
+  privateIpAddress?: string;
+}
+
+function boundTo(eip: Eip, target: EipTarget): boolean {
+  return eip.instanceId === target.instanceId && (eip.instanceType ?? 'EcsInstance') === target.instanceType;
+}
+
+function describeBinding(eip: Eip): string {
+  return eip.instanceId ? `${eip.status} on ${eip.instanceType ?? 'EcsInstance'} ${eip.instanceId}` : eip.status;
+}
+
+export interface ConvertState {
+  converted: boolean;
+}
+
+/**
+ * Step 1: ConvertNatPublicIpToEip keeps the address and turns it into an EIP bound to the instance. The call returns
+ * no id, so the EIP is found by its address and awaited until InUse on the instance. Irreversible.
+ */
+export async function convertNatPublicIpToEip(
+  ecs: EcsApi,
+  vpc: VpcApi,
+  input: { instanceId: string; publicIp: string },
+  x: Execution<ConvertState>,
+): Promise<{ allocationId: string }> {
+  return x.poll(async (): Promise<Observation<{ allocationId: string }>> => {
+    const eip = await vpc.findEipByAddress(input.publicIp);
+    if (eip) {
+      const target: EipTarget = { instanceId: input.instanceId, instanceType: 'EcsInstance' };
+      if (eip.status === 'InUse' && boundTo(eip, target)) return { done: { allocationId: eip.allocationId } };
+      if (eip.instanceId && eip.instanceId !== input.instanceId) {
+        return { failed: `EIP ${input.publicIp} is bound to ${eip.instanceId}, not ${input.instanceId}`, type: 'EipBoundElsewhere' };
+      }
+      return { pending: `EIP ${eip.allocationId} ${describeBinding(eip)}` };
+    }
+    if (x.state.converted) return { pending: 'converted; EIP not visible yet' };
+    const instance = await ecs.describeInstance(input.instanceId);
+    if (!instance) return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
+    if (instance.publicIp === input.publicIp && !instance.eip) {
+      await ecs.convertNatPublicIpToEip(input.instanceId);
+      x.checkpoint({ converted: true });
+      return { pending: 'conversion requested' };
+    }
+    if (instance.eip?.ipAddress === input.publicIp) return { pending: 'converted; EIP not visible yet' };
+    return {
+      failed: `${input.instanceId} no longer has the public IP ${input.publicIp} (it has ${instance.publicIp ?? instance.eip?.ipAddress ?? 'none'})`,
+      type: 'PublicIpChanged',
+    };
+  });
+}
+
+export interface EipMoveState {
+  issued: boolean;
+}
+
+/**
+ * AssociateEipAddress (idempotent by ClientToken), then wait until the EIP is InUse on the target. Used to bind the
+ * EIP to the ENI (step 5, NAT mode) and back to the instance (compensation of step 4).
+ */
+export async function associateEip(
+  vpc: VpcApi,
+  allocationId: string,
+  target: EipTarget,
+  purpose: string,
+  x: Execution<EipMoveState>,
+): Promise<Record<string, never>> {
+  return x.poll(async (): Promise<Observation<Record<string, never>>> => {
+    const eip = await vpc.describeEip(allocationId);
+    if (!eip) return { failed: `EIP ${allocationId} does not exist`, type: 'InvalidAllocationId.NotFound' };
+    if (boundTo(eip, target)) {
+      return eip.status === 'InUse' ? { done: {} } : { pending: eip.status };
+    }
+    if (eip.instanceId) {
+      if (eip.status === 'Unassociating') return { pending: `Unassociating from ${eip.instanceId}` };
+      return {
+        failed: `EIP ${allocationId} is ${describeBinding(eip)}, not free for ${target.instanceId}`,
+        type: 'EipBoundElsewhere',
+      };
+    }
+    if (eip.status !== 'Available') return { pending: eip.status };
+    await vpc.associateEip({
+      allocationId,
+      instanceId: target.instanceId,
+      instanceType: target.instanceType,
+      mode: target.instanceType === 'NetworkInterface' ? 'NAT' : undefined,
+      privateIpAddress: target.privateIpAddress,
+      clientToken: x.clientToken(purpose),
+    });
+    x.checkpoint({ issued: true });
+    return { pending: 'association requested' };
+  });
+}
+
+/**
+ * UnassociateEipAddress, then wait until the EIP is Available. Used to free the EIP from the instance (step 4) and
+ * from the ENI (compensation of step 5). An EIP already free counts as done.
+ */
+export async function unassociateEip(
+  vpc: VpcApi,
+  allocationId: string,
+  target: EipTarget,
+  purpose: string,
+  x: Execution<EipMoveState>,
+): Promise<Record<string, never>> {
+  return x.poll(async (): Promise<Observation<Record<string, never>>> => {
+    const eip = await vpc.describeEip(allocationId);
+    if (!eip) return { failed: `EIP ${allocationId} does not exist`, type: 'InvalidAllocationId.NotFound' };
+    if (!eip.instanceId) return eip.status === 'Available' ? { done: {} } : { pending: eip.status };
+    if (!boundTo(eip, target)) {
+      return {
+        failed: `EIP ${allocationId} is ${describeBinding(eip)}, not on ${target.instanceId}`,
+        type: 'EipBoundElsewhere',
+      };
+    }
+    if (eip.status !== 'InUse') return { pending: eip.status };
+    await vpc.unassociateEip({
+      allocationId,
+      instanceId: target.instanceId,
+      instanceType: target.instanceType,
+      privateIpAddress: target.privateIpAddress,
+      clientToken: x.clientToken(purpose),
+    });
+    x.checkpoint({ issued: true });
+    return { pending: 'disassociation requested' };
+  });
+}

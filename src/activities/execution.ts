@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto';
+import { activityInfo, CancelledFailure, heartbeat, sleep } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { withCallMeter, type CallMeter } from '../cloud/call';
+import { CloudApiError, toApplicationFailure } from '../cloud/errors';
+import { SshError } from '../ssh';
+
+/**
+ * The mechanics every activity shares, kept out of the activities themselves so they read as "one cloud action plus
+ * its wait": counting API calls, checkpointing progress in heartbeats (so a retry after a worker restart resumes
+ * instead of starting over), polling with backoff and jitter, deterministic ClientTokens, and turning cloud and SSH
+ * errors into Temporal failures classified by the error table.
+ */
+
+/** What a poll found: finished, still moving, or in a state that cannot lead to success. */
+export type Observation<R> =
+  | { done: R }
+  | { pending: string }
+  | { failed: string; type: string; retryable?: boolean };
+
+/** Every activity result carries its API call count, for the per-step figures in the report. */
+export interface Metered {
+  apiCalls: number;
+}
+
+interface Checkpoint<S> {
+  apiCalls: number;
+  polls: number;
+  state: S;
+}
+
+export interface PollTuning {
+  /** First wait between two polls; grows ×1.5 per poll up to 10× (at most 10 s), ±25% jitter. */
+  intervalMs: number;
+}
+
+export class Execution<S extends object> {
+  readonly meter: CallMeter;
+  private polls: number;
+  state: S;
+
+  constructor(
+    initial: S,
+    private readonly tuning: PollTuning,
+  ) {
+    // A retry of this activity (same workflow, same activity) starts from the last checkpoint.
+    const resumed = activityInfo().heartbeatDetails as Checkpoint<S> | undefined;
+    this.meter = { calls: resumed?.apiCalls ?? 0, actions: [] };
+    this.polls = resumed?.polls ?? 0;
+    this.state = { ...initial, ...(resumed?.state ?? {}) };
+  }
+
+  /** Records progress: liveness for the heartbeat timeout and the state a retry resumes from. */
+  checkpoint(patch: Partial<S> = {}): void {
+    this.state = { ...this.state, ...patch };
+    heartbeat({ apiCalls: this.meter.calls, polls: this.polls, state: this.state } satisfies Checkpoint<S>);
+  }
+
+  /**
+   * Polls `observe` until it reports done or failed, heartbeating between polls. Not a retry loop: a failed call
+   * inside `observe` propagates, and Temporal's retry policy decides what happens next.
+   */
+  async poll<R>(observe: () => Promise<Observation<R>>): Promise<R> {
+    for (;;) {
+      const o = await observe();
+      if ('done' in o) return o.done;
+      if ('failed' in o) {
+        throw ApplicationFailure.create({ message: o.failed, type: o.type, nonRetryable: !o.retryable });
+      }
+      this.polls += 1;
+      this.checkpoint();
+      await sleep(this.nextDelay());
+    }
+  }
+
+  /** Milliseconds to wait before the next poll. */
+  nextDelay(): number {
+    const { intervalMs } = this.tuning;
+    const cap = Math.min(10 * intervalMs, 10_000);
+    const base = Math.min(cap, intervalMs * 1.5 ** Math.min(this.polls, 20));
+    return Math.round(base * (0.75 + Math.random() * 0.5));
+  }
+
+  /**
+   * A ClientToken that is the same for every attempt of the same step of the same workflow run, and different for
+   * another run (a rerun after a rollback must create a new ENI, not get the deleted one back). ≤64 ASCII characters.
+   */
+  clientToken(purpose: string): string {
+    const { workflowExecution } = activityInfo();
+    const digest = createHash('sha256')
+      .update(`${workflowExecution.workflowId}\n${workflowExecution.runId}\n${purpose}`)
+      .digest('hex');
+    return `eni-migration-${purpose}-${digest}`.slice(0, 64);
+  }
+}
+
+/**
+ * Runs one activity body: meters its API calls, returns them with the result, and converts errors: cloud errors by
+ * the error table, SSH errors by kind. The call count of a failed attempt travels in the failure's details.
+ */
+export async function execute<S extends object, R extends object>(
+  initial: S,
+  tuning: PollTuning,
+  body: (x: Execution<S>) => Promise<R>,
+): Promise<R & Metered> {
+  const x = new Execution(initial, tuning);
+  try {
+    const result = await withCallMeter(x.meter, () => body(x));
+    return { ...result, apiCalls: x.meter.calls };
+  } catch (err) {
+    throw withApiCalls(toFailure(err), x.meter.calls);
+  }
+}
+
+function toFailure(err: unknown): unknown {
+  if (err instanceof CloudApiError) return toApplicationFailure(err);
+  if (err instanceof SshError) {
+    const retryable = err.kind === 'unreachable' || err.kind === 'timeout';
+    return ApplicationFailure.create({ message: err.message, type: `Ssh.${err.kind}`, nonRetryable: !retryable });
+  }
+  return err;
+}
+
+function withApiCalls(err: unknown, apiCalls: number): unknown {
+  if (!(err instanceof ApplicationFailure) || err instanceof CancelledFailure) return err;
+  const [first, ...rest] = err.details ?? [];
+  const detail = typeof first === 'object' && first !== null ? { ...first, apiCalls } : { apiCalls };
+  return ApplicationFailure.create({
+    message: err.message,
+    type: err.type ?? undefined,
+    nonRetryable: err.nonRetryable ?? undefined,
+    details: [detail, ...rest],
+    nextRetryDelay: err.nextRetryDelay ?? undefined,
+    cause: err.cause,
+  });
+}

@@ -1,0 +1,142 @@
+import type { EcsApi } from '../cloud/ecs';
+import type { VpcApi } from '../cloud/vpc';
+import type { SshRunner } from '../ssh';
+import { associateEip, convertNatPublicIpToEip, unassociateEip } from './eip';
+import { execute } from './execution';
+import { prepareGuest, verifyMigration } from './guest';
+import {
+  attachNetworkInterface,
+  createNetworkInterface,
+  deleteNetworkInterface,
+  detachNetworkInterface,
+} from './network-interface';
+import { runPreflight } from './preflight';
+import type {
+  CreateNetworkInterfaceInput,
+  DeleteNetworkInterfaceInput,
+  EipOnEni,
+  EipOnInstance,
+  GuestCommandInput,
+  NetworkInterfaceRef,
+  PreflightInput,
+  VerifyInput,
+} from './types';
+
+export interface ActivityDeps {
+  ecs: EcsApi;
+  vpc: VpcApi;
+  ssh: SshRunner;
+  /** First wait between two polls of a resource's status (default 2000 ms; tests use ~50–100). */
+  pollIntervalMs?: number;
+}
+
+/**
+ * The migration's activities, as a factory over injected clients (samples-typescript's saga layout). Each is one
+ * cloud action plus its wait, idempotent (it looks before it acts, and its ClientToken is stable across retries),
+ * and returns the number of API calls it made.
+ */
+export function createActivities(deps: ActivityDeps) {
+  const { ecs, vpc, ssh } = deps;
+  const tuning = { intervalMs: deps.pollIntervalMs ?? 2000 };
+  // A detach or delete that shows no progress for this long is issued again (API doc: "re-initiate the request").
+  const stuckAfterMs = Math.max(15 * tuning.intervalMs, 500);
+
+  return {
+    /** Step 0: every precondition, read-only; records the host key on the public address. */
+    async preflight(input: PreflightInput) {
+      return execute({}, tuning, () => runPreflight({ ecs, vpc, ssh }, input));
+    },
+
+    /** Before step 1, only when the caller allowed it: a PrePaid instance becomes PostPaid (pay-as-you-go). */
+    async switchToPostPaid(input: { instanceId: string }) {
+      return execute({ issued: false }, tuning, async (x) => {
+        return x.poll(async () => {
+          const instance = await ecs.describeInstance(input.instanceId);
+          if (!instance) return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
+          if (instance.chargeType === 'PostPaid') return { done: {} };
+          if (!x.state.issued) {
+            await ecs.modifyInstanceChargeType(input.instanceId, 'PostPaid', x.clientToken('postpaid'));
+            x.checkpoint({ issued: true });
+          }
+          return { pending: instance.chargeType };
+        });
+      });
+    },
+
+    /** Step 1 (irreversible): NAT public IP -> EIP on the instance. */
+    async convertNatPublicIpToEip(input: { instanceId: string; publicIp: string }) {
+      return execute({ converted: false }, tuning, (x) => convertNatPublicIpToEip(ecs, vpc, input, x));
+    },
+
+    /** Step 2: a secondary ENI in the chosen vSwitch and security group, Available. */
+    async createNetworkInterface(input: CreateNetworkInterfaceInput) {
+      return execute({ networkInterfaceId: '', invisiblePolls: 0 }, tuning, (x) => createNetworkInterface(ecs, input, x));
+    },
+
+    /** Compensation of step 2. */
+    async deleteNetworkInterface(input: DeleteNetworkInterfaceInput) {
+      return execute({ networkInterfaceId: '', deleteIssuedAt: 0 }, tuning, (x) =>
+        deleteNetworkInterface(ecs, input, x, stuckAfterMs),
+      );
+    },
+
+    /** Step 3: the ENI InUse on the instance. */
+    async attachNetworkInterface(input: NetworkInterfaceRef) {
+      return execute({ sawAttaching: false, pollsSinceAttach: 0 }, tuning, (x) => attachNetworkInterface(ecs, input, x));
+    },
+
+    /** Compensation of step 3. */
+    async detachNetworkInterface(input: NetworkInterfaceRef) {
+      return execute({ detachIssuedAt: 0, reissued: 0 }, tuning, (x) =>
+        detachNetworkInterface(ecs, input, x, stuckAfterMs),
+      );
+    },
+
+    /** Step 4: the EIP leaves the instance. */
+    async unassociateEipFromInstance(input: EipOnInstance) {
+      return execute({ issued: false }, tuning, (x) =>
+        unassociateEip(vpc, input.allocationId, { instanceId: input.instanceId, instanceType: 'EcsInstance' }, 'unassoc-ecs', x),
+      );
+    },
+
+    /** Compensation of step 4: the EIP back on the instance. */
+    async associateEipToInstance(input: EipOnInstance) {
+      return execute({ issued: false }, tuning, (x) =>
+        associateEip(vpc, input.allocationId, { instanceId: input.instanceId, instanceType: 'EcsInstance' }, 'assoc-ecs', x),
+      );
+    },
+
+    /** Step 5: the EIP on the ENI's primary private IP, NAT mode. */
+    async associateEipToEni(input: EipOnEni) {
+      const target = {
+        instanceId: input.networkInterfaceId,
+        instanceType: 'NetworkInterface' as const,
+        privateIpAddress: input.privateIpAddress,
+      };
+      return execute({ issued: false }, tuning, (x) => associateEip(vpc, input.allocationId, target, 'assoc-eni', x));
+    },
+
+    /** Compensation of step 5. */
+    async unassociateEipFromEni(input: EipOnEni) {
+      const target = {
+        instanceId: input.networkInterfaceId,
+        instanceType: 'NetworkInterface' as const,
+        privateIpAddress: input.privateIpAddress,
+      };
+      return execute({ issued: false }, tuning, (x) => unassociateEip(vpc, input.allocationId, target, 'unassoc-eni', x));
+    },
+
+    /** Before step 4, while SSH on the old address still works: the caller's guest network set-up command. */
+    async prepareGuest(input: GuestCommandInput) {
+      return execute({}, tuning, () => prepareGuest(ssh, input));
+    },
+
+    /** Step 6: SSH via the EIP reaches the same host; egress leaves through the SNAT IP. */
+    async verifyMigration(input: VerifyInput) {
+      return execute({ deadline: 0, attempts: 0, lastProblem: '' }, tuning, (x) => verifyMigration(ssh, input, x));
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type * from './types';

@@ -1,0 +1,230 @@
+import { activityInfo } from '@temporalio/activity';
+import type { EcsApi, NetworkInterface } from '../cloud/ecs';
+import { isNotFound } from '../cloud/errors';
+import type { Execution, Observation } from './execution';
+import type { CreateNetworkInterfaceInput, DeleteNetworkInterfaceInput, NetworkInterfaceRef } from './types';
+
+/** Tags on every ENI this product creates: who made it, for which migration, and the create call's token. */
+export const TAG_CREATED_BY = 'CreatedBy';
+export const TAG_WORKFLOW_ID = 'MigrationWorkflowId';
+export const TAG_CLIENT_TOKEN = 'MigrationClientToken';
+export const CREATED_BY = 'eni-migration';
+const CREATE_PURPOSE = 'create-eni';
+
+/** Polls a freshly created ENI may stay invisible to Describe (eventual consistency) before it counts as lost. */
+const INVISIBLE_POLLS = 20;
+
+export interface CreateState {
+  networkInterfaceId: string;
+  invisiblePolls: number;
+}
+
+/** Step 2: CreateNetworkInterface (idempotent by ClientToken), then wait until it is Available. */
+export async function createNetworkInterface(
+  ecs: EcsApi,
+  input: CreateNetworkInterfaceInput,
+  x: Execution<CreateState>,
+): Promise<{ networkInterfaceId: string; privateIpAddress: string }> {
+  if (!x.state.networkInterfaceId) {
+    const clientToken = x.clientToken(CREATE_PURPOSE);
+    const { workflowId } = activityInfo().workflowExecution;
+    const { networkInterfaceId } = await ecs.createNetworkInterface({
+      vSwitchId: input.vSwitchId,
+      securityGroupId: input.securityGroupId,
+      primaryIpAddress: input.primaryIpAddress,
+      name: `eni-migration-${input.instanceId}`,
+      description: `Secondary ENI carrying the public IP of ${input.instanceId} (migration ${workflowId})`,
+      tags: { [TAG_CREATED_BY]: CREATED_BY, [TAG_WORKFLOW_ID]: workflowId, [TAG_CLIENT_TOKEN]: clientToken },
+      clientToken,
+    });
+    x.checkpoint({ networkInterfaceId });
+  }
+  const id = x.state.networkInterfaceId;
+  return x.poll(async () => {
+    const eni = await ecs.describeNetworkInterface(id);
+    if (!eni) return invisible(x, id);
+    if (eni.status === 'Available' && eni.privateIpAddress) {
+      return { done: { networkInterfaceId: id, privateIpAddress: eni.privateIpAddress } };
+    }
+    if (eni.status === 'Available') return { pending: 'Available without a private IP yet' };
+    return { failed: `new ENI ${id} is ${eni.status}, expected Available`, type: 'UnexpectedEniState' };
+  });
+}
+
+function invisible<R>(x: Execution<CreateState>, id: string): Observation<R> {
+  const invisiblePolls = x.state.invisiblePolls + 1;
+  x.checkpoint({ invisiblePolls });
+  if (invisiblePolls > INVISIBLE_POLLS) {
+    return { failed: `ENI ${id} was created but Describe never showed it`, type: 'InvalidEniId.NotFound', retryable: true };
+  }
+  return { pending: 'not visible yet' };
+}
+
+export interface AttachState {
+  /** This attempt has issued AttachNetworkInterface. Deliberately not resumed: see the fallback rule below. */
+  sawAttaching: boolean;
+  pollsSinceAttach: number;
+}
+
+/**
+ * Step 3: AttachNetworkInterface, then wait until the ENI is InUse on this instance. Going back to Available after
+ * Attaching is a failed attach (API doc), not success: the attempt fails retryably and the next one attaches again.
+ */
+export async function attachNetworkInterface(
+  ecs: EcsApi,
+  ref: NetworkInterfaceRef,
+  x: Execution<AttachState>,
+): Promise<Record<string, never>> {
+  let issued = false;
+  return x.poll(async () => {
+    const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
+    if (!eni) {
+      return { failed: `ENI ${ref.networkInterfaceId} does not exist`, type: 'InvalidEniId.NotFound' };
+    }
+    const elsewhere = attachedElsewhere(eni, ref.instanceId);
+    if (elsewhere) return elsewhere;
+    switch (eni.status) {
+      case 'InUse':
+        return { done: {} };
+      case 'Attaching':
+        x.checkpoint({ sawAttaching: true });
+        return { pending: 'Attaching' };
+      case 'Detaching':
+        return { pending: 'Detaching (waiting to attach again)' };
+      case 'Available':
+        if (issued) {
+          const polls = x.state.pollsSinceAttach + 1;
+          x.checkpoint({ pollsSinceAttach: polls });
+          // Available right after the call may be a Describe lagging behind; after Attaching it is a failure.
+          if (x.state.sawAttaching || polls > 3) {
+            x.checkpoint({ sawAttaching: false, pollsSinceAttach: 0 });
+            return {
+              failed: `attach of ${ref.networkInterfaceId} to ${ref.instanceId} fell back to Available`,
+              type: 'AttachFellBack',
+              retryable: true,
+            };
+          }
+          return { pending: 'Available (attach requested)' };
+        }
+        await ecs.attachNetworkInterface(ref.networkInterfaceId, ref.instanceId);
+        issued = true;
+        x.checkpoint({ sawAttaching: false, pollsSinceAttach: 0 });
+        return { pending: 'attach requested' };
+      default:
+        return { failed: `ENI ${ref.networkInterfaceId} is ${eni.status}`, type: 'UnexpectedEniState' };
+    }
+  });
+}
+
+function attachedElsewhere<R>(eni: NetworkInterface, instanceId: string): Observation<R> | undefined {
+  if (eni.instanceId && eni.instanceId !== instanceId && eni.status !== 'Available') {
+    return {
+      failed: `ENI ${eni.networkInterfaceId} is attached to ${eni.instanceId}, not ${instanceId}`,
+      type: 'EniAttachedElsewhere',
+    };
+  }
+  return undefined;
+}
+
+export interface DetachState {
+  /** Epoch ms of the last DetachNetworkInterface call: a detach stuck longer than the budget is issued again. */
+  detachIssuedAt: number;
+  reissued: number;
+}
+
+/**
+ * Compensation of step 3: DetachNetworkInterface, then wait until Available. Already detached or gone counts as
+ * done. A detach stuck in Detaching is issued again, as the API doc says to.
+ */
+export async function detachNetworkInterface(
+  ecs: EcsApi,
+  ref: NetworkInterfaceRef,
+  x: Execution<DetachState>,
+  stuckAfterMs: number,
+): Promise<{ reissued: number }> {
+  const issue = async () => {
+    try {
+      await ecs.detachNetworkInterface(ref.networkInterfaceId, ref.instanceId);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    x.checkpoint({ detachIssuedAt: Date.now() });
+  };
+  return x.poll(async () => {
+    const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
+    if (!eni || eni.status === 'Deleting') return { done: { reissued: x.state.reissued } };
+    const elsewhere = attachedElsewhere(eni, ref.instanceId);
+    if (elsewhere) return elsewhere;
+    switch (eni.status) {
+      case 'Available':
+        return { done: { reissued: x.state.reissued } };
+      case 'Attaching':
+        return { pending: 'Attaching (detach once it settles)' };
+      case 'InUse':
+        await issue();
+        return { pending: 'detach requested' };
+      case 'Detaching':
+        if (x.state.detachIssuedAt === 0 || Date.now() - x.state.detachIssuedAt > stuckAfterMs) {
+          x.checkpoint({ reissued: x.state.reissued + (x.state.detachIssuedAt === 0 ? 0 : 1) });
+          await issue();
+          return { pending: 'Detaching (detach issued again)' };
+        }
+        return { pending: 'Detaching' };
+      default:
+        return { failed: `ENI ${ref.networkInterfaceId} is ${eni.status}`, type: 'UnexpectedEniState' };
+    }
+  });
+}
+
+export interface DeleteState {
+  networkInterfaceId: string;
+  deleteIssuedAt: number;
+}
+
+/**
+ * Compensation of step 2: DeleteNetworkInterface, then wait until it is gone. NotFound counts as done. When the id
+ * is unknown (the create call's answer was lost), the ENI is found by the tag that carries the create's ClientToken.
+ */
+export async function deleteNetworkInterface(
+  ecs: EcsApi,
+  input: DeleteNetworkInterfaceInput,
+  x: Execution<DeleteState>,
+  stuckAfterMs: number,
+): Promise<{ networkInterfaceId?: string }> {
+  if (!x.state.networkInterfaceId) {
+    const id =
+      input.networkInterfaceId ??
+      (await ecs.listNetworkInterfaces({ tags: { [TAG_CLIENT_TOKEN]: x.clientToken(CREATE_PURPOSE) } }))[0]
+        ?.networkInterfaceId;
+    if (!id) return {};
+    x.checkpoint({ networkInterfaceId: id });
+  }
+  const id = x.state.networkInterfaceId;
+  const issue = async () => {
+    try {
+      await ecs.deleteNetworkInterface(id);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    x.checkpoint({ deleteIssuedAt: Date.now() });
+  };
+  return x.poll(async () => {
+    const eni = await ecs.describeNetworkInterface(id);
+    if (!eni) return { done: { networkInterfaceId: id } };
+    switch (eni.status) {
+      case 'Available':
+        if (x.state.deleteIssuedAt === 0 || Date.now() - x.state.deleteIssuedAt > stuckAfterMs) await issue();
+        return { pending: 'delete requested' };
+      case 'Deleting':
+        return { pending: 'Deleting' };
+      case 'Attaching':
+      case 'Detaching':
+        return { pending: `${eni.status} (delete once it settles)` };
+      default:
+        return {
+          failed: `ENI ${id} is ${eni.status}${eni.instanceId ? ` on ${eni.instanceId}` : ''}: detach it before deleting`,
+          type: 'EniStillAttached',
+        };
+    }
+  });
+}

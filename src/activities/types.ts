@@ -1,0 +1,93 @@
+/**
+ * Inputs and results of the activities. The workflow imports these as types only. Nothing here carries a secret:
+ * credentials and SSH keys stay inside the worker's cloud and SSH clients.
+ */
+import type { PreflightCheck } from '../shared/migration';
+
+export interface PreflightInput {
+  instanceId: string;
+  vSwitchId?: string;
+  securityGroupId?: string;
+  primaryIpAddress?: string;
+  /** Verification over SSH is on: the instance must be Running and reachable on its public address now. */
+  verify: boolean;
+  allowChargeTypeChange: boolean;
+}
+
+/** What preflight found and what the migration will do, every field read from the cloud. */
+export interface MigrationPlan {
+  instanceId: string;
+  vpcId: string;
+  zoneId: string;
+  instanceStatus: string;
+  /** The instance's primary private IP. */
+  privateIp: string;
+  /** The address that moves: the NAT public IP, or the EIP already bound to the instance. */
+  publicIp: string;
+  /** Known when the instance already has an EIP: step 1 is skipped. */
+  allocationId?: string;
+  /** Step 1 is needed: the address is still a NAT public IP. */
+  convert: boolean;
+  /** A PrePaid instance that the caller allowed to switch to PostPaid before converting. */
+  switchToPostPaid: boolean;
+  vSwitchId: string;
+  securityGroupId: string;
+  primaryIpAddress?: string;
+  natGatewayId: string;
+  /** The SNAT entry's address(es): after the move, outbound traffic must leave from one of these. */
+  snatIps: string[];
+  /** Recorded on the public address before the move; verification expects the same key on the EIP. */
+  hostKeyFingerprint?: string;
+}
+
+export interface PreflightResult {
+  ok: boolean;
+  checks: PreflightCheck[];
+  /** Complete when `ok`; as far as it got otherwise. */
+  plan: Partial<MigrationPlan>;
+}
+
+export interface NetworkInterfaceRef {
+  networkInterfaceId: string;
+  instanceId: string;
+}
+
+export interface CreateNetworkInterfaceInput {
+  instanceId: string;
+  vSwitchId: string;
+  securityGroupId: string;
+  primaryIpAddress?: string;
+}
+
+export interface DeleteNetworkInterfaceInput {
+  /** Unknown when the create call's outcome is unknown (timed out, cancelled): then the ENI is found by its tag. */
+  networkInterfaceId?: string;
+}
+
+export interface EipOnInstance {
+  allocationId: string;
+  instanceId: string;
+}
+
+export interface EipOnEni {
+  allocationId: string;
+  networkInterfaceId: string;
+  /** The ENI's primary private IP, which the EIP maps to (NAT mode). */
+  privateIpAddress: string;
+}
+
+export interface GuestCommandInput {
+  /** The public address to SSH to. */
+  address: string;
+  command: string;
+  /** The host key recorded in preflight: the connection is refused before authenticating if it differs. */
+  hostKeyFingerprint?: string;
+}
+
+export interface VerifyInput {
+  /** The EIP's address, now on the secondary ENI. */
+  address: string;
+  hostKeyFingerprint: string;
+  snatIps: string[];
+  timeoutSeconds: number;
+}

@@ -1,0 +1,17 @@
+import { MigrationClient } from '../client';
+import { loadConfig, type AppConfig } from '../config';
+import { CliError, ExitCode } from './exit-codes';
+
+/** Connects the typed client from the environment; an unreachable server is exit code 5 with what to do. */
+export async function connectClient(config: AppConfig = loadConfig()): Promise<MigrationClient> {
+  const t = config.temporal;
+  try {
+    return await MigrationClient.connect({ temporal: t });
+  } catch (err) {
+    throw new CliError(
+      `cannot reach Temporal at ${t.address} (namespace ${t.namespace}): ${(err as Error).message}. ` +
+        'Start one (`temporal server start-dev`) or set TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE (and TEMPORAL_API_KEY for Temporal Cloud).',
+      ExitCode.UNAVAILABLE,
+    );
+  }
+}

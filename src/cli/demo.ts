@@ -1,0 +1,80 @@
+/** `eni-migrate demo`: Temporal dev server + local cloud + worker, every demo instance migrated, nothing left running. */
+import { Command } from 'commander';
+import type { DemoResult } from '../demo';
+import { ExitCode, exitCodeForOutcome, type ExitCodeValue } from './exit-codes';
+import { runCommand } from './output';
+import { formatReport } from './report';
+import { positiveInt } from './validate';
+
+interface DemoFlags {
+  instances: number;
+  fast?: boolean;
+  ui: boolean;
+  keepRunning?: boolean;
+  json?: boolean;
+}
+
+export function demoCommand(setExitCode: (code: number) => void): Command {
+  return new Command('demo')
+    .description(
+      'start a Temporal dev server (with Web UI), the local cloud and a worker, migrate every demo instance ' +
+        'concurrently, print the reports, and stop everything',
+    )
+    .option('--instances <n>', 'demo instances to migrate', positiveInt('a count', 50), 3)
+    .option('--fast', 'test-speed cloud transitions (a migration takes seconds, not a minute)')
+    .option('--no-ui', 'do not serve the Temporal Web UI')
+    .option('--keep-running', 'after the migrations, keep Temporal and its Web UI up until Ctrl-C')
+    .option('--json', 'print one JSON document: {webUi, reports: [...], errors: [...]}')
+    .addHelpText('after', '\nExit code: 0 when every migration verified; otherwise that of the worst outcome (1, 3 or 4); 130 on Ctrl-C.')
+    .action(async (flags: DemoFlags) =>
+      setExitCode(
+        await runCommand(Boolean(flags.json), async (out) => {
+          const stop = new AbortController();
+          const onSignal = () => {
+            out.info('interrupted: stopping the worker, the local cloud and Temporal...');
+            stop.abort();
+          };
+          process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+          const { DemoInterruptedError, runDemo } = await import('../demo');
+          let result: DemoResult;
+          try {
+            result = await runDemo({
+              instances: flags.instances,
+              fast: flags.fast,
+              ui: flags.ui,
+              keepRunning: flags.keepRunning,
+              signal: stop.signal,
+              log: (line) => out.info(line),
+            });
+          } catch (err) {
+            if (err instanceof DemoInterruptedError) {
+              out.info('stopped; nothing is left running');
+              return ExitCode.INTERRUPTED;
+            }
+            throw err;
+          } finally {
+            process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+          }
+          const human = [
+            '',
+            ...result.reports.map(formatReport),
+            ...result.errors.map((e) => `${e.instanceId}: ${e.error}`),
+            '',
+            result.webUi ? `Web UI (now stopped): ${result.webUi}` : '',
+          ]
+            .filter((line, i, all) => line || all[i - 1])
+            .join('\n');
+          out.result(human, { webUi: result.webUi, reports: result.reports, errors: result.errors });
+          return demoExitCode(result);
+        }),
+      ),
+    );
+}
+
+function demoExitCode(result: DemoResult): ExitCodeValue {
+  if (result.errors.length > 0) return result.errors.some((e) => e.error.startsWith('cancelled')) ? ExitCode.CANCELLED : ExitCode.FAILED;
+  const codes = result.reports.map((r) => exitCodeForOutcome(r.outcome));
+  if (codes.includes(ExitCode.FAILED)) return ExitCode.FAILED;
+  if (codes.includes(ExitCode.ROLLED_BACK)) return ExitCode.ROLLED_BACK;
+  return result.reports.length > 0 ? ExitCode.OK : ExitCode.FAILED;
+}

@@ -1,0 +1,110 @@
+/** `eni-migrate migrate`: start (and optionally follow) the migration of one instance. */
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config';
+import type { MigrationInput } from '../shared/migration';
+import { connectClient } from './connect';
+import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeForOutcome } from './exit-codes';
+import { formatReport } from './report';
+import { runCommand, toCliError } from './output';
+import {
+  parseCommand,
+  parseIPv4,
+  parseInstanceId,
+  parseRegionId,
+  parseSecurityGroupId,
+  parseVSwitchId,
+  positiveInt,
+} from './validate';
+import { waitForReport } from './wait';
+
+interface MigrateFlags {
+  instance: string;
+  region?: string;
+  vswitch?: string;
+  securityGroup?: string;
+  primaryIp?: string;
+  dryRun?: boolean;
+  requireApproval?: boolean;
+  verify: boolean;
+  verifyTimeout?: number;
+  keepOnVerifyFailure?: boolean;
+  allowChargeTypeChange?: boolean;
+  guestPrepareCommand?: string;
+  attach?: boolean;
+  wait?: boolean;
+  json?: boolean;
+}
+
+export function migrateCommand(setExitCode: (code: number) => void): Command {
+  return new Command('migrate')
+    .description("move an instance's NAT public IP onto a new secondary ENI (as an EIP in NAT mode)")
+    .requiredOption('--instance <id>', 'ECS instance id (i-…)', parseInstanceId)
+    .option('--region <id>', 'region id (default: ALIBABA_CLOUD_REGION_ID)', parseRegionId)
+    .option('--vswitch <id>', "vSwitch of the new ENI (default: the instance's own)", parseVSwitchId)
+    .option('--security-group <id>', "security group of the new ENI (default: the instance's first)", parseSecurityGroupId)
+    .option('--primary-ip <ipv4>', 'primary private IP of the new ENI (default: allocated by the vSwitch)', parseIPv4)
+    .option('--dry-run', 'evaluate every precondition and print the plan; no mutating call (implies --wait)')
+    .option('--require-approval', 'pause before the irreversible EIP conversion until `eni-migrate approve`')
+    .option('--no-verify', 'skip the SSH verification (required for a Stopped instance)')
+    .addOption(
+      new Option('--verify-timeout <seconds>', 'how long verification may retry (default 120)').argParser(
+        positiveInt('seconds', 3600),
+      ),
+    )
+    .option('--keep-on-verify-failure', 'keep the migrated state when verification fails (default: roll back)')
+    .option('--allow-charge-type-change', 'switch a PrePaid instance to PostPaid first (default: refuse)')
+    .option('--guest-prepare-command <cmd>', 'command run in the guest over SSH before the EIP moves', parseCommand)
+    .option('--attach', 'if this instance is already being migrated, follow that migration instead of refusing')
+    .option('--wait', 'wait for the report, showing progress on stderr')
+    .option('--json', 'print one JSON document on stdout: {workflowId, runId, attached[, report]}')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .action(async (flags: MigrateFlags) => setExitCode(await migrate(flags)));
+}
+
+async function migrate(flags: MigrateFlags): Promise<number> {
+  return runCommand(Boolean(flags.json), async (out) => {
+    const config = loadConfig();
+    const regionId = flags.region ?? config.cloud.regionId;
+    if (!regionId) {
+      throw new CliError('no region: pass --region <id> or set ALIBABA_CLOUD_REGION_ID', ExitCode.USAGE);
+    }
+    const input: MigrationInput = {
+      regionId,
+      instanceId: flags.instance,
+      ...(flags.vswitch ? { vSwitchId: flags.vswitch } : {}),
+      ...(flags.securityGroup ? { securityGroupId: flags.securityGroup } : {}),
+      ...(flags.primaryIp ? { primaryIpAddress: flags.primaryIp } : {}),
+      ...(flags.dryRun ? { dryRun: true } : {}),
+      ...(flags.requireApproval ? { requireApproval: true } : {}),
+      verify: flags.verify,
+      ...(flags.verifyTimeout ? { verifyTimeoutSeconds: flags.verifyTimeout } : {}),
+      ...(flags.keepOnVerifyFailure ? { keepOnVerifyFailure: true } : {}),
+      ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
+      ...(flags.guestPrepareCommand ? { guestPrepareCommand: flags.guestPrepareCommand } : {}),
+    };
+    const client = await connectClient(config);
+    try {
+      const started = await client.start(input, { attachIfRunning: flags.attach });
+      const { workflowId } = started;
+      out.info(
+        `${started.attached ? 'attached to the running' : 'started'} ${flags.dryRun ? 'dry run' : 'migration'} ` +
+          `of ${input.instanceId}: ${workflowId}`,
+      );
+      if (!flags.wait && !flags.dryRun) {
+        out.result(`${workflowId}\nfollow it with: eni-migrate status ${workflowId}`, started);
+        return ExitCode.OK;
+      }
+      try {
+        const report = await waitForReport(client, workflowId, out);
+        out.result(formatReport(report), { ...started, report });
+        return exitCodeForOutcome(report.outcome);
+      } catch (err) {
+        // Keep the workflow id with the error, so a script can follow up.
+        const cliError = toCliError(err);
+        throw new CliError(cliError.message, cliError.exitCode, cliError.workflowId ?? workflowId);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+}

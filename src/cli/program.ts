@@ -1,0 +1,59 @@
+/** The `eni-migrate` command tree: one file per command under src/cli/, as oclif lays them out. */
+import { Command, CommanderError } from 'commander';
+import { approveCommand } from './approve';
+import { cancelCommand } from './cancel';
+import { cloudCommand } from './cloud';
+import { demoCommand } from './demo';
+import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
+import { listCommand } from './list';
+import { migrateCommand } from './migrate';
+import { statusCommand } from './status';
+import { workerCommand } from './worker';
+
+const VERSION: string = (require('../../package.json') as { version: string }).version;
+
+export function buildProgram(setExitCode: (code: number) => void): Command {
+  const program = new Command('eni-migrate')
+    .description(
+      "Move an Alibaba Cloud ECS instance's NAT public IP onto a secondary ENI (EIP in NAT mode, egress via SNAT),\n" +
+        'as a Temporal durable workflow. Try it locally first: eni-migrate demo',
+    )
+    .version(VERSION)
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', EXIT_CODES_HELP);
+  for (const make of [
+    migrateCommand,
+    statusCommand,
+    approveCommand,
+    cancelCommand,
+    listCommand,
+    workerCommand,
+    cloudCommand,
+    demoCommand,
+  ]) {
+    program.addCommand(make(setExitCode));
+  }
+  // Commander exits by itself on a usage error; route that through our exit codes instead (2, not 1).
+  const exitOverride = (err: CommanderError) => {
+    throw err;
+  };
+  program.exitOverride(exitOverride);
+  for (const command of program.commands) command.exitOverride(exitOverride);
+  return program;
+}
+
+/** Parses argv, runs the command, returns the exit code (usage errors: 2; --help and --version: 0). */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = ExitCode.OK;
+  const program = buildProgram((code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed its message (naming the flag) on stderr.
+      return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    throw err;
+  }
+  return exitCode;
+}

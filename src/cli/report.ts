@@ -1,0 +1,44 @@
+/** The final report for humans; `--json` prints the MigrationReport itself. */
+import type { MigrationReport } from '../shared/migration';
+import { STEP_LABELS, formatDuration } from './progress';
+
+export function formatReport(report: MigrationReport): string {
+  const lines: string[] = [];
+  const head = `${report.instanceId} (${report.regionId}): ${report.outcome}`;
+  lines.push(`${head} in ${formatDuration(report.durationMs)}, ${report.apiCalls} API calls`);
+  switch (report.outcome) {
+    case 'verified':
+      lines.push(
+        `  public IP ${report.publicIp ?? '?'} is now EIP ${report.allocationId ?? '?'} on ENI ` +
+          `${report.networkInterfaceId ?? '?'} (${report.eniPrivateIp ?? '?'}), NAT mode`,
+      );
+      if (report.snatIp) lines.push(`  egress via SNAT IP ${report.snatIp}`);
+      break;
+    case 'planned':
+      lines.push('  dry run: no mutating call was made. Preconditions:');
+      for (const check of report.checks) lines.push(`    ${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}`);
+      break;
+    case 'rolled-back':
+      lines.push(`  cause: ${report.cause ?? 'unknown'}`);
+      if (report.publicIp) {
+        lines.push(`  the instance keeps its public IP ${report.publicIp} as EIP ${report.allocationId ?? '?'}`);
+      }
+      break;
+    case 'failed':
+      lines.push(`  cause: ${report.cause ?? 'unknown'}`);
+      if (report.leftovers?.length) {
+        lines.push('  left in the cloud, fix by hand:');
+        for (const left of report.leftovers) lines.push(`    - ${left}`);
+      }
+      if (report.checks.some((c) => !c.ok)) {
+        for (const check of report.checks.filter((c) => !c.ok)) lines.push(`    ✗ ${check.name}: ${check.detail}`);
+      }
+      break;
+  }
+  const steps = report.steps
+    .filter((s) => s.state !== 'pending')
+    .map((s) => `${STEP_LABELS[s.name] ?? s.name} ${s.state}${s.durationMs !== undefined ? ` ${formatDuration(s.durationMs)}` : ''}`);
+  if (steps.length && report.outcome !== 'planned') lines.push(`  steps: ${steps.join('; ')}`);
+  lines.push(`  workflow: ${report.workflowId}`);
+  return lines.join('\n');
+}

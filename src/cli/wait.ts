@@ -1,0 +1,42 @@
+/** Waiting for a migration in the CLI: progress lines on stderr, Ctrl-C leaves the migration running. */
+import type { MigrationClient } from '../client';
+import type { MigrationReport } from '../shared/migration';
+import { CliError, ExitCode } from './exit-codes';
+import type { Output } from './output';
+import { ProgressPrinter } from './progress';
+
+export async function waitForReport(
+  client: MigrationClient,
+  workflowId: string,
+  out: Output,
+  progressIntervalMs = 1000,
+): Promise<MigrationReport> {
+  const printer = new ProgressPrinter((line) => out.info(line));
+  const interrupted = new AbortController();
+  let onSigint: () => void = () => undefined;
+  const interruption = new Promise<never>((_, reject) => {
+    onSigint = () => {
+      interrupted.abort();
+      reject(
+        new CliError(
+          `interrupted; the migration keeps running in Temporal: eni-migrate status ${workflowId}`,
+          ExitCode.INTERRUPTED,
+          workflowId,
+        ),
+      );
+    };
+  });
+  process.once('SIGINT', onSigint);
+  try {
+    return await Promise.race([
+      client.result(workflowId, {
+        onProgress: (progress) => printer.update(progress),
+        progressIntervalMs,
+        signal: interrupted.signal,
+      }),
+      interruption,
+    ]);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,31 @@
+/** `eni-migrate worker`: run the migration worker (configuration from the environment). */
+import { Command } from 'commander';
+import { ENV_VARS } from '../config';
+import { ExitCode } from './exit-codes';
+import { runCommand } from './output';
+
+export function workerCommand(setExitCode: (code: number) => void): Command {
+  const envHelp = ENV_VARS.map((v) => `  ${v.name.padEnd(30)} ${v.description}${v.default ? ` Default: ${v.default}.` : ''}`);
+  return new Command('worker')
+    .description('run the migration worker until SIGINT/SIGTERM (configured by environment variables)')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Environment:',
+        ...envHelp,
+        '  Alibaba Cloud credentials: the @alicloud/credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID /',
+        '  ALIBABA_CLOUD_ACCESS_KEY_SECRET, ~/.alibabacloud/credentials profiles, ECS RAM roles, OIDC).',
+      ].join('\n'),
+    )
+    .action(async () =>
+      setExitCode(
+        await runCommand(false, async () => {
+          // Loaded on use: the worker pulls in the native Temporal core, which other commands do not need.
+          const { runWorker } = await import('../worker');
+          await runWorker();
+          return ExitCode.OK;
+        }),
+      ),
+    );
+}

@@ -1,0 +1,334 @@
+/**
+ * A typed client for scripts: start a migration, follow its progress, approve, cancel, list, and get the report.
+ * The `eni-migrate` CLI is a thin layer over it.
+ *
+ *   const client = await MigrationClient.connect();            // TEMPORAL_* from the environment
+ *   const { workflowId } = await client.start({ regionId: 'cn-hangzhou', instanceId: 'i-bp1…' });
+ *   const report = await client.result(workflowId, { onProgress: (p) => console.log(p.currentStep) });
+ *   await client.close();
+ */
+import {
+  CancelledFailure,
+  Client,
+  Connection,
+  TerminatedFailure,
+  TimeoutFailure,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  type WorkflowExecutionInfo,
+  type WorkflowExecutionStatusName,
+} from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure, type SearchAttributePair } from '@temporalio/common';
+import { loadConfig, temporalConnectionOptions, type TemporalSettings } from './config';
+import {
+  TASK_QUEUE_DEFAULT,
+  migrationWorkflowId,
+  type MigrationInput,
+  type MigrationProgress,
+  type MigrationReport,
+  type Outcome,
+  type StepName,
+} from './shared/migration';
+import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from './shared/search-attributes';
+import { approveUpdate, progressQuery, type migrateInstance } from './workflows';
+
+export type { MigrationInput, MigrationProgress, MigrationReport } from './shared/migration';
+
+const WORKFLOW_TYPE = 'migrateInstance';
+
+/** A second start for an instance whose migration is still running (and attaching was not asked for). */
+export class MigrationAlreadyRunningError extends Error {
+  override name = 'MigrationAlreadyRunningError';
+  constructor(
+    readonly instanceId: string,
+    readonly workflowId: string,
+  ) {
+    super(
+      `a migration of ${instanceId} is already running: ${workflowId}; use --attach to follow it, ` +
+        `or \`eni-migrate status ${workflowId}\``,
+    );
+  }
+}
+
+/** How a migration ended when it did not return a report: the workflow failed, was cancelled, terminated or timed out. */
+export type ClosedWithoutReport = 'failed' | 'cancelled' | 'terminated' | 'timed-out';
+
+export class MigrationClosedError extends Error {
+  override name = 'MigrationClosedError';
+  constructor(
+    readonly workflowId: string,
+    readonly status: ClosedWithoutReport,
+    message: string,
+    /** The ApplicationFailure type raised by the workflow (e.g. a preflight refusal), when there is one. */
+    readonly failureType?: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+export interface StartOptions {
+  /** Follow the running migration of the same instance instead of refusing. */
+  attachIfRunning?: boolean;
+  /** Set the VpcId search attribute from the start, when the caller knows it (the workflow sets it in preflight). */
+  vpcId?: string;
+}
+
+export interface Started {
+  workflowId: string;
+  runId: string;
+  /** True when this call attached to a migration that was already running. */
+  attached: boolean;
+}
+
+export interface ResultOptions {
+  /** Called with each new progress snapshot while the migration runs (polled through the `progress` query). */
+  onProgress?: (progress: MigrationProgress) => void;
+  progressIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListFilter {
+  /** A raw Temporal visibility query, ANDed with the filters below. */
+  query?: string;
+  instanceId?: string;
+  vpcId?: string;
+  step?: StepName | 'done' | string;
+  outcome?: Outcome;
+  /** Stop after this many (default 100). */
+  limit?: number;
+}
+
+export interface MigrationSummary {
+  workflowId: string;
+  runId: string;
+  status: WorkflowExecutionStatusName;
+  startTime: string;
+  closeTime?: string;
+  instanceId?: string;
+  vpcId?: string;
+  step?: string;
+  outcome?: string;
+}
+
+export interface MigrationStatus extends MigrationSummary {
+  /** While running: the live progress. */
+  progress?: MigrationProgress;
+  /** Once completed: the report. */
+  report?: MigrationReport;
+  /** Failed, cancelled, terminated or timed out: why. */
+  failure?: string;
+}
+
+export interface ConnectOptions {
+  /** Default: from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TLS / API key). */
+  temporal?: Partial<TemporalSettings>;
+  /** Use an existing client (tests, embedding); close() then leaves its connection open. */
+  client?: Client;
+}
+
+export class MigrationClient {
+  private constructor(
+    readonly client: Client,
+    readonly taskQueue: string,
+    private readonly ownedConnection?: Connection,
+  ) {}
+
+  static async connect(options: ConnectOptions = {}): Promise<MigrationClient> {
+    if (options.client) {
+      return new MigrationClient(options.client, options.temporal?.taskQueue ?? TASK_QUEUE_DEFAULT);
+    }
+    // What the caller passes wins; the environment (or its defaults) fills the rest.
+    const given = Object.fromEntries(Object.entries(options.temporal ?? {}).filter(([, v]) => v !== undefined));
+    const settings: TemporalSettings = { ...loadConfig().temporal, ...given };
+    const connection = await Connection.connect(temporalConnectionOptions(settings));
+    const client = new Client({ connection, namespace: settings.namespace });
+    return new MigrationClient(client, settings.taskQueue, connection);
+  }
+
+  /** Starts the migration of one instance; its workflow id derives from region and instance (one at a time). */
+  async start(input: MigrationInput, options: StartOptions = {}): Promise<Started> {
+    const workflowId = migrationWorkflowId(input.regionId, input.instanceId);
+    const searchAttributes: SearchAttributePair[] = [{ key: INSTANCE_ID, value: input.instanceId }];
+    if (options.vpcId) searchAttributes.push({ key: VPC_ID, value: options.vpcId });
+    try {
+      const handle = await this.client.workflow.start<typeof migrateInstance>(WORKFLOW_TYPE, {
+        taskQueue: this.taskQueue,
+        workflowId,
+        args: [input],
+        typedSearchAttributes: searchAttributes,
+      });
+      return { workflowId, runId: handle.firstExecutionRunId, attached: false };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      if (!options.attachIfRunning) throw new MigrationAlreadyRunningError(input.instanceId, workflowId);
+      const running = await this.client.workflow.getHandle(workflowId).describe();
+      return { workflowId, runId: running.runId, attached: true };
+    }
+  }
+
+  /** Waits for the report. Throws MigrationClosedError when the workflow ends without one (failed, cancelled...). */
+  async result(workflowId: string, options: ResultOptions = {}): Promise<MigrationReport> {
+    const handle = this.client.workflow.getHandle<typeof migrateInstance>(workflowId);
+    const done = handle.result().then(
+      (report) => ({ report }),
+      (error: unknown) => ({ error }),
+    );
+    if (options.onProgress) await this.followProgress(workflowId, done, options);
+    const settled = await done;
+    if ('report' in settled) return settled.report;
+    throw closedError(workflowId, settled.error);
+  }
+
+  /** The live progress (current step, per-step state and durations, resource ids, API calls). */
+  async progress(workflowId: string, timeoutMs = 10_000): Promise<MigrationProgress> {
+    const handle = this.client.workflow.getHandle(workflowId);
+    // A query waits for a worker; without a deadline it would hang as long as no worker polls the queue.
+    return this.client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query(progressQuery));
+  }
+
+  /** Lets a migration started with requireApproval proceed to the irreversible conversion (step 1). */
+  async approve(workflowId: string): Promise<void> {
+    await this.client.workflow.getHandle(workflowId).executeUpdate(approveUpdate);
+  }
+
+  /** Requests cancellation: the workflow rolls back what it did so far (the EIP conversion is kept). */
+  async cancel(workflowId: string): Promise<void> {
+    await this.client.workflow.getHandle(workflowId).cancel();
+  }
+
+  /** Status of one migration: running (with progress), completed (with the report), or how it ended. */
+  async status(workflowId: string): Promise<MigrationStatus> {
+    const handle = this.client.workflow.getHandle<typeof migrateInstance>(workflowId);
+    const description = await handle.describe();
+    const status: MigrationStatus = summarize(description);
+    if (description.status.name === 'RUNNING') {
+      try {
+        status.progress = await this.progress(workflowId);
+      } catch (err) {
+        status.failure = `progress unavailable (is a worker running on task queue ${description.taskQueue}?): ${errorText(err)}`;
+      }
+    } else if (description.status.name === 'COMPLETED') {
+      status.report = await handle.result();
+    } else {
+      try {
+        await handle.result();
+      } catch (err) {
+        status.failure = closedError(workflowId, err).message;
+      }
+    }
+    return status;
+  }
+
+  /** Migrations known to Temporal, newest first, filtered by the project's search attributes. */
+  async list(filter: ListFilter = {}): Promise<MigrationSummary[]> {
+    const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+    if (filter.instanceId) clauses.push(`${INSTANCE_ID.name} = ${quote(filter.instanceId)}`);
+    if (filter.vpcId) clauses.push(`${VPC_ID.name} = ${quote(filter.vpcId)}`);
+    if (filter.step) clauses.push(`${MIGRATION_STEP.name} = ${quote(filter.step)}`);
+    if (filter.outcome) clauses.push(`${MIGRATION_OUTCOME.name} = ${quote(filter.outcome)}`);
+    if (filter.query) clauses.push(`(${filter.query})`);
+    const limit = filter.limit ?? 100;
+    const found: MigrationSummary[] = [];
+    for await (const info of this.client.workflow.list({ query: clauses.join(' AND '), pageSize: limit })) {
+      found.push(summarize(info));
+      if (found.length >= limit) break;
+    }
+    return found;
+  }
+
+  async close(): Promise<void> {
+    await this.ownedConnection?.close();
+  }
+
+  private async followProgress(
+    workflowId: string,
+    done: Promise<unknown>,
+    { onProgress, progressIntervalMs = 1000, signal }: ResultOptions,
+  ): Promise<void> {
+    let finished = false;
+    void done.then(() => (finished = true));
+    let last = '';
+    while (!finished && !signal?.aborted) {
+      try {
+        const progress = await this.progress(workflowId, Math.max(progressIntervalMs * 5, 5000));
+        const seen = JSON.stringify(progress);
+        if (seen !== last) {
+          last = seen;
+          onProgress?.(progress);
+        }
+      } catch {
+        // The workflow may have just closed, or no worker is up yet: the next tick (or the result) tells.
+      }
+      await Promise.race([done, delay(progressIntervalMs)]);
+    }
+  }
+}
+
+function summarize(
+  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes'>,
+): MigrationSummary {
+  const attrs = info.typedSearchAttributes;
+  return {
+    workflowId: info.workflowId,
+    runId: info.runId,
+    status: info.status.name,
+    startTime: info.startTime.toISOString(),
+    closeTime: info.closeTime?.toISOString(),
+    instanceId: attrs.get(INSTANCE_ID),
+    vpcId: attrs.get(VPC_ID),
+    step: attrs.get(MIGRATION_STEP),
+    outcome: attrs.get(MIGRATION_OUTCOME),
+  };
+}
+
+/** Visibility query literal. Values are ids and step names: refuse anything else instead of escaping it. */
+function quote(value: string): string {
+  if (!/^[A-Za-z0-9._:/-]+$/.test(value)) throw new Error(`invalid filter value ${JSON.stringify(value)}`);
+  return `'${value}'`;
+}
+
+function closedError(workflowId: string, error: unknown): MigrationClosedError {
+  if (!(error instanceof WorkflowFailedError)) {
+    return new MigrationClosedError(workflowId, 'failed', errorText(error), undefined, { cause: error });
+  }
+  const cause = error.cause;
+  if (cause instanceof CancelledFailure) {
+    return new MigrationClosedError(workflowId, 'cancelled', `migration ${workflowId} was cancelled`, undefined, {
+      cause: error,
+    });
+  }
+  if (cause instanceof TerminatedFailure) {
+    return new MigrationClosedError(workflowId, 'terminated', `migration ${workflowId} was terminated`, undefined, {
+      cause: error,
+    });
+  }
+  if (cause instanceof TimeoutFailure) {
+    return new MigrationClosedError(workflowId, 'timed-out', `migration ${workflowId} timed out`, undefined, {
+      cause: error,
+    });
+  }
+  const root = rootFailure(cause);
+  return new MigrationClosedError(
+    workflowId,
+    'failed',
+    root?.message || error.message,
+    root instanceof ApplicationFailure ? (root.type ?? undefined) : undefined,
+    { cause: error },
+  );
+}
+
+/** The innermost failure: an activity's ApplicationFailure says more than the ActivityFailure around it. */
+function rootFailure(failure: Error | undefined): Error | undefined {
+  let current = failure;
+  while (current instanceof TemporalFailure && current.cause instanceof Error) current = current.cause;
+  return current;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,261 @@
+import Ecs, * as $Ecs from '@alicloud/ecs20140526';
+import { callApi } from './call';
+import { CloudApiError, isNotFound } from './errors';
+
+/** An ECS instance, reduced to what the migration reads. */
+export interface Instance {
+  instanceId: string;
+  /** Pending | Starting | Running | Stopping | Stopped */
+  status: string;
+  instanceType: string;
+  zoneId: string;
+  /** `vpc` or `classic`. */
+  networkType: string;
+  vpcId?: string;
+  vSwitchId?: string;
+  privateIp?: string;
+  /** The static ("NAT") public IP, if any. */
+  publicIp?: string;
+  /** The EIP bound to the instance (its primary ENI), if any. */
+  eip?: { allocationId: string; ipAddress: string };
+  /** PrePaid (subscription) | PostPaid (pay-as-you-go) */
+  chargeType: string;
+  /** PayByTraffic | PayByBandwidth */
+  internetChargeType?: string;
+  internetMaxBandwidthOut: number;
+  expiredTime?: string;
+  securityGroupIds: string[];
+  networkInterfaces: Array<{ networkInterfaceId: string; type: string; primaryIpAddress?: string }>;
+  operationLocks: string[];
+}
+
+/** An elastic network interface. */
+export interface NetworkInterface {
+  networkInterfaceId: string;
+  /** Available | Attaching | InUse | Detaching | Deleting */
+  status: string;
+  /** Primary | Secondary */
+  type: string;
+  /** The instance it is attached to, if any. */
+  instanceId?: string;
+  vpcId?: string;
+  vSwitchId?: string;
+  zoneId?: string;
+  privateIpAddress?: string;
+  /** The EIP bound (NAT mode) to its primary private IP, if any. */
+  associatedPublicIp?: { publicIpAddress: string; allocationId: string };
+  tags: Record<string, string>;
+}
+
+export interface SecurityGroup {
+  securityGroupId: string;
+  vpcId?: string;
+  name?: string;
+}
+
+export interface CreateNetworkInterfaceRequest {
+  vSwitchId: string;
+  securityGroupId: string;
+  primaryIpAddress?: string;
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  /** ≤64 ASCII; the same token with the same parameters returns the ENI created the first time. */
+  clientToken: string;
+}
+
+/** The ECS calls the migration makes, in the domain's words. One method, one API request (counted). */
+export interface EcsApi {
+  readonly regionId: string;
+  describeInstance(instanceId: string): Promise<Instance | undefined>;
+  /** How many ENIs (primary included) the instance type supports: DescribeInstanceTypes EniQuantity. */
+  instanceTypeEniQuantity(instanceType: string): Promise<number | undefined>;
+  describeSecurityGroup(securityGroupId: string): Promise<SecurityGroup | undefined>;
+  convertNatPublicIpToEip(instanceId: string): Promise<void>;
+  modifyInstanceChargeType(instanceId: string, chargeType: 'PostPaid', clientToken: string): Promise<void>;
+  createNetworkInterface(request: CreateNetworkInterfaceRequest): Promise<{ networkInterfaceId: string }>;
+  describeNetworkInterface(networkInterfaceId: string): Promise<NetworkInterface | undefined>;
+  /** ENIs matching every given filter (one page of up to 100: an instance holds far fewer). */
+  listNetworkInterfaces(filter: { instanceId?: string; tags?: Record<string, string> }): Promise<NetworkInterface[]>;
+  attachNetworkInterface(networkInterfaceId: string, instanceId: string): Promise<void>;
+  detachNetworkInterface(networkInterfaceId: string, instanceId: string): Promise<void>;
+  deleteNetworkInterface(networkInterfaceId: string): Promise<void>;
+}
+
+export function createEcsApi(client: Ecs, regionId: string): EcsApi {
+  return {
+    regionId,
+
+    async describeInstance(instanceId) {
+      const res = await callApi('DescribeInstances', () =>
+        client.describeInstances(
+          new $Ecs.DescribeInstancesRequest({ regionId, instanceIds: JSON.stringify([instanceId]), pageSize: 10 }),
+        ),
+      );
+      const found = res.body?.instances?.instance?.find((i) => i.instanceId === instanceId);
+      return found ? toInstance(found) : undefined;
+    },
+
+    async instanceTypeEniQuantity(instanceType) {
+      const res = await callApi('DescribeInstanceTypes', () =>
+        client.describeInstanceTypes(new $Ecs.DescribeInstanceTypesRequest({ instanceTypes: [instanceType] })),
+      );
+      const t = res.body?.instanceTypes?.instanceType?.find((x) => x.instanceTypeId === instanceType);
+      return t?.eniQuantity;
+    },
+
+    async describeSecurityGroup(securityGroupId) {
+      const res = await callApi('DescribeSecurityGroups', () =>
+        client.describeSecurityGroups(new $Ecs.DescribeSecurityGroupsRequest({ regionId, securityGroupId })),
+      );
+      const g = res.body?.securityGroups?.securityGroup?.find((x) => x.securityGroupId === securityGroupId);
+      return g ? { securityGroupId, vpcId: g.vpcId || undefined, name: g.securityGroupName } : undefined;
+    },
+
+    async convertNatPublicIpToEip(instanceId) {
+      await callApi('ConvertNatPublicIpToEip', () =>
+        client.convertNatPublicIpToEip(new $Ecs.ConvertNatPublicIpToEipRequest({ regionId, instanceId })),
+      );
+    },
+
+    async modifyInstanceChargeType(instanceId, chargeType, clientToken) {
+      await callApi('ModifyInstanceChargeType', () =>
+        client.modifyInstanceChargeType(
+          new $Ecs.ModifyInstanceChargeTypeRequest({
+            regionId,
+            instanceIds: JSON.stringify([instanceId]),
+            instanceChargeType: chargeType,
+            autoPay: true,
+            clientToken,
+          }),
+        ),
+      );
+    },
+
+    async createNetworkInterface(r) {
+      const res = await callApi('CreateNetworkInterface', () =>
+        client.createNetworkInterface(
+          new $Ecs.CreateNetworkInterfaceRequest({
+            regionId,
+            vSwitchId: r.vSwitchId,
+            securityGroupId: r.securityGroupId,
+            primaryIpAddress: r.primaryIpAddress,
+            networkInterfaceName: r.name,
+            description: r.description,
+            tag: Object.entries(r.tags).map(([key, value]) => new $Ecs.CreateNetworkInterfaceRequestTag({ key, value })),
+            clientToken: r.clientToken,
+          }),
+        ),
+      );
+      const networkInterfaceId = res.body?.networkInterfaceId;
+      if (!networkInterfaceId) {
+        throw new CloudApiError('BadResponse', 'CreateNetworkInterface returned no NetworkInterfaceId', 'CreateNetworkInterface');
+      }
+      return { networkInterfaceId };
+    },
+
+    async describeNetworkInterface(networkInterfaceId) {
+      try {
+        const res = await callApi('DescribeNetworkInterfaces', () =>
+          client.describeNetworkInterfaces(
+            new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [networkInterfaceId] }),
+          ),
+        );
+        const found = res.body?.networkInterfaceSets?.networkInterfaceSet?.find(
+          (n) => n.networkInterfaceId === networkInterfaceId,
+        );
+        return found ? toNetworkInterface(found) : undefined;
+      } catch (err) {
+        // Describe answers an empty set for an unknown id; a NotFound code means the same.
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    },
+
+    async listNetworkInterfaces(filter) {
+      const res = await callApi('DescribeNetworkInterfaces', () =>
+        client.describeNetworkInterfaces(
+          new $Ecs.DescribeNetworkInterfacesRequest({
+            regionId,
+            instanceId: filter.instanceId,
+            tag: filter.tags
+              ? Object.entries(filter.tags).map(([key, value]) => new $Ecs.DescribeNetworkInterfacesRequestTag({ key, value }))
+              : undefined,
+            maxResults: 100,
+          }),
+        ),
+      );
+      return (res.body?.networkInterfaceSets?.networkInterfaceSet ?? []).map(toNetworkInterface);
+    },
+
+    async attachNetworkInterface(networkInterfaceId, instanceId) {
+      await callApi('AttachNetworkInterface', () =>
+        client.attachNetworkInterface(new $Ecs.AttachNetworkInterfaceRequest({ regionId, networkInterfaceId, instanceId })),
+      );
+    },
+
+    async detachNetworkInterface(networkInterfaceId, instanceId) {
+      await callApi('DetachNetworkInterface', () =>
+        client.detachNetworkInterface(new $Ecs.DetachNetworkInterfaceRequest({ regionId, networkInterfaceId, instanceId })),
+      );
+    },
+
+    async deleteNetworkInterface(networkInterfaceId) {
+      await callApi('DeleteNetworkInterface', () =>
+        client.deleteNetworkInterface(new $Ecs.DeleteNetworkInterfaceRequest({ regionId, networkInterfaceId })),
+      );
+    },
+  };
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s ? s : undefined;
+}
+
+function toInstance(i: $Ecs.DescribeInstancesResponseBodyInstancesInstance): Instance {
+  const eip = i.eipAddress;
+  return {
+    instanceId: i.instanceId ?? '',
+    status: i.status ?? '',
+    instanceType: i.instanceType ?? '',
+    zoneId: i.zoneId ?? '',
+    networkType: i.instanceNetworkType ?? (i.vpcAttributes?.vpcId ? 'vpc' : 'classic'),
+    vpcId: nonEmpty(i.vpcAttributes?.vpcId),
+    vSwitchId: nonEmpty(i.vpcAttributes?.vSwitchId),
+    privateIp: nonEmpty(i.vpcAttributes?.privateIpAddress?.ipAddress?.[0]),
+    publicIp: nonEmpty(i.publicIpAddress?.ipAddress?.[0]),
+    eip: eip?.allocationId && eip.ipAddress ? { allocationId: eip.allocationId, ipAddress: eip.ipAddress } : undefined,
+    chargeType: i.instanceChargeType ?? '',
+    internetChargeType: nonEmpty(i.internetChargeType),
+    internetMaxBandwidthOut: i.internetMaxBandwidthOut ?? 0,
+    expiredTime: nonEmpty(i.expiredTime),
+    securityGroupIds: i.securityGroupIds?.securityGroupId ?? [],
+    networkInterfaces: (i.networkInterfaces?.networkInterface ?? []).map((n) => ({
+      networkInterfaceId: n.networkInterfaceId ?? '',
+      type: n.type ?? '',
+      primaryIpAddress: nonEmpty(n.primaryIpAddress),
+    })),
+    operationLocks: (i.operationLocks?.lockReason ?? []).map((l) => l.lockReason ?? '').filter(Boolean),
+  };
+}
+
+function toNetworkInterface(
+  n: $Ecs.DescribeNetworkInterfacesResponseBodyNetworkInterfaceSetsNetworkInterfaceSet,
+): NetworkInterface {
+  const pub = n.associatedPublicIp;
+  return {
+    networkInterfaceId: n.networkInterfaceId ?? '',
+    status: n.status ?? '',
+    type: n.type ?? '',
+    instanceId: nonEmpty(n.instanceId) ?? nonEmpty(n.attachment?.instanceId),
+    vpcId: nonEmpty(n.vpcId),
+    vSwitchId: nonEmpty(n.vSwitchId),
+    zoneId: nonEmpty(n.zoneId),
+    privateIpAddress: nonEmpty(n.privateIpAddress),
+    associatedPublicIp:
+      pub?.publicIpAddress && pub.allocationId
+        ? { publicIpAddress: pub.publicIpAddress, allocationId: pub.allocationId }
+        : undefined,
+    tags: Object.fromEntries((n.tags?.tag ?? []).map((t) => [t.tagKey ?? '', t.tagValue ?? ''])),
+  };
+}

@@ -1,0 +1,235 @@
+import Vpc, * as $Vpc from '@alicloud/vpc20160428';
+import { callApi } from './call';
+
+/** An elastic IP address. */
+export interface Eip {
+  allocationId: string;
+  ipAddress: string;
+  /** Available | Associating | InUse | Unassociating */
+  status: string;
+  /** What it is bound to (an instance id, an ENI id...), if anything. */
+  instanceId?: string;
+  /** EcsInstance | NetworkInterface | Nat | SlbInstance | HaVip | IpAddress */
+  instanceType?: string;
+  /** NAT | MULTI_BINDED | BINDED (for ENI bindings) */
+  mode?: string;
+  privateIpAddress?: string;
+}
+
+export interface VSwitch {
+  vSwitchId: string;
+  vpcId: string;
+  zoneId: string;
+  cidrBlock: string;
+  status: string;
+  availableIpAddressCount: number;
+}
+
+/** The SNAT entry that gives an address in the VPC its way out to the Internet. */
+export interface SnatEntry {
+  natGatewayId: string;
+  snatTableId: string;
+  snatEntryId: string;
+  /** The public address(es) outbound traffic leaves from; several when the entry uses an address pool. */
+  snatIps: string[];
+  sourceCidr?: string;
+  sourceVSwitchId?: string;
+  status: string;
+}
+
+export type EipTargetType = 'EcsInstance' | 'NetworkInterface';
+
+export interface AssociateEipRequest {
+  allocationId: string;
+  instanceId: string;
+  instanceType: EipTargetType;
+  /** NAT for a secondary ENI: the EIP maps to the ENI's primary private IP, invisible in the guest. */
+  mode?: 'NAT';
+  privateIpAddress?: string;
+  clientToken: string;
+}
+
+export interface UnassociateEipRequest {
+  allocationId: string;
+  instanceId: string;
+  instanceType: EipTargetType;
+  privateIpAddress?: string;
+  clientToken: string;
+}
+
+/** The VPC calls the migration makes, in the domain's words. Every SDK request is counted. */
+export interface VpcApi {
+  readonly regionId: string;
+  findEipByAddress(ipAddress: string): Promise<Eip | undefined>;
+  describeEip(allocationId: string): Promise<Eip | undefined>;
+  associateEip(request: AssociateEipRequest): Promise<void>;
+  unassociateEip(request: UnassociateEipRequest): Promise<void>;
+  describeVSwitch(vSwitchId: string): Promise<VSwitch | undefined>;
+  /**
+   * The SNAT entry covering a private IP of a vSwitch, across the VPC's NAT gateways: an entry for the address itself
+   * wins over one for its vSwitch, which wins over one for a CIDR block containing it. Pages through everything.
+   */
+  findSnatEntryFor(vpcId: string, vSwitchId: string, privateIp: string): Promise<SnatEntry | undefined>;
+}
+
+const PAGE_SIZE = 50;
+
+export function createVpcApi(client: Vpc, regionId: string): VpcApi {
+  async function describeEips(filter: { allocationId?: string; eipAddress?: string }): Promise<Eip[]> {
+    const res = await callApi('DescribeEipAddresses', () =>
+      client.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId, ...filter, pageSize: 10 })),
+    );
+    return (res.body?.eipAddresses?.eipAddress ?? []).map(toEip);
+  }
+
+  async function natGateways(vpcId: string): Promise<$Vpc.DescribeNatGatewaysResponseBodyNatGatewaysNatGateway[]> {
+    const all: $Vpc.DescribeNatGatewaysResponseBodyNatGatewaysNatGateway[] = [];
+    for (let pageNumber = 1; ; pageNumber++) {
+      const res = await callApi('DescribeNatGateways', () =>
+        client.describeNatGateways(new $Vpc.DescribeNatGatewaysRequest({ regionId, vpcId, pageNumber, pageSize: PAGE_SIZE })),
+      );
+      const page = res.body?.natGateways?.natGateway ?? [];
+      all.push(...page);
+      if (page.length < PAGE_SIZE || all.length >= (res.body?.totalCount ?? 0)) return all;
+    }
+  }
+
+  async function snatEntries(natGatewayId: string): Promise<SnatEntry[]> {
+    const all: SnatEntry[] = [];
+    for (let pageNumber = 1; ; pageNumber++) {
+      const res = await callApi('DescribeSnatTableEntries', () =>
+        client.describeSnatTableEntries(
+          new $Vpc.DescribeSnatTableEntriesRequest({ regionId, natGatewayId, pageNumber, pageSize: PAGE_SIZE }),
+        ),
+      );
+      const page = res.body?.snatTableEntries?.snatTableEntry ?? [];
+      all.push(...page.map(toSnatEntry));
+      if (page.length < PAGE_SIZE || all.length >= (res.body?.totalCount ?? 0)) return all;
+    }
+  }
+
+  return {
+    regionId,
+
+    async findEipByAddress(ipAddress) {
+      return (await describeEips({ eipAddress: ipAddress })).find((e) => e.ipAddress === ipAddress);
+    },
+
+    async describeEip(allocationId) {
+      return (await describeEips({ allocationId })).find((e) => e.allocationId === allocationId);
+    },
+
+    async associateEip(r) {
+      await callApi('AssociateEipAddress', () =>
+        client.associateEipAddress(
+          new $Vpc.AssociateEipAddressRequest({
+            regionId,
+            allocationId: r.allocationId,
+            instanceId: r.instanceId,
+            instanceType: r.instanceType,
+            mode: r.mode,
+            privateIpAddress: r.privateIpAddress,
+            clientToken: r.clientToken,
+          }),
+        ),
+      );
+    },
+
+    async unassociateEip(r) {
+      await callApi('UnassociateEipAddress', () =>
+        client.unassociateEipAddress(
+          new $Vpc.UnassociateEipAddressRequest({
+            regionId,
+            allocationId: r.allocationId,
+            instanceId: r.instanceId,
+            instanceType: r.instanceType,
+            privateIpAddress: r.privateIpAddress,
+            clientToken: r.clientToken,
+          }),
+        ),
+      );
+    },
+
+    async describeVSwitch(vSwitchId) {
+      const res = await callApi('DescribeVSwitches', () =>
+        client.describeVSwitches(new $Vpc.DescribeVSwitchesRequest({ regionId, vSwitchId })),
+      );
+      const v = res.body?.vSwitches?.vSwitch?.find((x) => x.vSwitchId === vSwitchId);
+      if (!v) return undefined;
+      return {
+        vSwitchId,
+        vpcId: v.vpcId ?? '',
+        zoneId: v.zoneId ?? '',
+        cidrBlock: v.cidrBlock ?? '',
+        status: v.status ?? '',
+        availableIpAddressCount: v.availableIpAddressCount ?? 0,
+      };
+    },
+
+    async findSnatEntryFor(vpcId, vSwitchId, privateIp) {
+      const rank = (e: SnatEntry): number => {
+        if (e.sourceCidr === `${privateIp}/32`) return 3;
+        if (e.sourceVSwitchId === vSwitchId) return 2;
+        if (e.sourceCidr && cidrContains(e.sourceCidr, privateIp)) return 1;
+        return 0;
+      };
+      let best: SnatEntry | undefined;
+      for (const gw of await natGateways(vpcId)) {
+        if (!gw.natGatewayId || (gw.status && gw.status !== 'Available')) continue;
+        for (const entry of await snatEntries(gw.natGatewayId)) {
+          if (entry.status !== 'Available' || entry.snatIps.length === 0) continue;
+          if (rank(entry) > (best ? rank(best) : 0)) best = entry;
+        }
+      }
+      return best;
+    },
+  };
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s ? s : undefined;
+}
+
+function toEip(e: $Vpc.DescribeEipAddressesResponseBodyEipAddressesEipAddress): Eip {
+  return {
+    allocationId: e.allocationId ?? '',
+    ipAddress: e.ipAddress ?? '',
+    status: e.status ?? '',
+    instanceId: nonEmpty(e.instanceId),
+    instanceType: nonEmpty(e.instanceType),
+    mode: nonEmpty(e.mode),
+    privateIpAddress: nonEmpty(e.privateIpAddress),
+  };
+}
+
+function toSnatEntry(e: $Vpc.DescribeSnatTableEntriesResponseBodySnatTableEntriesSnatTableEntry): SnatEntry {
+  return {
+    natGatewayId: e.natGatewayId ?? '',
+    snatTableId: e.snatTableId ?? '',
+    snatEntryId: e.snatEntryId ?? '',
+    snatIps: (e.snatIp ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    sourceCidr: nonEmpty(e.sourceCIDR),
+    sourceVSwitchId: nonEmpty(e.sourceVSwitchId),
+    status: e.status ?? '',
+  };
+}
+
+function ipv4ToInt(ip: string): number | undefined {
+  const parts = ip.split('.').map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return undefined;
+  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0;
+}
+
+/** Whether an IPv4 address lies inside a CIDR block such as 192.168.0.0/24. */
+export function cidrContains(cidr: string, ip: string): boolean {
+  const [base, bitsText] = cidr.split('/');
+  const bits = Number(bitsText ?? '32');
+  const a = ipv4ToInt(base);
+  const b = ipv4ToInt(ip);
+  if (a === undefined || b === undefined || !Number.isInteger(bits) || bits < 0 || bits > 32) return false;
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return (a & mask) === (b & mask);
+}

@@ -1,0 +1,256 @@
+/**
+ * Configuration from the environment, shared by the worker, the client and the CLI.
+ *
+ * Alibaba Cloud credentials are deliberately NOT read here: @alicloud/credentials' default chain reads
+ * ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET, ~/.alibabacloud profiles, RAM roles and OIDC,
+ * so every way a fleet already authenticates keeps working and no secret passes through this module.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { TASK_QUEUE_DEFAULT } from './shared/migration';
+
+/** One documented variable: its name, default and meaning (the README table is generated from the same words). */
+export interface EnvVarDoc {
+  name: string;
+  default?: string;
+  description: string;
+  secret?: boolean;
+}
+
+export const ENV_VARS: readonly EnvVarDoc[] = [
+  { name: 'TEMPORAL_ADDRESS', default: 'localhost:7233', description: 'Temporal frontend, host:port.' },
+  { name: 'TEMPORAL_NAMESPACE', default: 'default', description: 'Temporal namespace.' },
+  { name: 'TEMPORAL_TASK_QUEUE', default: TASK_QUEUE_DEFAULT, description: 'Task queue of the migration worker.' },
+  {
+    name: 'TEMPORAL_API_KEY',
+    description: 'Temporal Cloud API key (turns TLS on).',
+    secret: true,
+  },
+  { name: 'TEMPORAL_TLS_CERT_PATH', description: 'mTLS client certificate (PEM); with TEMPORAL_TLS_KEY_PATH.' },
+  { name: 'TEMPORAL_TLS_KEY_PATH', description: 'mTLS client private key (PEM); with TEMPORAL_TLS_CERT_PATH.' },
+  { name: 'TEMPORAL_TLS_CA_PATH', description: 'Root CA of the Temporal server (PEM), when not publicly trusted.' },
+  { name: 'TEMPORAL_TLS_SERVER_NAME', description: 'TLS server name override (SNI).' },
+  {
+    name: 'ALIBABA_CLOUD_REGION_ID',
+    description: 'Region of the instances, e.g. cn-hangzhou (required by the worker; default of migrate --region).',
+  },
+  {
+    name: 'ALIBABA_CLOUD_ECS_ENDPOINT',
+    description: 'ECS endpoint, host:port or URL. Unset: the real regional endpoint over HTTPS.',
+  },
+  {
+    name: 'ALIBABA_CLOUD_VPC_ENDPOINT',
+    description: 'VPC endpoint, host:port or URL. Unset: the real regional endpoint over HTTPS.',
+  },
+  {
+    name: 'ENI_MIGRATE_SSH_CONFIG',
+    description: 'OpenSSH ssh_config used for verification (HostName, Port, User, IdentityFile, ProxyJump).',
+  },
+  { name: 'ENI_MIGRATE_SSH_USER', description: 'SSH user when no ssh_config names one (default root).' },
+  { name: 'ENI_MIGRATE_SSH_KEY', description: 'Path of the SSH private key when no ssh_config names one.' },
+  {
+    name: 'ENI_MIGRATE_POLL_INTERVAL_MS',
+    description: 'First interval of the status polls (they back off from there).',
+  },
+];
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  apiKey?: string;
+  tls?: {
+    clientCertPath?: string;
+    clientKeyPath?: string;
+    caPath?: string;
+    serverName?: string;
+  };
+}
+
+export interface CloudSettings {
+  regionId?: string;
+  ecsEndpoint?: string;
+  vpcEndpoint?: string;
+}
+
+export interface SshSettings {
+  sshConfigPath?: string;
+  user?: string;
+  privateKeyPath?: string;
+}
+
+export interface AppConfig {
+  temporal: TemporalSettings;
+  cloud: CloudSettings;
+  ssh: SshSettings;
+  pollIntervalMs?: number;
+}
+
+/** A configuration problem: names the variable and what to set. The CLI maps it to exit code 2. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const optional = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+const hostPort = z
+  .string()
+  .trim()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. localhost:7233');
+
+const endpoint = optional.refine(
+  (v) => v === undefined || /^(https?:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/.test(v),
+  'must be host:port or a URL such as http://127.0.0.1:8080 or https://ecs.cn-hangzhou.aliyuncs.com',
+);
+
+const regionId = optional.refine(
+  (v) => v === undefined || /^[a-z]{2,}(-[a-z0-9]+)+$/.test(v),
+  'must be a region id such as cn-hangzhou or ap-southeast-1',
+);
+
+const envSchema = z.object({
+  TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().trim().min(1, 'must not be empty').default(TASK_QUEUE_DEFAULT),
+  TEMPORAL_API_KEY: optional,
+  TEMPORAL_TLS_CERT_PATH: optional,
+  TEMPORAL_TLS_KEY_PATH: optional,
+  TEMPORAL_TLS_CA_PATH: optional,
+  TEMPORAL_TLS_SERVER_NAME: optional,
+  ALIBABA_CLOUD_REGION_ID: regionId,
+  ALIBABA_CLOUD_ECS_ENDPOINT: endpoint,
+  ALIBABA_CLOUD_VPC_ENDPOINT: endpoint,
+  ENI_MIGRATE_SSH_CONFIG: optional,
+  ENI_MIGRATE_SSH_USER: optional,
+  ENI_MIGRATE_SSH_KEY: optional,
+  ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce
+      .number({ error: 'must be a number of milliseconds, e.g. 2000' })
+      .int('must be a whole number of milliseconds')
+      .positive('must be > 0')
+      .optional(),
+  ),
+});
+
+/** Reads and validates the environment. Throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  // Empty strings count as unset: `FOO= cmd` is a common way to switch a variable off.
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const name = String(i.path[0]);
+      const secret = ENV_VARS.find((v) => v.name === name)?.secret;
+      return secret ? `${name} ${i.message}` : `${name}=${JSON.stringify(env[name])} ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
+    throw new ConfigError(
+      'invalid configuration: set both TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH for mTLS, or neither',
+    );
+  }
+  const tlsWanted = Boolean(
+    e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CERT_PATH || e.TEMPORAL_TLS_CA_PATH || e.TEMPORAL_TLS_SERVER_NAME,
+  );
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: tlsWanted
+        ? {
+            clientCertPath: e.TEMPORAL_TLS_CERT_PATH,
+            clientKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+            caPath: e.TEMPORAL_TLS_CA_PATH,
+            serverName: e.TEMPORAL_TLS_SERVER_NAME,
+          }
+        : undefined,
+    },
+    cloud: {
+      regionId: e.ALIBABA_CLOUD_REGION_ID,
+      ecsEndpoint: e.ALIBABA_CLOUD_ECS_ENDPOINT,
+      vpcEndpoint: e.ALIBABA_CLOUD_VPC_ENDPOINT,
+    },
+    ssh: {
+      sshConfigPath: e.ENI_MIGRATE_SSH_CONFIG,
+      user: e.ENI_MIGRATE_SSH_USER,
+      privateKeyPath: e.ENI_MIGRATE_SSH_KEY,
+    },
+    pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
+  };
+}
+
+/** The region the worker serves: required there, because the regional endpoint derives from it. */
+export function requireRegion(cloud: CloudSettings): string {
+  if (!cloud.regionId) {
+    throw new ConfigError('ALIBABA_CLOUD_REGION_ID is not set: set it to the region of the instances, e.g. cn-hangzhou');
+  }
+  return cloud.regionId;
+}
+
+/** Connection options for both @temporalio/client Connection and @temporalio/worker NativeConnection. */
+export function temporalConnectionOptions(t: TemporalSettings): {
+  address: string;
+  apiKey?: string;
+  tls?: {
+    serverNameOverride?: string;
+    serverRootCACertificate?: Buffer;
+    clientCertPair?: { crt: Buffer; key: Buffer };
+  };
+} {
+  const read = (path: string, variable: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`${variable}: cannot read ${path}: ${(err as Error).message}`);
+    }
+  };
+  const tls = t.tls
+    ? {
+        serverNameOverride: t.tls.serverName,
+        serverRootCACertificate: t.tls.caPath ? read(t.tls.caPath, 'TEMPORAL_TLS_CA_PATH') : undefined,
+        clientCertPair:
+          t.tls.clientCertPath && t.tls.clientKeyPath
+            ? {
+                crt: read(t.tls.clientCertPath, 'TEMPORAL_TLS_CERT_PATH'),
+                key: read(t.tls.clientKeyPath, 'TEMPORAL_TLS_KEY_PATH'),
+              }
+            : undefined,
+      }
+    : undefined;
+  return { address: t.address, apiKey: t.apiKey, tls };
+}
+
+/** The effective configuration for logs: paths and names only, never a secret (the API key shows as set/unset). */
+export function describeConfig(config: AppConfig): Record<string, unknown> {
+  const t = config.temporal;
+  return {
+    temporal: {
+      address: t.address,
+      namespace: t.namespace,
+      taskQueue: t.taskQueue,
+      tls: t.tls ? (t.tls.clientCertPath ? 'mTLS' : 'on') : 'off',
+      apiKey: t.apiKey ? 'set' : 'unset',
+      ...(t.tls?.serverName ? { tlsServerName: t.tls.serverName } : {}),
+    },
+    cloud: {
+      regionId: config.cloud.regionId ?? '(unset)',
+      ecsEndpoint: config.cloud.ecsEndpoint ?? 'regional default (HTTPS)',
+      vpcEndpoint: config.cloud.vpcEndpoint ?? 'regional default (HTTPS)',
+      credentials: '@alicloud/credentials default chain',
+    },
+    ssh: {
+      sshConfig: config.ssh.sshConfigPath ?? '(unset)',
+      user: config.ssh.user ?? '(default)',
+      privateKey: config.ssh.privateKeyPath ?? '(unset)',
+    },
+    ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
+  };
+}

@@ -1,0 +1,174 @@
+/**
+ * `eni-migrate demo`: the whole product on one machine, with nothing to configure. It starts a real Temporal dev
+ * server (Web UI on), the local cloud (ECS + VPC over HTTP, instances that answer SSH) and a worker in this process,
+ * migrates every demo instance concurrently, prints each one's progress and ends with the reports.
+ * Whatever happens (success, failure, Ctrl-C) it stops the worker, the cloud and the server: nothing stays running.
+ */
+import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { MigrationClient, MigrationClosedError } from './client';
+import { ProgressPrinter } from './cli/progress';
+import type { AppConfig } from './config';
+import { FAST_TIMINGS, startLocalCloud, type LocalCloud } from './local-cloud';
+import { TASK_QUEUE_DEFAULT, type MigrationReport } from './shared/migration';
+import { startDevServer, type DevServer } from './temporal';
+import { createMigrationWorker, type MigrationWorker } from './worker';
+
+export interface DemoOptions {
+  /** Demo instances to create and migrate. Default 3. */
+  instances?: number;
+  /** Test-speed cloud transitions and polls (a migration in a few seconds instead of about a minute). */
+  fast?: boolean;
+  /** Serve the Temporal Web UI. Default true. */
+  ui?: boolean;
+  /** Keep the servers up after the migrations, until Ctrl-C, to look around in the Web UI. */
+  keepRunning?: boolean;
+  /** Progress and status lines (default: stderr). */
+  log?: (line: string) => void;
+  /** Abort = stop everything now (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+/** A migration that ended without a report (the workflow failed, was cancelled...). */
+export interface DemoError {
+  instanceId: string;
+  workflowId?: string;
+  error: string;
+}
+
+export interface DemoResult {
+  webUi?: string;
+  reports: MigrationReport[];
+  errors: DemoError[];
+  durationMs: number;
+}
+
+/** Thrown when the demo was interrupted (Ctrl-C); everything has been stopped by then. */
+export class DemoInterruptedError extends Error {
+  override name = 'DemoInterruptedError';
+}
+
+export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
+  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const started = Date.now();
+  quietTemporalLogs();
+
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const starting: Promise<unknown>[] = [];
+  const interrupted = new Promise<never>((_, reject) => {
+    const abort = () => reject(new DemoInterruptedError('interrupted: stopping the worker, the local cloud and Temporal'));
+    if (opts.signal?.aborted) abort();
+    opts.signal?.addEventListener('abort', abort, { once: true });
+  });
+  interrupted.catch(() => undefined);
+  // Each start-up step races the interruption, so Ctrl-C during a slow start does not wait for it.
+  const step = <T>(work: Promise<T>, stop?: (value: T) => Promise<unknown>): Promise<T> => {
+    if (stop) starting.push(work.then((value) => cleanups.unshift(() => stop(value)), () => undefined));
+    return Promise.race([work, interrupted]);
+  };
+
+  try {
+    log('starting Temporal dev server...');
+    const server: DevServer = await step(startDevServer({ ui: opts.ui ?? true }), (s) => s.stop());
+    const webUi = server.uiUrl ? `${server.uiUrl}/namespaces/${server.namespace}/workflows` : undefined;
+    log(`Temporal ${server.address} (namespace ${server.namespace})${webUi ? `, Web UI: ${webUi}` : ''}`);
+
+    const cloud: LocalCloud = await step(
+      startLocalCloud({ instances: opts.instances ?? 3, timings: opts.fast ? FAST_TIMINGS : undefined }),
+      (c) => c.stop(),
+    );
+    const instances = (cloud.info().instances as Array<{ instanceId: string; publicIp?: string }>) ?? [];
+    log(
+      `local cloud ${cloud.url} (region ${cloud.regionId}): ` +
+        instances.map((i) => `${i.instanceId}${i.publicIp ? ` @ ${i.publicIp}` : ''}`).join(', '),
+    );
+
+    // The worker reaches the local cloud over HTTP like the real one; its key pair stays on the worker.
+    const config: AppConfig = {
+      temporal: { address: server.address, namespace: server.namespace, taskQueue: TASK_QUEUE_DEFAULT },
+      cloud: { regionId: cloud.regionId, ecsEndpoint: cloud.url, vpcEndpoint: cloud.url },
+      ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
+      pollIntervalMs: opts.fast ? 100 : undefined,
+    };
+    const credential = new Credential(
+      new CredentialConfig({
+        type: 'access_key',
+        accessKeyId: cloud.accessKeyId,
+        accessKeySecret: cloud.accessKeySecret,
+      }),
+    );
+    const migrationWorker: MigrationWorker = await step(
+      createMigrationWorker({ config, credential, log: () => undefined }),
+      async (w) => {
+        // Interrupted before it ran: run it for an instant so it shuts down and releases its connection.
+        if (w.worker.getState() === 'INITIALIZED') await w.worker.runUntil(Promise.resolve()).catch(() => undefined);
+        await w.close();
+      },
+    );
+
+    const connection = await step(Connection.connect({ address: server.address }), (c) => c.close());
+    const client = await MigrationClient.connect({
+      client: new Client({ connection, namespace: server.namespace }),
+      temporal: { taskQueue: config.temporal.taskQueue },
+    });
+
+    const migrateAll = Promise.all(
+      instances.map((instance) => migrateOne(client, cloud.regionId, instance.instanceId, log, opts.fast)),
+    );
+    const outcomes = await migrationWorker.worker.runUntil(Promise.race([migrateAll, interrupted]));
+    const reports = outcomes.filter((o): o is MigrationReport => 'outcome' in o);
+    const errors = outcomes.filter((o): o is DemoError => 'error' in o);
+
+    if (opts.keepRunning && !opts.signal?.aborted) {
+      log(`done; the Web UI stays up${webUi ? ` at ${webUi}` : ''} until Ctrl-C`);
+      await interrupted.catch(() => undefined);
+    }
+    return { webUi, reports, errors, durationMs: Date.now() - started };
+  } finally {
+    // A start still under way when Ctrl-C came must finish before it can be stopped (bounded by its own timeout).
+    await Promise.allSettled(starting);
+    // Reverse order of start: connection, worker, cloud, server. Each runs even if another fails.
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  }
+}
+
+async function migrateOne(
+  client: MigrationClient,
+  regionId: string,
+  instanceId: string,
+  log: (line: string) => void,
+  fast?: boolean,
+): Promise<MigrationReport | DemoError> {
+  const printer = new ProgressPrinter(log, `[${instanceId}] `);
+  let workflowId: string | undefined;
+  try {
+    ({ workflowId } = await client.start({
+      regionId,
+      instanceId,
+      // Guest networking on a fresh secondary NIC can lag; fast rehearsals need less patience.
+      ...(fast ? { verifyTimeoutSeconds: 30 } : {}),
+    }));
+    log(`[${instanceId}] started ${workflowId}`);
+    const report = await client.result(workflowId, {
+      onProgress: (p) => printer.update(p),
+      progressIntervalMs: fast ? 250 : 1000,
+    });
+    log(`[${instanceId}] ${report.outcome}${report.cause ? `: ${report.cause}` : ''}`);
+    return report;
+  } catch (err) {
+    const message = err instanceof MigrationClosedError ? `${err.status}: ${err.message}` : (err as Error).message;
+    log(`[${instanceId}] ${message}`);
+    return { instanceId, workflowId, error: message };
+  }
+}
+
+/** The SDK logs every worker start and activity at INFO; in a demo only warnings belong on screen. */
+function quietTemporalLogs(): void {
+  try {
+    // shutdownSignals: [] because runDemo handles Ctrl-C itself (and must stop the servers, not only the worker).
+    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  } catch {
+    // Already installed (e.g. an embedding process chose its own logger): keep it.
+  }
+}

@@ -1,0 +1,109 @@
+import { CloudError } from '../errors';
+import type { Region } from './region';
+import type { ChargeType, EipAddress, Instance } from './resources';
+
+const HOUR = 3600 * 1000;
+const READY = new Set(['Running', 'Stopped']);
+
+export interface ModifyChargeTypeInput {
+  instanceIds: string[];
+  instanceChargeType: string;
+  period: number;
+  periodUnit: string;
+  dryRun: boolean;
+}
+
+export interface ModifyChargeTypeResult {
+  orderId: string;
+  fees: Array<{ instanceId: string; fee: string; currency: string }>;
+}
+
+/** ECS instance operations: ConvertNatPublicIpToEip and ModifyInstanceChargeType. */
+export class InstanceOps {
+  constructor(private readonly r: Region) {}
+
+  get(instanceId: string): Instance {
+    this.r.settle();
+    const inst = this.r.instances.get(instanceId);
+    if (!inst) throw CloudError.of('InvalidInstanceId.NotFound', instanceId);
+    return inst;
+  }
+
+  all(): Instance[] {
+    this.r.settle();
+    return [...this.r.instances.values()];
+  }
+
+  /**
+   * Turns the static public IP into an EIP bound to the instance [DOC: ConvertNatPublicIpToEip]. The address is kept
+   * and the EIP starts InUse (InstanceType EcsInstance). The instance changes at once (PublicIpAddress empties,
+   * EipAddress fills) but the new EIP is only listed by the VPC API after `convertMs` (eventual consistency between
+   * the ECS and VPC services: assumed).
+   */
+  convertNatPublicIpToEip(instanceId: string): EipAddress {
+    const r = this.r;
+    const inst = this.get(instanceId);
+    if (!READY.has(inst.status))
+      throw new CloudError('IncorrectInstanceStatus', 403, CloudError.of('IncorrectInstanceStatus', instanceId, inst.status).message);
+    const bound = [...r.eips.values()].find(
+      (e) => e.binding?.instanceType === 'EcsInstance' && e.binding.instanceId === instanceId,
+    );
+    if (bound) throw CloudError.of('OperationDenied', `The instance ${instanceId} already has the EIP ${bound.allocationId} associated.`);
+    if (!inst.publicIpAddress) throw CloudError.of('OperationDenied', `The instance ${instanceId} has no public IP address.`);
+    if (inst.internetMaxBandwidthOut <= 0)
+      throw CloudError.of('OperationDenied', `The public bandwidth of the instance ${instanceId} is 0 Mbit/s.`);
+    if (inst.instanceChargeType === 'PrePaid') {
+      if (inst.internetChargeType !== 'PayByTraffic') throw CloudError.of('InvalidInternetChargeType.ValueNotSupported', inst.internetChargeType);
+      if ((inst.expiredTime ?? Infinity) - r.now() < 24 * HOUR) throw CloudError.of('InvalidEndTime.OperateNotSupport');
+    }
+    const now = r.now();
+    const eip: EipAddress = {
+      ...r.newEip(r.ids.next('eip'), inst.publicIpAddress, inst.internetMaxBandwidthOut, now),
+      status: 'InUse',
+      binding: { instanceId, instanceType: 'EcsInstance', mode: 'NAT' },
+      visibleAt: now + r.timings.convertMs,
+    };
+    r.eips.set(eip.allocationId, eip);
+    inst.publicIpAddress = undefined;
+    // The bandwidth now belongs to the EIP (billed pay-by-traffic on it [DOC]); the instance shows 0 (assumed).
+    inst.internetMaxBandwidthOut = 0;
+    return eip;
+  }
+
+  /** [DOC: ModifyInstanceChargeType] PrePaid ↔ PostPaid for up to 20 Running or Stopped instances. */
+  modifyInstanceChargeType(input: ModifyChargeTypeInput): ModifyChargeTypeResult {
+    const r = this.r;
+    r.settle();
+    if (input.instanceIds.length === 0) throw CloudError.of('InvalidParameter.InstanceIds');
+    if (input.instanceIds.length > 20) throw CloudError.of('InstancesIdQuotaExceed');
+    const target = input.instanceChargeType as ChargeType;
+    if (target !== 'PrePaid' && target !== 'PostPaid') throw CloudError.of('InvalidInstanceChargeType.ValueNotSupported', input.instanceChargeType);
+    const periodUnit = input.periodUnit;
+    const maxPeriod: Record<string, number> = { Week: 4, Month: 60, Year: 5 };
+    if (target === 'PrePaid') {
+      if (!(periodUnit in maxPeriod)) throw CloudError.of('InvalidPeriod.UnitMismatch', periodUnit);
+      if (!Number.isInteger(input.period) || input.period < 1 || input.period > maxPeriod[periodUnit])
+        throw CloudError.of('InvalidPeriod', String(input.period));
+    }
+    const instances = input.instanceIds.map((id) => this.get(id));
+    for (const inst of instances) {
+      if (!READY.has(inst.status)) throw CloudError.of('InvalidStatus.ValueNotSupported', inst.instanceId, inst.status);
+      if (inst.instanceChargeType === target) throw CloudError.of('InvalidInstanceChargeType.ValueNotSupported', target);
+      if (target === 'PrePaid' && inst.autoReleaseTime !== undefined) throw CloudError.of('ReleaseTimeHaveBeenSet', inst.instanceId);
+    }
+    if (input.dryRun) throw CloudError.of('DryRunOperation');
+    const now = r.now();
+    for (const inst of instances) {
+      inst.instanceChargeType = target;
+      if (target === 'PostPaid') inst.expiredTime = undefined;
+      else {
+        const d = new Date(now);
+        if (periodUnit === 'Week') d.setUTCDate(d.getUTCDate() + 7 * input.period);
+        else if (periodUnit === 'Month') d.setUTCMonth(d.getUTCMonth() + input.period);
+        else d.setUTCFullYear(d.getUTCFullYear() + input.period);
+        inst.expiredTime = d.getTime();
+      }
+    }
+    return { orderId: r.ids.orderId(), fees: [] };
+  }
+}

@@ -1,0 +1,252 @@
+import type { ModelBehaviours, Timings } from '../contracts';
+import { BUILTIN_IMAGES, BUILTIN_INSTANCE_TYPES, type ImageSpec, type InstanceTypeSpec } from './catalog';
+import { ClientTokens } from './client-tokens';
+import { IdFactory } from './ids';
+import { nextFreeIp } from './ipv4';
+import type {
+  EipAddress,
+  Instance,
+  NatGateway,
+  NetworkInterface,
+  SecurityGroup,
+  SnatEntry,
+  VSwitch,
+  Vpc,
+} from './resources';
+import type { Topology } from './topology';
+
+const DAY = 24 * 3600 * 1000;
+
+/**
+ * The whole state of one region, built from a Topology. The families of operations (enis.ts, eips.ts,
+ * instances.ts) work on it; transitions are settled lazily against the clock by `settle()`.
+ */
+export class Region {
+  readonly regionId: string;
+  readonly vpcs = new Map<string, Vpc>();
+  readonly vSwitches = new Map<string, VSwitch>();
+  readonly securityGroups = new Map<string, SecurityGroup>();
+  readonly natGateways = new Map<string, NatGateway>();
+  readonly snatEntries = new Map<string, SnatEntry>();
+  readonly instanceTypes = new Map<string, InstanceTypeSpec>();
+  readonly images = new Map<string, ImageSpec>();
+  readonly instances = new Map<string, Instance>();
+  readonly enis = new Map<string, NetworkInterface>();
+  readonly eips = new Map<string, EipAddress>();
+  readonly clientTokens = new ClientTokens();
+  readonly ids: IdFactory;
+  behaviours: Required<ModelBehaviours> = { describeLagMs: 0, attachFallbacks: 0, stuckDetaches: 0 };
+  /** Installed by the operation families: applies due transitions. */
+  readonly settlers: Array<(now: number) => void> = [];
+
+  constructor(
+    topology: Topology,
+    public timings: Timings,
+    readonly clock: () => number,
+  ) {
+    this.regionId = topology.regionId;
+    this.ids = new IdFactory(`runtime:${topology.regionId}`, (id) => this.idTaken(id));
+    const start = clock();
+    // Resources of the topology predate the cloud's start, as they would in a real account.
+    const created = start - 30 * DAY;
+
+    for (const t of [...BUILTIN_INSTANCE_TYPES, ...(topology.instanceTypes ?? [])]) this.instanceTypes.set(t.instanceTypeId, t);
+    for (const img of [...BUILTIN_IMAGES, ...(topology.images ?? [])]) this.images.set(img.imageId, img);
+
+    for (const v of topology.vpcs) {
+      this.vpcs.set(v.vpcId, {
+        vpcId: v.vpcId,
+        vpcName: v.vpcName ?? '',
+        cidrBlock: v.cidrBlock,
+        vRouterId: v.vpcId.replace(/^vpc-/, 'vrt-'),
+        routeTableId: v.vpcId.replace(/^vpc-/, 'vtb-'),
+        creationTime: created,
+      });
+      for (const s of v.vSwitches)
+        this.vSwitches.set(s.vSwitchId, { ...s, vpcId: v.vpcId, vSwitchName: s.vSwitchName ?? '', creationTime: created });
+      for (const g of v.securityGroups)
+        this.securityGroups.set(g.securityGroupId, {
+          securityGroupId: g.securityGroupId,
+          securityGroupName: g.securityGroupName ?? '',
+          vpcId: v.vpcId,
+          creationTime: created,
+        });
+      for (const n of v.natGateways ?? []) {
+        const vsw = this.vSwitches.get(n.vSwitchId)!;
+        const privateIpAddress = this.allocateIp(vsw.vSwitchId)!;
+        this.natGateways.set(n.natGatewayId, {
+          natGatewayId: n.natGatewayId,
+          name: n.name ?? '',
+          vpcId: v.vpcId,
+          vSwitchId: n.vSwitchId,
+          zoneId: vsw.zoneId,
+          spec: n.spec ?? 'Small',
+          snatTableId: n.snatTableId,
+          forwardTableId: n.snatTableId.replace(/^stb-/, 'ftb-'),
+          privateIpAddress,
+          eniInstanceId: n.natGatewayId.replace(/^ngw-/, 'eni-'),
+          creationTime: created,
+        });
+        for (const e of n.eips)
+          this.eips.set(e.allocationId, {
+            ...this.newEip(e.allocationId, e.ipAddress, e.bandwidth ?? 100, created),
+            status: 'InUse',
+            binding: { instanceId: n.natGatewayId, instanceType: 'Nat', mode: 'NAT' },
+          });
+        for (const s of n.snatEntries)
+          this.snatEntries.set(s.snatEntryId, {
+            snatEntryId: s.snatEntryId,
+            snatTableId: n.snatTableId,
+            natGatewayId: n.natGatewayId,
+            snatIp: s.snatIp,
+            sourceVSwitchId: s.sourceVSwitchId,
+            sourceCIDR: s.sourceCIDR,
+            snatEntryName: s.snatEntryName ?? '',
+          });
+      }
+    }
+
+    for (const t of topology.instances) {
+      const vsw = this.vSwitches.get(t.vSwitchId)!;
+      const privateIp = t.privateIpAddress ?? this.allocateIp(vsw.vSwitchId, new Set(topology.instances.map((i) => i.privateIpAddress ?? '')));
+      if (!privateIp) throw new Error(`vSwitch ${vsw.vSwitchId} has no free address for ${t.instanceId}`);
+      const chargeType = t.instanceChargeType ?? 'PostPaid';
+      const eniId = t.primaryNetworkInterfaceId ?? this.ids.next('eni');
+      const bandwidth = t.internetMaxBandwidthOut ?? (t.publicIpAddress ? 5 : 0);
+      this.instances.set(t.instanceId, {
+        instanceId: t.instanceId,
+        instanceName: t.instanceName ?? t.instanceId,
+        hostName: t.hostName ?? `iZ${t.instanceId.replace(/^i-/, '')}Z`,
+        zoneId: vsw.zoneId,
+        vpcId: vsw.vpcId,
+        vSwitchId: vsw.vSwitchId,
+        instanceType: t.instanceType,
+        imageId: t.imageId,
+        status: t.status ?? 'Running',
+        instanceChargeType: chargeType,
+        internetChargeType: t.internetChargeType ?? 'PayByTraffic',
+        internetMaxBandwidthOut: bandwidth,
+        internetMaxBandwidthIn: 100,
+        publicIpAddress: t.publicIpAddress,
+        primaryNetworkInterfaceId: eniId,
+        securityGroupIds: [...t.securityGroupIds],
+        creationTime: created,
+        startTime: created,
+        expiredTime:
+          chargeType === 'PrePaid'
+            ? t.expiredTime
+              ? Date.parse(t.expiredTime)
+              : start + (t.expiresInHours !== undefined ? t.expiresInHours * 3600 * 1000 : 30 * DAY)
+            : undefined,
+        autoReleaseTime: t.autoReleaseTime ? Date.parse(t.autoReleaseTime) : undefined,
+        tags: (t.tags ?? []).map((x) => ({ ...x })),
+      });
+      this.enis.set(eniId, {
+        networkInterfaceId: eniId,
+        type: 'Primary',
+        status: 'InUse',
+        instanceId: t.instanceId,
+        deviceIndex: 0,
+        vpcId: vsw.vpcId,
+        vSwitchId: vsw.vSwitchId,
+        zoneId: vsw.zoneId,
+        primaryIpAddress: privateIp,
+        secondaryIpAddresses: [],
+        macAddress: this.ids.mac(eniId),
+        networkInterfaceName: '',
+        description: '',
+        securityGroupIds: [...t.securityGroupIds],
+        deleteOnRelease: true,
+        creationTime: created,
+        visibleAt: created,
+        tags: [],
+        guestConfigured: true,
+      });
+    }
+
+    for (const e of topology.eips ?? []) this.eips.set(e.allocationId, this.newEip(e.allocationId, e.ipAddress, e.bandwidth ?? 5, created));
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** Applies every transition whose time has come. Called first by every read and every write. */
+  settle(): void {
+    const now = this.now();
+    for (const s of this.settlers) s(now);
+  }
+
+  newEip(allocationId: string, ipAddress: string, bandwidth: number, at: number): EipAddress {
+    return {
+      allocationId,
+      ipAddress,
+      status: 'Available',
+      bandwidth,
+      internetChargeType: 'PayByTraffic',
+      chargeType: 'PostPaid',
+      name: '',
+      description: '',
+      allocationTime: at,
+      visibleAt: at,
+      tags: [],
+    };
+  }
+
+  /** Every private IPv4 address in use in a vSwitch (ENIs, NAT gateway). */
+  usedIps(vSwitchId: string): Set<string> {
+    const used = new Set<string>();
+    for (const eni of this.enis.values())
+      if (eni.vSwitchId === vSwitchId) [eni.primaryIpAddress, ...eni.secondaryIpAddresses].forEach((ip) => used.add(ip));
+    for (const n of this.natGateways.values()) if (n.vSwitchId === vSwitchId) used.add(n.privateIpAddress);
+    return used;
+  }
+
+  allocateIp(vSwitchId: string, alsoTaken: ReadonlySet<string> = new Set()): string | undefined {
+    const vsw = this.vSwitches.get(vSwitchId);
+    if (!vsw) return undefined;
+    const taken = new Set([...this.usedIps(vSwitchId), ...alsoTaken]);
+    // Start a little way in, as DHCP pools do, so addresses look like real allocations.
+    return nextFreeIp(vsw.cidrBlock, taken, 10) ?? nextFreeIp(vsw.cidrBlock, taken);
+  }
+
+  /** ENIs attached to an instance (attachment in place or under way), primary first, by device index. */
+  enisOf(instanceId: string): NetworkInterface[] {
+    return [...this.enis.values()]
+      .filter((e) => e.instanceId === instanceId)
+      .sort((a, b) => (a.deviceIndex ?? 99) - (b.deviceIndex ?? 99));
+  }
+
+  /** The EIP bound to an ECS instance (it sits on the primary ENI), when the binding is in effect. */
+  eipOfInstance(instanceId: string): EipAddress | undefined {
+    return [...this.eips.values()].find(
+      (e) =>
+        e.binding?.instanceType === 'EcsInstance' &&
+        e.binding.instanceId === instanceId &&
+        (e.status === 'InUse' || e.status === 'Unassociating'),
+    );
+  }
+
+  /** The EIP mapped to one private IP of an ENI (NAT mode), or to the ENI itself (BINDED), in any binding state. */
+  eipOfEni(eniId: string, privateIp?: string): EipAddress | undefined {
+    return [...this.eips.values()].find(
+      (e) =>
+        e.binding?.instanceType === 'NetworkInterface' &&
+        e.binding.instanceId === eniId &&
+        (privateIp === undefined || e.binding.privateIpAddress === privateIp),
+    );
+  }
+
+  private idTaken(id: string): boolean {
+    return (
+      this.instances.has(id) ||
+      this.enis.has(id) ||
+      this.eips.has(id) ||
+      this.vpcs.has(id) ||
+      this.vSwitches.has(id) ||
+      this.securityGroups.has(id) ||
+      this.natGateways.has(id) ||
+      this.snatEntries.has(id)
+    );
+  }
+}

@@ -1,0 +1,116 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import SSHConfig from 'ssh-config';
+
+/** How the worker reaches instances over SSH. Secrets (the keys' contents) stay on the worker. */
+export interface SshOptions {
+  /** An OpenSSH ssh_config: HostName, Port, User, IdentityFile and ProxyJump (one hop) are honoured. */
+  sshConfigPath?: string;
+  /** Overrides the config's User, like `ssh -l`. Default: the config's User, else root. */
+  user?: string;
+  /** Tried before the config's IdentityFile entries, like `ssh -i`. */
+  privateKeyPath?: string;
+  /** TCP connect plus SSH handshake budget (default 10 s). */
+  connectTimeoutMs?: number;
+  /** How long a command may run (default 60 s). */
+  commandTimeoutMs?: number;
+}
+
+/** Where a connection to one address really goes. */
+export interface SshTarget {
+  /** The address asked for (an instance's public IP): what host keys are recorded against. */
+  alias: string;
+  host: string;
+  port: number;
+  user: string;
+  /** Candidate private key files, in the order they are tried. */
+  identityFiles: string[];
+  /** One bastion hop, from ProxyJump. */
+  jump?: SshTarget;
+}
+
+const DEFAULT_IDENTITY_FILES = ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'];
+
+export function expandHome(path: string): string {
+  if (path === '~') return homedir();
+  if (path.startsWith('~/')) return join(homedir(), path.slice(2));
+  return path.replace(/%d/g, homedir());
+}
+
+function loadConfig(path: string | undefined): SSHConfig | undefined {
+  if (!path) return undefined;
+  // Read on every connection: the file is small and tools (the local cloud, users) may rewrite it while we run.
+  return SSHConfig.parse(readFileSync(expandHome(path), 'utf8'));
+}
+
+function asString(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function asList(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Parses `[user@]host[:port]` (a ProxyJump hop) into its parts. */
+function parseHop(hop: string): { user?: string; host: string; port?: number } {
+  const at = hop.lastIndexOf('@');
+  const user = at >= 0 ? hop.slice(0, at) : undefined;
+  const rest = at >= 0 ? hop.slice(at + 1) : hop;
+  const m = /^\[?([^\]]+?)\]?(?::(\d+))?$/.exec(rest);
+  return { user, host: m?.[1] ?? rest, port: m?.[2] ? Number(m[2]) : undefined };
+}
+
+/** Resolves an address through the ssh_config, as `ssh <address>` would. */
+export function resolveTarget(address: string, opts: SshOptions): SshTarget {
+  const config = loadConfig(opts.sshConfigPath);
+  return resolveWith(config, address, opts, true);
+}
+
+function resolveWith(
+  config: SSHConfig | undefined,
+  address: string,
+  opts: SshOptions,
+  allowJump: boolean,
+  hop: { user?: string; port?: number } = {},
+): SshTarget {
+  const c = config?.compute(address) ?? {};
+  const hostName = asString(c.HostName)?.replace(/%h/g, address) ?? address;
+  // Like `ssh -l`: the option wins for the target; a bastion keeps its own User from the config.
+  const user = hop.user ?? (allowJump ? (opts.user ?? asString(c.User)) : (asString(c.User) ?? opts.user)) ?? 'root';
+  const configured = asList(c.IdentityFile).map(expandHome);
+  const explicit = allowJump && opts.privateKeyPath ? [expandHome(opts.privateKeyPath)] : [];
+  const fallbacks = configured.length === 0 && explicit.length === 0 ? DEFAULT_IDENTITY_FILES.map(expandHome) : [];
+  const identityFiles = [...new Set([...explicit, ...configured, ...fallbacks])].filter((f) => existsSync(f));
+
+  let jump: SshTarget | undefined;
+  const proxyJump = asString(c.ProxyJump);
+  if (proxyJump && proxyJump.toLowerCase() !== 'none') {
+    if (!allowJump || proxyJump.includes(',')) {
+      throw new SshError('config', `ProxyJump for ${address}: only one bastion hop is supported (got "${proxyJump}")`);
+    }
+    const h = parseHop(proxyJump);
+    jump = resolveWith(config, h.host, opts, false, h);
+  }
+  return {
+    alias: address,
+    host: hostName,
+    port: hop.port ?? Number(asString(c.Port) ?? 22),
+    user,
+    identityFiles,
+    jump,
+  };
+}
+
+export type SshErrorKind = 'config' | 'unreachable' | 'auth' | 'host-key-mismatch' | 'timeout';
+
+/** An SSH failure, classified so activities can tell "not reachable yet" from "wrong machine". */
+export class SshError extends Error {
+  constructor(
+    readonly kind: SshErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SshError';
+  }
+}
