@@ -93,8 +93,10 @@ export interface ListFilter {
   query?: string;
   instanceId?: string;
   vpcId?: string;
-  step?: StepName | 'done' | string;
-  outcome?: Outcome;
+  /** MigrationStep: a step name, `awaiting-approval`, `rollback:<step>` or `done`. */
+  step?: StepName | 'done' | 'awaiting-approval' | `rollback:${StepName}`;
+  /** MigrationOutcome: `running` until the end, then the report's outcome. */
+  outcome?: Outcome | 'running';
   /** Stop after this many (default 100). */
   limit?: number;
 }
@@ -125,6 +127,8 @@ export interface ConnectOptions {
   temporal?: Partial<TemporalSettings>;
   /** Use an existing client (tests, embedding); close() then leaves its connection open. */
   client?: Client;
+  /** How long to try reaching the server (default 10 s, the SDK's). */
+  connectTimeoutMs?: number;
 }
 
 export class MigrationClient {
@@ -139,9 +143,14 @@ export class MigrationClient {
       return new MigrationClient(options.client, options.temporal?.taskQueue ?? TASK_QUEUE_DEFAULT);
     }
     // What the caller passes wins; the environment (or its defaults) fills the rest.
-    const given = Object.fromEntries(Object.entries(options.temporal ?? {}).filter(([, v]) => v !== undefined));
+    const given = Object.fromEntries(
+      Object.entries(options.temporal ?? {}).filter(([, v]) => v !== undefined),
+    );
     const settings: TemporalSettings = { ...loadConfig().temporal, ...given };
-    const connection = await Connection.connect(temporalConnectionOptions(settings));
+    const connection = await Connection.connect({
+      ...temporalConnectionOptions(settings),
+      ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
+    });
     const client = new Client({ connection, namespace: settings.namespace });
     return new MigrationClient(client, settings.taskQueue, connection);
   }
@@ -176,7 +185,11 @@ export class MigrationClient {
     );
     if (options.onProgress) await this.followProgress(workflowId, done, options);
     const settled = await done;
-    if ('report' in settled) return settled.report;
+    if ('report' in settled) {
+      // The last transitions can fall between two polls: the report has them all.
+      options.onProgress?.(finalProgress(settled.report));
+      return settled.report;
+    }
     throw closedError(workflowId, settled.error);
   }
 
@@ -265,8 +278,31 @@ export class MigrationClient {
   }
 }
 
+/** The progress a finished migration would answer, from its report. */
+function finalProgress(report: MigrationReport): MigrationProgress {
+  return {
+    workflowId: report.workflowId,
+    instanceId: report.instanceId,
+    regionId: report.regionId,
+    currentStep: 'done',
+    awaitingApproval: false,
+    steps: report.steps,
+    resources: {
+      publicIp: report.publicIp,
+      allocationId: report.allocationId,
+      networkInterfaceId: report.networkInterfaceId,
+      eniPrivateIp: report.eniPrivateIp,
+      snatIp: report.snatIp,
+    },
+    apiCalls: report.apiCalls,
+  };
+}
+
 function summarize(
-  info: Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes'>,
+  info: Pick<
+    WorkflowExecutionInfo,
+    'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'typedSearchAttributes'
+  >,
 ): MigrationSummary {
   const attrs = info.typedSearchAttributes;
   return {
@@ -294,14 +330,26 @@ function closedError(workflowId: string, error: unknown): MigrationClosedError {
   }
   const cause = error.cause;
   if (cause instanceof CancelledFailure) {
-    return new MigrationClosedError(workflowId, 'cancelled', `migration ${workflowId} was cancelled`, undefined, {
-      cause: error,
-    });
+    return new MigrationClosedError(
+      workflowId,
+      'cancelled',
+      `migration ${workflowId} was cancelled`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
   if (cause instanceof TerminatedFailure) {
-    return new MigrationClosedError(workflowId, 'terminated', `migration ${workflowId} was terminated`, undefined, {
-      cause: error,
-    });
+    return new MigrationClosedError(
+      workflowId,
+      'terminated',
+      `migration ${workflowId} was terminated`,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
   if (cause instanceof TimeoutFailure) {
     return new MigrationClosedError(workflowId, 'timed-out', `migration ${workflowId} timed out`, undefined, {

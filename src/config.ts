@@ -20,19 +20,33 @@ export interface EnvVarDoc {
 export const ENV_VARS: readonly EnvVarDoc[] = [
   { name: 'TEMPORAL_ADDRESS', default: 'localhost:7233', description: 'Temporal frontend, host:port.' },
   { name: 'TEMPORAL_NAMESPACE', default: 'default', description: 'Temporal namespace.' },
-  { name: 'TEMPORAL_TASK_QUEUE', default: TASK_QUEUE_DEFAULT, description: 'Task queue of the migration worker.' },
+  {
+    name: 'TEMPORAL_TASK_QUEUE',
+    default: TASK_QUEUE_DEFAULT,
+    description: 'Task queue of the migration worker.',
+  },
   {
     name: 'TEMPORAL_API_KEY',
     description: 'Temporal Cloud API key (turns TLS on).',
     secret: true,
   },
-  { name: 'TEMPORAL_TLS_CERT_PATH', description: 'mTLS client certificate (PEM); with TEMPORAL_TLS_KEY_PATH.' },
-  { name: 'TEMPORAL_TLS_KEY_PATH', description: 'mTLS client private key (PEM); with TEMPORAL_TLS_CERT_PATH.' },
-  { name: 'TEMPORAL_TLS_CA_PATH', description: 'Root CA of the Temporal server (PEM), when not publicly trusted.' },
+  {
+    name: 'TEMPORAL_TLS_CERT_PATH',
+    description: 'mTLS client certificate (PEM); with TEMPORAL_TLS_KEY_PATH.',
+  },
+  {
+    name: 'TEMPORAL_TLS_KEY_PATH',
+    description: 'mTLS client private key (PEM); with TEMPORAL_TLS_CERT_PATH.',
+  },
+  {
+    name: 'TEMPORAL_TLS_CA_PATH',
+    description: 'Root CA of the Temporal server (PEM), when not publicly trusted.',
+  },
   { name: 'TEMPORAL_TLS_SERVER_NAME', description: 'TLS server name override (SNI).' },
   {
     name: 'ALIBABA_CLOUD_REGION_ID',
-    description: 'Region of the instances, e.g. cn-hangzhou (required by the worker; default of migrate --region).',
+    description:
+      'Region of the instances, e.g. cn-hangzhou (required by the worker; default of migrate --region).',
   },
   {
     name: 'ALIBABA_CLOUD_ECS_ENDPOINT',
@@ -190,7 +204,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
 /** The region the worker serves: required there, because the regional endpoint derives from it. */
 export function requireRegion(cloud: CloudSettings): string {
   if (!cloud.regionId) {
-    throw new ConfigError('ALIBABA_CLOUD_REGION_ID is not set: set it to the region of the instances, e.g. cn-hangzhou');
+    throw new ConfigError(
+      'ALIBABA_CLOUD_REGION_ID is not set: set it to the region of the instances, e.g. cn-hangzhou',
+    );
   }
   return cloud.regionId;
 }

@@ -57,14 +57,21 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   const cleanups: Array<() => Promise<unknown>> = [];
   const starting: Promise<unknown>[] = [];
   const interrupted = new Promise<never>((_, reject) => {
-    const abort = () => reject(new DemoInterruptedError('interrupted: stopping the worker, the local cloud and Temporal'));
+    const abort = () =>
+      reject(new DemoInterruptedError('interrupted: stopping the worker, the local cloud and Temporal'));
     if (opts.signal?.aborted) abort();
     opts.signal?.addEventListener('abort', abort, { once: true });
   });
   interrupted.catch(() => undefined);
   // Each start-up step races the interruption, so Ctrl-C during a slow start does not wait for it.
   const step = <T>(work: Promise<T>, stop?: (value: T) => Promise<unknown>): Promise<T> => {
-    if (stop) starting.push(work.then((value) => cleanups.unshift(() => stop(value)), () => undefined));
+    if (stop)
+      starting.push(
+        work.then(
+          (value) => cleanups.unshift(() => stop(value)),
+          () => undefined,
+        ),
+      );
     return Promise.race([work, interrupted]);
   };
 
@@ -102,7 +109,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       createMigrationWorker({ config, credential, log: () => undefined }),
       async (w) => {
         // Interrupted before it ran: run it for an instant so it shuts down and releases its connection.
-        if (w.worker.getState() === 'INITIALIZED') await w.worker.runUntil(Promise.resolve()).catch(() => undefined);
+        if (w.worker.getState() === 'INITIALIZED')
+          await w.worker.runUntil(Promise.resolve()).catch(() => undefined);
         await w.close();
       },
     );
@@ -157,7 +165,8 @@ async function migrateOne(
     log(`[${instanceId}] ${report.outcome}${report.cause ? `: ${report.cause}` : ''}`);
     return report;
   } catch (err) {
-    const message = err instanceof MigrationClosedError ? `${err.status}: ${err.message}` : (err as Error).message;
+    const message =
+      err instanceof MigrationClosedError ? `${err.status}: ${err.message}` : (err as Error).message;
     log(`[${instanceId}] ${message}`);
     return { instanceId, workflowId, error: message };
   }

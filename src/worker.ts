@@ -10,7 +10,14 @@ import { Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { createCloudApis } from './cloud/clients';
-import { ConfigError, describeConfig, loadConfig, requireRegion, temporalConnectionOptions, type AppConfig } from './config';
+import {
+  ConfigError,
+  describeConfig,
+  loadConfig,
+  requireRegion,
+  temporalConnectionOptions,
+  type AppConfig,
+} from './config';
 import { createSshRunner } from './ssh';
 import { ensureSearchAttributes } from './temporal';
 
@@ -130,7 +137,8 @@ async function registerSearchAttributes(
   const connection = await Connection.connect(connectionOptions);
   try {
     const result = await ensureSearchAttributes(connection, namespace);
-    if (result === 'registered') log(`eni-migrate worker: registered search attributes in namespace ${namespace}`);
+    if (result === 'registered')
+      log(`eni-migrate worker: registered search attributes in namespace ${namespace}`);
   } catch (err) {
     log(`eni-migrate worker: WARNING: ${(err as Error).message}`);
   } finally {
@@ -140,7 +148,9 @@ async function registerSearchAttributes(
 
 if (require.main === module) {
   runWorker().catch((err: unknown) => {
-    process.stderr.write(`eni-migrate worker: ${err instanceof ConfigError ? '' : 'failed: '}${(err as Error).message}\n`);
+    process.stderr.write(
+      `eni-migrate worker: ${err instanceof ConfigError ? '' : 'failed: '}${(err as Error).message}\n`,
+    );
     process.exit(err instanceof ConfigError ? 2 : 1);
   });
 }

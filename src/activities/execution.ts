@@ -86,12 +86,17 @@ export class Execution<S extends object> {
    * another run (a rerun after a rollback must create a new ENI, not get the deleted one back). ≤64 ASCII characters.
    */
   clientToken(purpose: string): string {
-    const { workflowExecution } = activityInfo();
-    const digest = createHash('sha256')
-      .update(`${workflowExecution.workflowId}\n${workflowExecution.runId}\n${purpose}`)
-      .digest('hex');
+    const { workflowId, runId } = workflowExecution();
+    const digest = createHash('sha256').update(`${workflowId}\n${runId}\n${purpose}`).digest('hex');
     return `eni-migration-${purpose}-${digest}`.slice(0, 64);
   }
+}
+
+/** The workflow run this activity works for: ClientTokens and resource tags derive from it. */
+export function workflowExecution(): { workflowId: string; runId: string } {
+  const execution = activityInfo().workflowExecution;
+  if (!execution) throw new Error('migration activities run only on behalf of a workflow');
+  return execution;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Execution, Observation } from './execution';
 import type { GuestCommandInput, VerifyInput } from './types';
 
 /** The runbook's egress check (step 6): the address the instance's traffic leaves from. */
-export const EGRESS_CHECK_COMMAND = 'curl -s https://myip.ipip.net';
+export const EGRESS_CHECK_COMMAND = 'curl -s -m 10 https://myip.ipip.net';
 
 /** The first IPv4 address in a text, e.g. "当前 IP：47.1.2.3  来自于：..." -> 47.1.2.3. */
 export function firstIpv4(text: string): string | undefined {

@@ -2,7 +2,7 @@ import type { EcsApi } from '../cloud/ecs';
 import type { VpcApi } from '../cloud/vpc';
 import type { SshRunner } from '../ssh';
 import { associateEip, convertNatPublicIpToEip, unassociateEip } from './eip';
-import { execute } from './execution';
+import { execute, type Observation } from './execution';
 import { prepareGuest, verifyMigration } from './guest';
 import {
   attachNetworkInterface,
@@ -50,10 +50,10 @@ export function createActivities(deps: ActivityDeps) {
     /** Before step 1, only when the caller allowed it: a PrePaid instance becomes PostPaid (pay-as-you-go). */
     async switchToPostPaid(input: { instanceId: string }) {
       return execute({ issued: false }, tuning, async (x) => {
-        return x.poll(async () => {
+        return x.poll(async (): Promise<Observation<{ chargeType: string }>> => {
           const instance = await ecs.describeInstance(input.instanceId);
           if (!instance) return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
-          if (instance.chargeType === 'PostPaid') return { done: {} };
+          if (instance.chargeType === 'PostPaid') return { done: { chargeType: instance.chargeType } };
           if (!x.state.issued) {
             await ecs.modifyInstanceChargeType(input.instanceId, 'PostPaid', x.clientToken('postpaid'));
             x.checkpoint({ issued: true });

@@ -1,7 +1,6 @@
-import { activityInfo } from '@temporalio/activity';
 import type { EcsApi, NetworkInterface } from '../cloud/ecs';
 import { isNotFound } from '../cloud/errors';
-import type { Execution, Observation } from './execution';
+import { workflowExecution, type Execution, type Observation } from './execution';
 import type { CreateNetworkInterfaceInput, DeleteNetworkInterfaceInput, NetworkInterfaceRef } from './types';
 
 /** Tags on every ENI this product creates: who made it, for which migration, and the create call's token. */
@@ -27,7 +26,7 @@ export async function createNetworkInterface(
 ): Promise<{ networkInterfaceId: string; privateIpAddress: string }> {
   if (!x.state.networkInterfaceId) {
     const clientToken = x.clientToken(CREATE_PURPOSE);
-    const { workflowId } = activityInfo().workflowExecution;
+    const { workflowId } = workflowExecution();
     const { networkInterfaceId } = await ecs.createNetworkInterface({
       vSwitchId: input.vSwitchId,
       securityGroupId: input.securityGroupId,
@@ -40,7 +39,7 @@ export async function createNetworkInterface(
     x.checkpoint({ networkInterfaceId });
   }
   const id = x.state.networkInterfaceId;
-  return x.poll(async () => {
+  return x.poll(async (): Promise<Observation<{ networkInterfaceId: string; privateIpAddress: string }>> => {
     const eni = await ecs.describeNetworkInterface(id);
     if (!eni) return invisible(x, id);
     if (eni.status === 'Available' && eni.privateIpAddress) {
@@ -76,7 +75,7 @@ export async function attachNetworkInterface(
   x: Execution<AttachState>,
 ): Promise<Record<string, never>> {
   let issued = false;
-  return x.poll(async () => {
+  return x.poll(async (): Promise<Observation<Record<string, never>>> => {
     const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
     if (!eni) {
       return { failed: `ENI ${ref.networkInterfaceId} does not exist`, type: 'InvalidEniId.NotFound' };
@@ -116,7 +115,7 @@ export async function attachNetworkInterface(
   });
 }
 
-function attachedElsewhere<R>(eni: NetworkInterface, instanceId: string): Observation<R> | undefined {
+function attachedElsewhere(eni: NetworkInterface, instanceId: string): { failed: string; type: string } | undefined {
   if (eni.instanceId && eni.instanceId !== instanceId && eni.status !== 'Available') {
     return {
       failed: `ENI ${eni.networkInterfaceId} is attached to ${eni.instanceId}, not ${instanceId}`,
@@ -150,7 +149,7 @@ export async function detachNetworkInterface(
     }
     x.checkpoint({ detachIssuedAt: Date.now() });
   };
-  return x.poll(async () => {
+  return x.poll(async (): Promise<Observation<{ reissued: number }>> => {
     const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
     if (!eni || eni.status === 'Deleting') return { done: { reissued: x.state.reissued } };
     const elsewhere = attachedElsewhere(eni, ref.instanceId);
@@ -208,7 +207,7 @@ export async function deleteNetworkInterface(
     }
     x.checkpoint({ deleteIssuedAt: Date.now() });
   };
-  return x.poll(async () => {
+  return x.poll(async (): Promise<Observation<{ networkInterfaceId?: string }>> => {
     const eni = await ecs.describeNetworkInterface(id);
     if (!eni) return { done: { networkInterfaceId: id } };
     switch (eni.status) {

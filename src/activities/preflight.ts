@@ -25,6 +25,17 @@ export async function runPreflight(
   };
   const result = (): PreflightResult => ({ ok: checks.every((c) => c.ok), checks, plan });
 
+  if (
+    !check(
+      'region',
+      input.regionId === ecs.regionId,
+      input.regionId === ecs.regionId
+        ? input.regionId
+        : `this worker serves region ${ecs.regionId}, the migration asks for ${input.regionId}: start it on a worker (task queue) of ${input.regionId}`,
+    )
+  ) {
+    return result();
+  }
   const instance = await ecs.describeInstance(input.instanceId);
   if (
     !check(

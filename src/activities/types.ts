@@ -5,6 +5,8 @@
 import type { PreflightCheck } from '../shared/migration';
 
 export interface PreflightInput {
+  /** Must be the region this worker's cloud clients serve. */
+  regionId: string;
   instanceId: string;
   vSwitchId?: string;
   securityGroupId?: string;

@@ -11,7 +11,11 @@ export function approveCommand(setExitCode: (code: number) => void): Command {
   return new Command('approve')
     .description('approve the irreversible step of a migration started with --require-approval')
     .argument('<workflow-id>', 'workflow id printed by migrate (or an instance id, with --region)')
-    .option('--region <id>', 'region, when an instance id is given (default: ALIBABA_CLOUD_REGION_ID)', parseRegionId)
+    .option(
+      '--region <id>',
+      'region, when an instance id is given (default: ALIBABA_CLOUD_REGION_ID)',
+      parseRegionId,
+    )
     .option('--json', 'print one JSON document: {workflowId, approved}')
     .action(async (target: string, flags: { region?: string; json?: boolean }) =>
       setExitCode(

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { MigrationClosedError } from '../client';
 import { loadConfig } from '../config';
 import { connectClient } from './connect';
-import { EXIT_CODES_HELP, ExitCode, exitCodeForOutcome } from './exit-codes';
+import { EXIT_CODES_HELP, ExitCode, exitCodeForReport } from './exit-codes';
 import { runCommand } from './output';
 import { formatReport } from './report';
 import { resolveWorkflowId } from './target';
@@ -12,9 +12,15 @@ import { waitForReport } from './wait';
 
 export function cancelCommand(setExitCode: (code: number) => void): Command {
   return new Command('cancel')
-    .description('cancel a migration: its compensations run in reverse order (the EIP stays bound to the instance)')
+    .description(
+      'cancel a migration: its compensations run in reverse order (the EIP stays bound to the instance)',
+    )
     .argument('<workflow-id>', 'workflow id printed by migrate (or an instance id, with --region)')
-    .option('--region <id>', 'region, when an instance id is given (default: ALIBABA_CLOUD_REGION_ID)', parseRegionId)
+    .option(
+      '--region <id>',
+      'region, when an instance id is given (default: ALIBABA_CLOUD_REGION_ID)',
+      parseRegionId,
+    )
     .option('--wait', 'wait until the rollback has finished')
     .option('--json', 'print one JSON document: {workflowId, cancelRequested[, report | status]}')
     .addHelpText('after', EXIT_CODES_HELP)
@@ -37,10 +43,14 @@ export function cancelCommand(setExitCode: (code: number) => void): Command {
             try {
               const report = await waitForReport(client, workflowId, out);
               out.result(formatReport(report), { workflowId, cancelRequested: true, report });
-              return exitCodeForOutcome(report.outcome);
+              return exitCodeForReport(report);
             } catch (err) {
               if (!(err instanceof MigrationClosedError) || err.status !== 'cancelled') throw err;
-              out.result(`cancelled: ${workflowId}`, { workflowId, cancelRequested: true, status: 'cancelled' });
+              out.result(`cancelled: ${workflowId}`, {
+                workflowId,
+                cancelRequested: true,
+                status: 'cancelled',
+              });
               return ExitCode.CANCELLED;
             }
           } finally {

@@ -22,7 +22,11 @@ export function cloudCommand(setExitCode: (code: number) => void): Command {
     )
     .option('--host <address>', 'address to bind (the admin API has no authentication)', '127.0.0.1')
     .option('--port <n>', 'API port (0: any free port)', parsePort, 0)
-    .option('--instances <n>', 'instances in the default demo region (default 3)', positiveInt('a count', 200))
+    .option(
+      '--instances <n>',
+      'instances in the default demo region (default 3)',
+      positiveInt('a count', 200),
+    )
     .option('--topology <file>', 'a topology JSON file instead of the default demo region')
     .option('--region <id>', 'region of the default topology (default cn-hangzhou)', parseRegionId)
     .option('--fast', 'test-speed status transitions')

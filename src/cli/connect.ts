@@ -6,7 +6,8 @@ import { CliError, ExitCode } from './exit-codes';
 export async function connectClient(config: AppConfig = loadConfig()): Promise<MigrationClient> {
   const t = config.temporal;
   try {
-    return await MigrationClient.connect({ temporal: t });
+    // A CLI user waiting on a wrong address wants to know soon.
+    return await MigrationClient.connect({ temporal: t, connectTimeoutMs: 5000 });
   } catch (err) {
     throw new CliError(
       `cannot reach Temporal at ${t.address} (namespace ${t.namespace}): ${(err as Error).message}. ` +

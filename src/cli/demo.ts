@@ -1,7 +1,7 @@
 /** `eni-migrate demo`: Temporal dev server + local cloud + worker, every demo instance migrated, nothing left running. */
 import { Command } from 'commander';
 import type { DemoResult } from '../demo';
-import { ExitCode, exitCodeForOutcome, type ExitCodeValue } from './exit-codes';
+import { ExitCode, exitCodeForReport, type ExitCodeValue } from './exit-codes';
 import { runCommand } from './output';
 import { formatReport } from './report';
 import { positiveInt } from './validate';
@@ -25,7 +25,10 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
     .option('--no-ui', 'do not serve the Temporal Web UI')
     .option('--keep-running', 'after the migrations, keep Temporal and its Web UI up until Ctrl-C')
     .option('--json', 'print one JSON document: {webUi, reports: [...], errors: [...]}')
-    .addHelpText('after', '\nExit code: 0 when every migration verified; otherwise that of the worst outcome (1, 3 or 4); 130 on Ctrl-C.')
+    .addHelpText(
+      'after',
+      '\nExit code: 0 when every migration verified; otherwise that of the worst outcome (1, 3 or 4); 130 on Ctrl-C.',
+    )
     .action(async (flags: DemoFlags) =>
       setExitCode(
         await runCommand(Boolean(flags.json), async (out) => {
@@ -72,9 +75,11 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
 }
 
 function demoExitCode(result: DemoResult): ExitCodeValue {
-  if (result.errors.length > 0) return result.errors.some((e) => e.error.startsWith('cancelled')) ? ExitCode.CANCELLED : ExitCode.FAILED;
-  const codes = result.reports.map((r) => exitCodeForOutcome(r.outcome));
+  if (result.errors.length > 0)
+    return result.errors.some((e) => e.error.startsWith('cancelled')) ? ExitCode.CANCELLED : ExitCode.FAILED;
+  const codes = result.reports.map((r) => exitCodeForReport(r));
   if (codes.includes(ExitCode.FAILED)) return ExitCode.FAILED;
   if (codes.includes(ExitCode.ROLLED_BACK)) return ExitCode.ROLLED_BACK;
+  if (codes.includes(ExitCode.CANCELLED)) return ExitCode.CANCELLED;
   return result.reports.length > 0 ? ExitCode.OK : ExitCode.FAILED;
 }

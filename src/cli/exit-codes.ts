@@ -1,4 +1,4 @@
-import type { Outcome } from '../shared/migration';
+import type { MigrationReport, Outcome } from '../shared/migration';
 
 /**
  * The CLI's exit codes, one meaning each, so scripts can branch on them (documented in `eni-migrate --help`).
@@ -8,7 +8,7 @@ export const ExitCode = {
   OK: 0,
   /** The migration failed: resources may be left (the report lists them and how to fix them), or the command failed. */
   FAILED: 1,
-  /** Bad input or usage: nothing was started and the cloud was not touched. */
+  /** Bad input: a malformed flag or variable, or preflight refused the instance. Nothing in the cloud changed. */
   USAGE: 2,
   /** The migration rolled back: the instance is as after step 1 (its public IP is now an EIP on it). */
   ROLLED_BACK: 3,
@@ -36,13 +36,19 @@ export function exitCodeForOutcome(outcome: Outcome): ExitCodeValue {
   }
 }
 
+/** A cancelled migration rolls back and reports so: cancellation gets its own code. */
+export function exitCodeForReport(report: Pick<MigrationReport, 'outcome' | 'cause'>): ExitCodeValue {
+  if (report.outcome === 'rolled-back' && report.cause === 'cancelled') return ExitCode.CANCELLED;
+  return exitCodeForOutcome(report.outcome);
+}
+
 export const EXIT_CODES_HELP = `
 Exit codes:
   0    verified, plan printed (--dry-run), started (without --wait), or done
   1    failed: the report lists what is left in the cloud and how to fix it
-  2    bad input or usage: nothing started, the cloud untouched
+  2    bad input (flag, variable, or preflight refused it): nothing changed
   3    rolled back: the instance keeps its public IP as an EIP, no ENI left
-  4    cancelled (compensations ran)
+  4    cancelled: rolled back like 3
   5    Temporal unreachable (check TEMPORAL_ADDRESS)
   6    a migration of this instance is already running (use --attach or status)
   130  interrupted (Ctrl-C); a started migration keeps running in Temporal`;

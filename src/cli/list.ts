@@ -1,12 +1,12 @@
 /** `eni-migrate list`: migrations known to Temporal, by the project's search attributes. */
 import { Command, Option } from 'commander';
-import type { MigrationSummary } from '../client';
+import type { ListFilter, MigrationSummary } from '../client';
 import { loadConfig } from '../config';
 import type { Outcome } from '../shared/migration';
 import { connectClient } from './connect';
 import { ExitCode } from './exit-codes';
 import { runCommand } from './output';
-import { OUTCOMES, STEP_NAMES, parseInstanceId, parseVpcId, positiveInt } from './validate';
+import { OUTCOMES, parseInstanceId, parseStepFilter, parseVpcId, positiveInt } from './validate';
 
 interface ListFlags {
   instance?: string;
@@ -23,10 +23,17 @@ export function listCommand(setExitCode: (code: number) => void): Command {
     .description('list migrations, newest first')
     .option('--instance <id>', 'only this instance', parseInstanceId)
     .option('--vpc <id>', 'only instances of this VPC', parseVpcId)
-    .addOption(new Option('--step <step>', 'only migrations currently at this step').choices(STEP_NAMES))
+    .option('--step <step>', 'only migrations at this step (a step name, awaiting-approval, rollback:<step>, done)', parseStepFilter)
     .addOption(new Option('--outcome <outcome>', 'only migrations that ended so').choices(OUTCOMES))
-    .option('--query <visibility-query>', "extra Temporal visibility query, e.g. \"ExecutionStatus = 'Running'\"")
-    .addOption(new Option('--limit <n>', 'at most n migrations').argParser(positiveInt('a count', 10_000)).default(100))
+    .option(
+      '--query <visibility-query>',
+      'extra Temporal visibility query, e.g. "ExecutionStatus = \'Running\'"',
+    )
+    .addOption(
+      new Option('--limit <n>', 'at most n migrations')
+        .argParser(positiveInt('a count', 10_000))
+        .default(100),
+    )
     .option('--json', 'print one JSON document: {migrations: [...]}')
     .action(async (flags: ListFlags) =>
       setExitCode(
@@ -36,8 +43,8 @@ export function listCommand(setExitCode: (code: number) => void): Command {
             const migrations = await client.list({
               instanceId: flags.instance,
               vpcId: flags.vpc,
-              step: flags.step,
-              outcome: flags.outcome as Outcome | undefined,
+              step: flags.step as ListFilter['step'],
+              outcome: flags.outcome as Outcome | 'running' | undefined,
               query: flags.query,
               limit: flags.limit,
             });
@@ -64,5 +71,12 @@ function formatTable(rows: MigrationSummary[]): string {
     r.startTime,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  return [header, ...cells].map((row) => row.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return [header, ...cells]
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

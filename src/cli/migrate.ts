@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import type { MigrationInput } from '../shared/migration';
 import { connectClient } from './connect';
-import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeForOutcome } from './exit-codes';
+import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeForReport } from './exit-codes';
 import { formatReport } from './report';
 import { runCommand, toCliError } from './output';
 import {
@@ -41,8 +41,16 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
     .requiredOption('--instance <id>', 'ECS instance id (i-…)', parseInstanceId)
     .option('--region <id>', 'region id (default: ALIBABA_CLOUD_REGION_ID)', parseRegionId)
     .option('--vswitch <id>', "vSwitch of the new ENI (default: the instance's own)", parseVSwitchId)
-    .option('--security-group <id>', "security group of the new ENI (default: the instance's first)", parseSecurityGroupId)
-    .option('--primary-ip <ipv4>', 'primary private IP of the new ENI (default: allocated by the vSwitch)', parseIPv4)
+    .option(
+      '--security-group <id>',
+      "security group of the new ENI (default: the instance's first)",
+      parseSecurityGroupId,
+    )
+    .option(
+      '--primary-ip <ipv4>',
+      'primary private IP of the new ENI (default: allocated by the vSwitch)',
+      parseIPv4,
+    )
     .option('--dry-run', 'evaluate every precondition and print the plan; no mutating call (implies --wait)')
     .option('--require-approval', 'pause before the irreversible EIP conversion until `eni-migrate approve`')
     .option('--no-verify', 'skip the SSH verification (required for a Stopped instance)')
@@ -51,10 +59,20 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
         positiveInt('seconds', 3600),
       ),
     )
-    .option('--keep-on-verify-failure', 'keep the migrated state when verification fails (default: roll back)')
+    .option(
+      '--keep-on-verify-failure',
+      'keep the migrated state when verification fails (default: roll back)',
+    )
     .option('--allow-charge-type-change', 'switch a PrePaid instance to PostPaid first (default: refuse)')
-    .option('--guest-prepare-command <cmd>', 'command run in the guest over SSH before the EIP moves', parseCommand)
-    .option('--attach', 'if this instance is already being migrated, follow that migration instead of refusing')
+    .option(
+      '--guest-prepare-command <cmd>',
+      'command run in the guest over SSH before the EIP moves',
+      parseCommand,
+    )
+    .option(
+      '--attach',
+      'if this instance is already being migrated, follow that migration instead of refusing',
+    )
     .option('--wait', 'wait for the report, showing progress on stderr')
     .option('--json', 'print one JSON document on stdout: {workflowId, runId, attached[, report]}')
     .addHelpText('after', EXIT_CODES_HELP)
@@ -97,7 +115,7 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       try {
         const report = await waitForReport(client, workflowId, out);
         out.result(formatReport(report), { ...started, report });
-        return exitCodeForOutcome(report.outcome);
+        return exitCodeForReport(report);
       } catch (err) {
         // Keep the workflow id with the error, so a script can follow up.
         const cliError = toCliError(err);

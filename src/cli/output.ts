@@ -29,7 +29,12 @@ export class Output {
     process.stderr.write(`eni-migrate: error: ${err.message}\n`);
     if (this.json && !this.printed) {
       this.printed = true;
-      const doc = { ...(err.workflowId ? { workflowId: err.workflowId } : {}), ...extra, error: err.message, exitCode: err.exitCode };
+      const doc = {
+        ...(err.workflowId ? { workflowId: err.workflowId } : {}),
+        ...extra,
+        error: err.message,
+        exitCode: err.exitCode,
+      };
       process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     }
   }
@@ -43,7 +48,13 @@ export function toCliError(err: unknown): CliError {
     return new CliError(err.message, ExitCode.ALREADY_RUNNING, err.workflowId);
   }
   if (err instanceof MigrationClosedError) {
-    const code: ExitCodeValue = err.status === 'cancelled' ? ExitCode.CANCELLED : ExitCode.FAILED;
+    // Preflight refused the instance: like a bad flag, nothing in the cloud changed.
+    const code: ExitCodeValue =
+      err.status === 'cancelled'
+        ? ExitCode.CANCELLED
+        : err.failureType === 'PreflightFailed'
+          ? ExitCode.USAGE
+          : ExitCode.FAILED;
     return new CliError(err.message, code, err.workflowId);
   }
   if (err instanceof WorkflowNotFoundError) {
@@ -57,7 +68,10 @@ export function toCliError(err: unknown): CliError {
 }
 
 /** Runs a command body, prints its error if any, and returns the exit code. */
-export async function runCommand(json: boolean, body: (out: Output) => Promise<ExitCodeValue>): Promise<ExitCodeValue> {
+export async function runCommand(
+  json: boolean,
+  body: (out: Output) => Promise<ExitCodeValue>,
+): Promise<ExitCodeValue> {
   const out = new Output(json);
   try {
     return await body(out);

@@ -1,4 +1,6 @@
 /** The `eni-migrate` command tree: one file per command under src/cli/, as oclif lays them out. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { approveCommand } from './approve';
 import { cancelCommand } from './cancel';
@@ -10,7 +12,10 @@ import { migrateCommand } from './migrate';
 import { statusCommand } from './status';
 import { workerCommand } from './worker';
 
-const VERSION: string = (require('../../package.json') as { version: string }).version;
+// src/cli/ and lib/cli/ both sit two levels below the package root.
+const VERSION: string = (
+  JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }
+).version;
 
 export function buildProgram(setExitCode: (code: number) => void): Command {
   const program = new Command('eni-migrate')

@@ -2,7 +2,13 @@
  * Human progress: one line per step transition, with its duration and API calls, as the `progress` query reports
  * them. Transitions that happen between two polls still show (a step seen only as `done` prints once, as done).
  */
-import type { MigrationProgress, MigrationResources, StepName, StepProgress, StepState } from '../shared/migration';
+import type {
+  MigrationProgress,
+  MigrationResources,
+  StepName,
+  StepProgress,
+  StepState,
+} from '../shared/migration';
 
 export const STEP_LABELS: Record<StepName, string> = {
   preflight: 'preflight checks',
@@ -42,7 +48,9 @@ function stepDetail(step: StepName, r: MigrationResources): string {
     case 'convertToEip':
       return r.allocationId ? `EIP ${r.allocationId}${r.publicIp ? ` (${r.publicIp})` : ''}` : '';
     case 'createEni':
-      return r.networkInterfaceId ? `${r.networkInterfaceId}${r.eniPrivateIp ? ` (${r.eniPrivateIp})` : ''}` : '';
+      return r.networkInterfaceId
+        ? `${r.networkInterfaceId}${r.eniPrivateIp ? ` (${r.eniPrivateIp})` : ''}`
+        : '';
     default:
       return '';
   }
@@ -51,20 +59,26 @@ function stepDetail(step: StepName, r: MigrationResources): string {
 export function formatStep(step: StepProgress, resources: MigrationResources): string {
   const label = STEP_LABELS[step.name] ?? step.name;
   const verb =
-    step.state === 'compensating' ? 'undoing ' : step.state === 'compensated' ? 'undone: ' : step.state === 'skipped' ? 'skipped: ' : '';
-  const parts = [`${MARKS[step.state]} ${verb}${label}`];
+    step.state === 'compensating'
+      ? 'undoing '
+      : step.state === 'compensated'
+        ? 'undone: '
+        : step.state === 'skipped'
+          ? 'skipped: '
+          : '';
+  let line = `${MARKS[step.state]} ${verb}${label}`;
   if (step.state !== 'running' && step.state !== 'compensating') {
     const timing = formatDuration(step.durationMs);
     const calls = step.apiCalls ? `${step.apiCalls} API call${step.apiCalls === 1 ? '' : 's'}` : '';
     const facts = [timing, calls].filter(Boolean).join(', ');
-    if (facts) parts.push(`(${facts})`);
+    if (facts) line += ` (${facts})`;
   }
   if (step.state === 'done') {
     const detail = stepDetail(step.name, resources);
-    if (detail) parts.push(`: ${detail}`);
+    if (detail) line += `: ${detail}`;
   }
-  if (step.error && (step.state === 'failed' || step.state === 'compensating')) parts.push(`: ${step.error}`);
-  return parts.join(' ');
+  if (step.error && (step.state === 'failed' || step.state === 'compensating')) line += `: ${step.error}`;
+  return line;
 }
 
 export class ProgressPrinter {

@@ -16,12 +16,15 @@ export function formatReport(report: MigrationReport): string {
       break;
     case 'planned':
       lines.push('  dry run: no mutating call was made. Preconditions:');
-      for (const check of report.checks) lines.push(`    ${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}`);
+      for (const check of report.checks)
+        lines.push(`    ${check.ok ? '✓' : '✗'} ${check.name}: ${check.detail}`);
       break;
     case 'rolled-back':
       lines.push(`  cause: ${report.cause ?? 'unknown'}`);
       if (report.publicIp) {
-        lines.push(`  the instance keeps its public IP ${report.publicIp} as EIP ${report.allocationId ?? '?'}`);
+        lines.push(
+          `  the instance keeps its public IP ${report.publicIp} as EIP ${report.allocationId ?? '?'}`,
+        );
       }
       break;
     case 'failed':
@@ -31,13 +34,17 @@ export function formatReport(report: MigrationReport): string {
         for (const left of report.leftovers) lines.push(`    - ${left}`);
       }
       if (report.checks.some((c) => !c.ok)) {
-        for (const check of report.checks.filter((c) => !c.ok)) lines.push(`    ✗ ${check.name}: ${check.detail}`);
+        for (const check of report.checks.filter((c) => !c.ok))
+          lines.push(`    ✗ ${check.name}: ${check.detail}`);
       }
       break;
   }
   const steps = report.steps
     .filter((s) => s.state !== 'pending')
-    .map((s) => `${STEP_LABELS[s.name] ?? s.name} ${s.state}${s.durationMs !== undefined ? ` ${formatDuration(s.durationMs)}` : ''}`);
+    .map(
+      (s) =>
+        `${STEP_LABELS[s.name] ?? s.name} ${s.state}${s.durationMs !== undefined ? ` ${formatDuration(s.durationMs)}` : ''}`,
+    );
   if (steps.length && report.outcome !== 'planned') lines.push(`  steps: ${steps.join('; ')}`);
   lines.push(`  workflow: ${report.workflowId}`);
   return lines.join('\n');

@@ -14,7 +14,11 @@ export function statusCommand(setExitCode: (code: number) => void): Command {
   return new Command('status')
     .description('show the progress of a migration, or its report once finished')
     .argument('<workflow-id>', 'workflow id printed by migrate (or an instance id, with --region)')
-    .option('--region <id>', 'region, when an instance id is given (default: ALIBABA_CLOUD_REGION_ID)', parseRegionId)
+    .option(
+      '--region <id>',
+      'region, when an instance id is given (default: ALIBABA_CLOUD_REGION_ID)',
+      parseRegionId,
+    )
     .option('--json', 'print one JSON document: {workflowId, runId, status, progress? | report? | failure?}')
     .addHelpText('after', EXIT_CODES_HELP)
     .action(async (target: string, flags: { region?: string; json?: boolean }) =>
@@ -36,10 +40,14 @@ export function statusCommand(setExitCode: (code: number) => void): Command {
 }
 
 function formatStatus(s: MigrationStatus): string {
-  const lines = [`${s.workflowId}: ${s.status}${s.instanceId ? ` (${s.instanceId})` : ''}, started ${s.startTime}`];
+  const lines = [
+    `${s.workflowId}: ${s.status}${s.instanceId ? ` (${s.instanceId})` : ''}, started ${s.startTime}`,
+  ];
   if (s.progress) {
     const p = s.progress;
-    lines.push(`  current step: ${p.currentStep}${p.awaitingApproval ? ' (waiting for approval: eni-migrate approve)' : ''}`);
+    lines.push(
+      `  current step: ${p.currentStep}${p.awaitingApproval ? ' (waiting for approval: eni-migrate approve)' : ''}`,
+    );
     for (const step of p.steps) {
       if (step.state === 'pending') continue;
       const running = step.state === 'running' && step.startedAt;

@@ -44,7 +44,8 @@ export function positiveInt(what: string, max = Number.MAX_SAFE_INTEGER): (value
 
 export function parsePort(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a TCP port from 0 (any free) to 65535.');
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new InvalidArgumentError('expected a TCP port from 0 (any free) to 65535.');
   return n;
 }
 
@@ -60,7 +61,18 @@ export const STEP_NAMES: readonly (StepName | 'done')[] = [
   'done',
 ];
 
-export const OUTCOMES: readonly Outcome[] = ['verified', 'rolled-back', 'failed', 'planned'];
+/** MigrationOutcome values: the report's outcomes, and `running` until the workflow ends. */
+export const OUTCOMES: readonly (Outcome | 'running')[] = ['running', 'verified', 'rolled-back', 'failed', 'planned'];
+
+/** MigrationStep values: a step name, `awaiting-approval`, `rollback:<step>`, or `done`. */
+export function parseStepFilter(value: string): string {
+  const known = [...STEP_NAMES, 'awaiting-approval'];
+  const step = value.startsWith('rollback:') ? value.slice('rollback:'.length) : value;
+  if (!known.includes(step as StepName)) {
+    throw new InvalidArgumentError(`expected one of ${known.join(', ')} (or rollback:<step>).`);
+  }
+  return value;
+}
 
 /** A non-empty command line for the guest (kept whole; the worker runs it over SSH). */
 export function parseCommand(value: string): string {

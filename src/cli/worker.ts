@@ -5,7 +5,9 @@ import { ExitCode } from './exit-codes';
 import { runCommand } from './output';
 
 export function workerCommand(setExitCode: (code: number) => void): Command {
-  const envHelp = ENV_VARS.map((v) => `  ${v.name.padEnd(30)} ${v.description}${v.default ? ` Default: ${v.default}.` : ''}`);
+  const envHelp = ENV_VARS.map(
+    (v) => `  ${v.name.padEnd(30)} ${v.description}${v.default ? ` Default: ${v.default}.` : ''}`,
+  );
   return new Command('worker')
     .description('run the migration worker until SIGINT/SIGTERM (configured by environment variables)')
     .addHelpText(

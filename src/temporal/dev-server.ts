@@ -57,6 +57,9 @@ const PORT_ATTEMPTS = 3;
  * We spawn `temporal server start-dev` ourselves rather than through the SDK: the SDK gives the server a hard-coded
  * 5 s to come up, too short on a loaded 2-core CI machine. Only when no CLI is installed do we fall back to the
  * SDK's download (internet needed).
+ *
+ * The server does not keep this process alive, and it dies with this process (see orphan-guard.ts): keep the
+ * process busy (a Worker, a signal wait) for as long as you need the server, and call stop() for a clean exit.
  */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const cli = await resolveTemporalCli();

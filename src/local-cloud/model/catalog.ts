@@ -27,14 +27,57 @@ export interface ImageSpec {
 }
 
 export const BUILTIN_INSTANCE_TYPES: readonly InstanceTypeSpec[] = [
-  { instanceTypeId: 'ecs.g7.large', instanceTypeFamily: 'ecs.g7', cpuCoreCount: 2, memorySize: 8, eniQuantity: 3, eniPrivateIpAddressQuantity: 6 },
-  { instanceTypeId: 'ecs.g7.xlarge', instanceTypeFamily: 'ecs.g7', cpuCoreCount: 4, memorySize: 16, eniQuantity: 4, eniPrivateIpAddressQuantity: 15 },
-  { instanceTypeId: 'ecs.c7.large', instanceTypeFamily: 'ecs.c7', cpuCoreCount: 2, memorySize: 4, eniQuantity: 3, eniPrivateIpAddressQuantity: 6 },
-  { instanceTypeId: 'ecs.t5-lc1m1.small', instanceTypeFamily: 'ecs.t5', cpuCoreCount: 1, memorySize: 1, eniQuantity: 1, eniPrivateIpAddressQuantity: 1 },
+  {
+    instanceTypeId: 'ecs.g7.large',
+    instanceTypeFamily: 'ecs.g7',
+    cpuCoreCount: 2,
+    memorySize: 8,
+    eniQuantity: 3,
+    eniPrivateIpAddressQuantity: 6,
+  },
+  {
+    instanceTypeId: 'ecs.g7.xlarge',
+    instanceTypeFamily: 'ecs.g7',
+    cpuCoreCount: 4,
+    memorySize: 16,
+    eniQuantity: 4,
+    eniPrivateIpAddressQuantity: 15,
+  },
+  {
+    instanceTypeId: 'ecs.c7.large',
+    instanceTypeFamily: 'ecs.c7',
+    cpuCoreCount: 2,
+    memorySize: 4,
+    eniQuantity: 3,
+    eniPrivateIpAddressQuantity: 6,
+  },
+  {
+    instanceTypeId: 'ecs.t5-lc1m1.small',
+    instanceTypeFamily: 'ecs.t5',
+    cpuCoreCount: 1,
+    memorySize: 1,
+    eniQuantity: 1,
+    eniPrivateIpAddressQuantity: 1,
+  },
 ];
 
 export const BUILTIN_IMAGES: readonly ImageSpec[] = [
-  { imageId: 'aliyun_3_x64_20G_alibase_20240819.vhd', osName: 'Alibaba Cloud Linux 3.2104 LTS 64位', osType: 'linux', secondaryNicSetup: 'auto' },
-  { imageId: 'ubuntu_22_04_x64_20G_alibase_20240130.vhd', osName: 'Ubuntu  22.04 64位', osType: 'linux', secondaryNicSetup: 'manual' },
-  { imageId: 'centos_7_9_x64_20G_alibase_20240628.vhd', osName: 'CentOS  7.9 64位', osType: 'linux', secondaryNicSetup: 'manual' },
+  {
+    imageId: 'aliyun_3_x64_20G_alibase_20240819.vhd',
+    osName: 'Alibaba Cloud Linux 3.2104 LTS 64位',
+    osType: 'linux',
+    secondaryNicSetup: 'auto',
+  },
+  {
+    imageId: 'ubuntu_22_04_x64_20G_alibase_20240130.vhd',
+    osName: 'Ubuntu  22.04 64位',
+    osType: 'linux',
+    secondaryNicSetup: 'manual',
+  },
+  {
+    imageId: 'centos_7_9_x64_20G_alibase_20240628.vhd',
+    osName: 'CentOS  7.9 64位',
+    osType: 'linux',
+    secondaryNicSetup: 'manual',
+  },
 ];

@@ -91,7 +91,12 @@ export class Cloud implements CloudModel {
       Now: iso(now),
       Timings: { ...r.timings },
       Behaviours: { ...r.behaviours },
-      Vpcs: [...r.vpcs.values()].map((v) => ({ VpcId: v.vpcId, VpcName: v.vpcName, CidrBlock: v.cidrBlock, Status: 'Available' })),
+      Vpcs: [...r.vpcs.values()].map((v) => ({
+        VpcId: v.vpcId,
+        VpcName: v.vpcName,
+        CidrBlock: v.cidrBlock,
+        Status: 'Available',
+      })),
       VSwitches: [...r.vSwitches.values()].map((v) => ({
         VSwitchId: v.vSwitchId,
         VpcId: v.vpcId,

@@ -41,7 +41,8 @@ export class EipOps {
   get(allocationId: string): EipAddress {
     this.r.settle();
     const eip = this.r.eips.get(allocationId);
-    if (!eip || eip.visibleAt > this.r.now()) throw CloudError.of('InvalidAllocationId.NotFound', allocationId);
+    if (!eip || eip.visibleAt > this.r.now())
+      throw CloudError.of('InvalidAllocationId.NotFound', allocationId);
     return eip;
   }
 
@@ -56,38 +57,65 @@ export class EipOps {
     if (instanceType === 'EcsInstance') {
       const inst = r.instances.get(input.instanceId);
       if (!inst) throw CloudError.of('InvalidInstanceId.NotFound', input.instanceId);
-      if (!INSTANCE_READY.has(inst.status)) throw CloudError.of('IncorrectInstanceStatus', inst.instanceId, inst.status);
+      if (!INSTANCE_READY.has(inst.status))
+        throw CloudError.of('IncorrectInstanceStatus', inst.instanceId, inst.status);
       // An ECS instance holds one public address on its primary ENI: a static public IP or one EIP.
       if (inst.publicIpAddress)
-        throw CloudError.of('InvalidAssociation.Duplicated', `${inst.instanceId} already has the public IP ${inst.publicIpAddress}`);
+        throw CloudError.of(
+          'InvalidAssociation.Duplicated',
+          `${inst.instanceId} already has the public IP ${inst.publicIpAddress}`,
+        );
       const other = [...r.eips.values()].find(
         (e) => e.binding?.instanceType === 'EcsInstance' && e.binding.instanceId === inst.instanceId,
       );
-      if (other) throw CloudError.of('InvalidAssociation.Duplicated', `${inst.instanceId} already has the EIP ${other.allocationId}`);
+      if (other)
+        throw CloudError.of(
+          'InvalidAssociation.Duplicated',
+          `${inst.instanceId} already has the EIP ${other.allocationId}`,
+        );
       eip.binding = { instanceId: inst.instanceId, instanceType, mode: 'NAT' };
     } else {
       const eni = r.enis.get(input.instanceId);
       if (!eni) throw CloudError.of('InvalidInstanceId.NotFound', input.instanceId);
-      if (eni.type !== 'Secondary') throw CloudError.of('InvalidInstanceType.ValueNotSupported', `NetworkInterface (${eni.type} ENI)`);
-      if (eni.status === 'Deleting') throw CloudError.of('InvalidStatus.EniStatusNotSupport', eni.networkInterfaceId, eni.status);
+      if (eni.type !== 'Secondary')
+        throw CloudError.of('InvalidInstanceType.ValueNotSupported', `NetworkInterface (${eni.type} ENI)`);
+      if (eni.status === 'Deleting')
+        throw CloudError.of('InvalidStatus.EniStatusNotSupport', eni.networkInterfaceId, eni.status);
       const mode = (input.mode ?? 'NAT') as EipMode;
-      if (!MODES.has(mode)) throw CloudError.of('InvalidParameter', 'Mode', 'Valid values: NAT, MULTI_BINDED, BINDED.');
+      if (!MODES.has(mode))
+        throw CloudError.of('InvalidParameter', 'Mode', 'Valid values: NAT, MULTI_BINDED, BINDED.');
       const onEni = r.eipOfEni(eni.networkInterfaceId);
       if (mode === 'NAT') {
         // NAT mode: one EIP per private IP; the ENI may be attached or not [DOC].
         const ip = input.privateIpAddress ?? eni.primaryIpAddress;
         if (ip !== eni.primaryIpAddress && !eni.secondaryIpAddresses.includes(ip))
-          throw CloudError.of('InvalidParameter', 'PrivateIpAddress', `${ip} is not a private IP of ${eni.networkInterfaceId}.`);
+          throw CloudError.of(
+            'InvalidParameter',
+            'PrivateIpAddress',
+            `${ip} is not a private IP of ${eni.networkInterfaceId}.`,
+          );
         const taken = r.eipOfEni(eni.networkInterfaceId, ip);
         if (taken || (onEni && onEni.binding?.mode !== 'NAT'))
-          throw CloudError.of('InvalidAssociation.Duplicated', `${eni.networkInterfaceId} (${ip}) already has the EIP ${(taken ?? onEni)!.allocationId}`);
+          throw CloudError.of(
+            'InvalidAssociation.Duplicated',
+            `${eni.networkInterfaceId} (${ip}) already has the EIP ${(taken ?? onEni)!.allocationId}`,
+          );
         eip.binding = { instanceId: eni.networkInterfaceId, instanceType, privateIpAddress: ip, mode };
       } else {
         // Cut-through modes: the ENI must not be attached, and it takes a single EIP [DOC].
         if (eni.instanceId || eni.status !== 'Available')
           throw CloudError.of('InvalidStatus.EniStatusNotSupport', eni.networkInterfaceId, eni.status);
-        if (onEni) throw CloudError.of('InvalidAssociation.Duplicated', `${eni.networkInterfaceId} already has the EIP ${onEni.allocationId}`);
-        eip.binding = { instanceId: eni.networkInterfaceId, instanceType, privateIpAddress: eni.primaryIpAddress, mode };
+        if (onEni)
+          throw CloudError.of(
+            'InvalidAssociation.Duplicated',
+            `${eni.networkInterfaceId} already has the EIP ${onEni.allocationId}`,
+          );
+        eip.binding = {
+          instanceId: eni.networkInterfaceId,
+          instanceType,
+          privateIpAddress: eni.primaryIpAddress,
+          mode,
+        };
       }
     }
     eip.status = 'Associating';
@@ -99,7 +127,8 @@ export class EipOps {
     const eip = this.get(input.allocationId);
     if (eip.status !== 'InUse') throw CloudError.of('IncorrectEipStatus', eip.allocationId, eip.status);
     const b = eip.binding!;
-    if (b.instanceType === 'Nat') throw CloudError.of('InvalidIpStatus.HasBeenUsedBySnatTable', eip.ipAddress);
+    if (b.instanceType === 'Nat')
+      throw CloudError.of('InvalidIpStatus.HasBeenUsedBySnatTable', eip.ipAddress);
     // InstanceId/InstanceType/PrivateIpAddress are optional; when given they must describe the current binding.
     if (
       (input.instanceId && input.instanceId !== b.instanceId) ||

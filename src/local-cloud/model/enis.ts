@@ -55,7 +55,8 @@ export class EniOps {
       const sg = r.securityGroups.get(sgId);
       if (!sg) throw CloudError.of('InvalidSecurityGroupId.NotFound', sgId);
       // [DOC] the security group must belong to the vSwitch's VPC.
-      if (sg.vpcId !== vsw.vpcId) throw CloudError.of('InvalidOperation.VpcMismatch', `security group ${sgId}`, vsw.vpcId);
+      if (sg.vpcId !== vsw.vpcId)
+        throw CloudError.of('InvalidOperation.VpcMismatch', `security group ${sgId}`, vsw.vpcId);
     }
     const used = r.usedIps(vsw.vSwitchId);
     const claim = (ip: string, field: string) => {
@@ -107,14 +108,19 @@ export class EniOps {
     const inst = r.instances.get(instanceId);
     if (!inst) throw CloudError.of('InvalidEcsId.NotFound', instanceId);
     if (eni.type === 'Primary') throw CloudError.of('InvalidOperation.InvalidEniType', eniId, eni.type);
-    if (eni.status !== 'Available') throw CloudError.of('InvalidOperation.InvalidEniState', 'Available', eni.status);
-    if (!ENI_READY_INSTANCE.has(inst.status)) throw CloudError.of('InvalidOperation.InvalidEcsState', 'Running, Stopped', inst.status);
-    if (eni.vpcId !== inst.vpcId) throw CloudError.of('InvalidOperation.VpcMismatch', `network interface ${eniId}`, inst.vpcId);
-    if (eni.zoneId !== inst.zoneId) throw CloudError.of('InvalidOperation.AvailabilityZoneMismatch', eni.zoneId, inst.zoneId);
+    if (eni.status !== 'Available')
+      throw CloudError.of('InvalidOperation.InvalidEniState', 'Available', eni.status);
+    if (!ENI_READY_INSTANCE.has(inst.status))
+      throw CloudError.of('InvalidOperation.InvalidEcsState', 'Running, Stopped', inst.status);
+    if (eni.vpcId !== inst.vpcId)
+      throw CloudError.of('InvalidOperation.VpcMismatch', `network interface ${eniId}`, inst.vpcId);
+    if (eni.zoneId !== inst.zoneId)
+      throw CloudError.of('InvalidOperation.AvailabilityZoneMismatch', eni.zoneId, inst.zoneId);
     const limit = r.instanceTypes.get(inst.instanceType)?.eniQuantity ?? 1;
     const attached = r.enisOf(instanceId);
     // EniQuantity counts the primary ENI [DOC: DescribeInstanceTypes].
-    if (attached.length + 1 > limit) throw CloudError.of('EniPerInstanceLimitExceeded', inst.instanceType, String(limit));
+    if (attached.length + 1 > limit)
+      throw CloudError.of('EniPerInstanceLimitExceeded', inst.instanceType, String(limit));
 
     const indexes = new Set(attached.map((e) => e.deviceIndex));
     let deviceIndex = 1;
@@ -136,8 +142,13 @@ export class EniOps {
     if (eni.status !== 'InUse' && eni.status !== 'Detaching')
       throw CloudError.of('InvalidOperation.InvalidEniState', 'InUse, Detaching', eni.status);
     if (eni.instanceId !== instanceId)
-      throw CloudError.of('InvalidParameter', 'InstanceId', `The network interface ${eniId} is not attached to ${instanceId}.`);
-    if (!ENI_READY_INSTANCE.has(inst.status)) throw CloudError.of('InvalidOperation.InvalidEcsState', 'Running, Stopped', inst.status);
+      throw CloudError.of(
+        'InvalidParameter',
+        'InstanceId',
+        `The network interface ${eniId} is not attached to ${instanceId}.`,
+      );
+    if (!ENI_READY_INSTANCE.has(inst.status))
+      throw CloudError.of('InvalidOperation.InvalidEcsState', 'Running, Stopped', inst.status);
 
     if (eni.status === 'Detaching') {
       // A re-issued detach unsticks a stuck one [DOC: "re-initiate the request"]; an ongoing one just continues.
@@ -155,10 +166,15 @@ export class EniOps {
     const eni = this.get(eniId);
     if (eni.type === 'Primary') throw CloudError.of('InvalidOperation.InvalidEniType', eniId, eni.type);
     if (eni.status === 'Deleting') return; // re-issuing a delete is allowed [DOC]
-    if (eni.status !== 'Available') throw CloudError.of('InvalidOperation.InvalidEniState', 'Available', eni.status);
+    if (eni.status !== 'Available')
+      throw CloudError.of('InvalidOperation.InvalidEniState', 'Available', eni.status);
     const eip = r.eipOfEni(eniId);
     // The docs are silent; we refuse rather than silently free the EIP, so a rehearsal errs on the strict side.
-    if (eip) throw CloudError.of('OperationDenied', `The network interface ${eniId} still has the EIP ${eip.allocationId} associated.`);
+    if (eip)
+      throw CloudError.of(
+        'OperationDenied',
+        `The network interface ${eniId} still has the EIP ${eip.allocationId} associated.`,
+      );
     eni.status = 'Deleting';
     eni.pending = { to: 'Deleted', at: r.now() + r.timings.deleteMs };
   }

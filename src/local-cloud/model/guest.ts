@@ -21,9 +21,36 @@ const ECHO_SERVICES: Record<string, (ip: string) => string> = {
 };
 
 const CURL_OPTIONS_WITH_VALUE = new Set([
-  '-m', '--max-time', '--connect-timeout', '--interface', '-o', '--output', '-H', '--header', '-A', '--user-agent',
-  '-w', '--write-out', '-x', '--proxy', '-X', '--request', '-d', '--data', '-u', '--user', '-e', '--referer',
-  '-b', '--cookie', '-c', '--cookie-jar', '--retry', '--resolve', '-K', '--config',
+  '-m',
+  '--max-time',
+  '--connect-timeout',
+  '--interface',
+  '-o',
+  '--output',
+  '-H',
+  '--header',
+  '-A',
+  '--user-agent',
+  '-w',
+  '--write-out',
+  '-x',
+  '--proxy',
+  '-X',
+  '--request',
+  '-d',
+  '--data',
+  '-u',
+  '--user',
+  '-e',
+  '--referer',
+  '-b',
+  '--cookie',
+  '-c',
+  '--cookie-jar',
+  '--retry',
+  '--resolve',
+  '-K',
+  '--config',
 ]);
 
 type Out = GuestCommandResult;
@@ -33,7 +60,8 @@ export function runGuestCommand(r: Region, instanceId: string, command: string):
   r.settle();
   const inst = r.instances.get(instanceId);
   if (!inst) throw new Error(`no instance ${instanceId} in ${r.regionId}`);
-  if (inst.status !== 'Running') return { stdout: '', stderr: `instance ${instanceId} is ${inst.status}\n`, exitCode: 255 };
+  if (inst.status !== 'Running')
+    return { stdout: '', stderr: `instance ${instanceId} is ${inst.status}\n`, exitCode: 255 };
 
   let stdout = '';
   let stderr = '';
@@ -54,7 +82,9 @@ export function runGuestCommand(r: Region, instanceId: string, command: string):
 }
 
 /** Splits a command line into words and chain operators, honouring single and double quotes. */
-function splitChain(line: string): Array<{ words: string[]; op?: undefined } | { op: string; words?: undefined }> {
+function splitChain(
+  line: string,
+): Array<{ words: string[]; op?: undefined } | { op: string; words?: undefined }> {
   const out: Array<{ words: string[]; op?: undefined } | { op: string; words?: undefined }> = [];
   let words: string[] = [];
   let word: string | undefined;
@@ -110,7 +140,12 @@ function runOne(r: Region, instanceId: string, input: string[]): Out {
     case 'echo':
       return args[0] === '-n' ? ok(args.slice(1).join(' ')) : ok(`${args.join(' ')}\n`);
     case 'hostname':
-      if (args[0] === '-I') return ok(`${nics(r, instanceId).map((n) => n.ip).join(' ')} \n`);
+      if (args[0] === '-I')
+        return ok(
+          `${nics(r, instanceId)
+            .map((n) => n.ip)
+            .join(' ')} \n`,
+        );
       return ok(`${inst.hostName}\n`);
     case 'ip':
       return ip(r, instanceId, args);
@@ -152,7 +187,11 @@ function nics(r: Region, instanceId: string): Nic[] {
 function ip(r: Region, instanceId: string, args: string[]): Out {
   const object = args.find((a) => !a.startsWith('-'));
   if (!object || !['a', 'addr', 'address'].includes(object))
-    return { stdout: '', stderr: `Object "${object ?? ''}" is unknown or not supported by this guest, try "ip -4 -o addr".\n`, exitCode: 1 };
+    return {
+      stdout: '',
+      stderr: `Object "${object ?? ''}" is unknown or not supported by this guest, try "ip -4 -o addr".\n`,
+      exitCode: 1,
+    };
   const oneLine = args.includes('-o') || args.includes('-oneline');
   const list = nics(r, instanceId);
   if (oneLine) {
@@ -163,7 +202,8 @@ function ip(r: Region, instanceId: string, args: string[]): Out {
       );
     return ok(lines.join('\n') + '\n');
   }
-  let text = '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n';
+  let text =
+    '1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536 qdisc noqueue state UNKNOWN group default qlen 1000\n    inet 127.0.0.1/8 scope host lo\n       valid_lft forever preferred_lft forever\n';
   for (const n of list)
     text += `${n.index}: ${n.name}: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc mq state UP group default qlen 1000\n    inet ${n.ip}/${n.prefix} brd ${n.broadcast} scope global dynamic ${n.name}\n       valid_lft 315359994sec preferred_lft 315359994sec\n`;
   return ok(text);
@@ -174,11 +214,16 @@ function systemctl(r: Region, instanceId: string, args: string[]): Out {
   const name = (unit ?? '').replace(/\.service$/, '');
   if ((verb === 'restart' || verb === 'start') && name === 'eni') {
     // The documented guest step: multi-nic-util's eni.service sets up every attached secondary NIC.
-    for (const eni of r.enisOf(instanceId)) if (eni.type === 'Secondary' && eni.status === 'InUse') eni.guestConfigured = true;
+    for (const eni of r.enisOf(instanceId))
+      if (eni.type === 'Secondary' && eni.status === 'InUse') eni.guestConfigured = true;
     return ok();
   }
   if (!verb || !unit) return { stdout: '', stderr: 'Too few arguments.\n', exitCode: 1 };
-  return { stdout: '', stderr: `Failed to ${verb} ${name}.service: Unit ${name}.service not found.\n`, exitCode: 5 };
+  return {
+    stdout: '',
+    stderr: `Failed to ${verb} ${name}.service: Unit ${name}.service not found.\n`,
+    exitCode: 5,
+  };
 }
 
 function curl(r: Region, instanceId: string, args: string[]): Out {
@@ -228,11 +273,15 @@ function curl(r: Region, instanceId: string, args: string[]): Out {
   }
   if (!egress) {
     // No route out: the SYN is dropped, so curl waits for its timeout.
-    if (timeoutS !== undefined && Number.isFinite(timeoutS)) return fail(28, `Connection timed out after ${Math.round(timeoutS * 1000) + 1} milliseconds`);
+    if (timeoutS !== undefined && Number.isFinite(timeoutS))
+      return fail(28, `Connection timed out after ${Math.round(timeoutS * 1000) + 1} milliseconds`);
     return fail(28, `Failed to connect to ${host} port ${port} after 134263 ms: Connection timed out`);
   }
   const service = ECHO_SERVICES[host];
   if (!service || (host === 'ipinfo.io' && parsed.pathname !== '/ip'))
-    return fail(7, `Failed to connect to ${host} port ${port} after 12 ms: Couldn't connect to server (the local cloud's internet only has IP echo services)`);
+    return fail(
+      7,
+      `Failed to connect to ${host} port ${port} after 12 ms: Couldn't connect to server (the local cloud's internet only has IP echo services)`,
+    );
   return ok(service(egress));
 }

@@ -44,17 +44,31 @@ export class InstanceOps {
     const r = this.r;
     const inst = this.get(instanceId);
     if (!READY.has(inst.status))
-      throw new CloudError('IncorrectInstanceStatus', 403, CloudError.of('IncorrectInstanceStatus', instanceId, inst.status).message);
+      throw new CloudError(
+        'IncorrectInstanceStatus',
+        403,
+        CloudError.of('IncorrectInstanceStatus', instanceId, inst.status).message,
+      );
     const bound = [...r.eips.values()].find(
       (e) => e.binding?.instanceType === 'EcsInstance' && e.binding.instanceId === instanceId,
     );
-    if (bound) throw CloudError.of('OperationDenied', `The instance ${instanceId} already has the EIP ${bound.allocationId} associated.`);
-    if (!inst.publicIpAddress) throw CloudError.of('OperationDenied', `The instance ${instanceId} has no public IP address.`);
+    if (bound)
+      throw CloudError.of(
+        'OperationDenied',
+        `The instance ${instanceId} already has the EIP ${bound.allocationId} associated.`,
+      );
+    if (!inst.publicIpAddress)
+      throw CloudError.of('OperationDenied', `The instance ${instanceId} has no public IP address.`);
     if (inst.internetMaxBandwidthOut <= 0)
-      throw CloudError.of('OperationDenied', `The public bandwidth of the instance ${instanceId} is 0 Mbit/s.`);
+      throw CloudError.of(
+        'OperationDenied',
+        `The public bandwidth of the instance ${instanceId} is 0 Mbit/s.`,
+      );
     if (inst.instanceChargeType === 'PrePaid') {
-      if (inst.internetChargeType !== 'PayByTraffic') throw CloudError.of('InvalidInternetChargeType.ValueNotSupported', inst.internetChargeType);
-      if ((inst.expiredTime ?? Infinity) - r.now() < 24 * HOUR) throw CloudError.of('InvalidEndTime.OperateNotSupport');
+      if (inst.internetChargeType !== 'PayByTraffic')
+        throw CloudError.of('InvalidInternetChargeType.ValueNotSupported', inst.internetChargeType);
+      if ((inst.expiredTime ?? Infinity) - r.now() < 24 * HOUR)
+        throw CloudError.of('InvalidEndTime.OperateNotSupport');
     }
     const now = r.now();
     const eip: EipAddress = {
@@ -77,7 +91,8 @@ export class InstanceOps {
     if (input.instanceIds.length === 0) throw CloudError.of('InvalidParameter.InstanceIds');
     if (input.instanceIds.length > 20) throw CloudError.of('InstancesIdQuotaExceed');
     const target = input.instanceChargeType as ChargeType;
-    if (target !== 'PrePaid' && target !== 'PostPaid') throw CloudError.of('InvalidInstanceChargeType.ValueNotSupported', input.instanceChargeType);
+    if (target !== 'PrePaid' && target !== 'PostPaid')
+      throw CloudError.of('InvalidInstanceChargeType.ValueNotSupported', input.instanceChargeType);
     const periodUnit = input.periodUnit;
     const maxPeriod: Record<string, number> = { Week: 4, Month: 60, Year: 5 };
     if (target === 'PrePaid') {
@@ -87,9 +102,12 @@ export class InstanceOps {
     }
     const instances = input.instanceIds.map((id) => this.get(id));
     for (const inst of instances) {
-      if (!READY.has(inst.status)) throw CloudError.of('InvalidStatus.ValueNotSupported', inst.instanceId, inst.status);
-      if (inst.instanceChargeType === target) throw CloudError.of('InvalidInstanceChargeType.ValueNotSupported', target);
-      if (target === 'PrePaid' && inst.autoReleaseTime !== undefined) throw CloudError.of('ReleaseTimeHaveBeenSet', inst.instanceId);
+      if (!READY.has(inst.status))
+        throw CloudError.of('InvalidStatus.ValueNotSupported', inst.instanceId, inst.status);
+      if (inst.instanceChargeType === target)
+        throw CloudError.of('InvalidInstanceChargeType.ValueNotSupported', target);
+      if (target === 'PrePaid' && inst.autoReleaseTime !== undefined)
+        throw CloudError.of('ReleaseTimeHaveBeenSet', inst.instanceId);
     }
     if (input.dryRun) throw CloudError.of('DryRunOperation');
     const now = r.now();

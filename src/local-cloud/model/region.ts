@@ -50,7 +50,8 @@ export class Region {
     // Resources of the topology predate the cloud's start, as they would in a real account.
     const created = start - 30 * DAY;
 
-    for (const t of [...BUILTIN_INSTANCE_TYPES, ...(topology.instanceTypes ?? [])]) this.instanceTypes.set(t.instanceTypeId, t);
+    for (const t of [...BUILTIN_INSTANCE_TYPES, ...(topology.instanceTypes ?? [])])
+      this.instanceTypes.set(t.instanceTypeId, t);
     for (const img of [...BUILTIN_IMAGES, ...(topology.images ?? [])]) this.images.set(img.imageId, img);
 
     for (const v of topology.vpcs) {
@@ -63,7 +64,12 @@ export class Region {
         creationTime: created,
       });
       for (const s of v.vSwitches)
-        this.vSwitches.set(s.vSwitchId, { ...s, vpcId: v.vpcId, vSwitchName: s.vSwitchName ?? '', creationTime: created });
+        this.vSwitches.set(s.vSwitchId, {
+          ...s,
+          vpcId: v.vpcId,
+          vSwitchName: s.vSwitchName ?? '',
+          creationTime: created,
+        });
       for (const g of v.securityGroups)
         this.securityGroups.set(g.securityGroupId, {
           securityGroupId: g.securityGroupId,
@@ -108,7 +114,9 @@ export class Region {
 
     for (const t of topology.instances) {
       const vsw = this.vSwitches.get(t.vSwitchId)!;
-      const privateIp = t.privateIpAddress ?? this.allocateIp(vsw.vSwitchId, new Set(topology.instances.map((i) => i.privateIpAddress ?? '')));
+      const privateIp =
+        t.privateIpAddress ??
+        this.allocateIp(vsw.vSwitchId, new Set(topology.instances.map((i) => i.privateIpAddress ?? '')));
       if (!privateIp) throw new Error(`vSwitch ${vsw.vSwitchId} has no free address for ${t.instanceId}`);
       const chargeType = t.instanceChargeType ?? 'PostPaid';
       const eniId = t.primaryNetworkInterfaceId ?? this.ids.next('eni');
@@ -164,7 +172,8 @@ export class Region {
       });
     }
 
-    for (const e of topology.eips ?? []) this.eips.set(e.allocationId, this.newEip(e.allocationId, e.ipAddress, e.bandwidth ?? 5, created));
+    for (const e of topology.eips ?? [])
+      this.eips.set(e.allocationId, this.newEip(e.allocationId, e.ipAddress, e.bandwidth ?? 5, created));
   }
 
   now(): number {
@@ -197,7 +206,8 @@ export class Region {
   usedIps(vSwitchId: string): Set<string> {
     const used = new Set<string>();
     for (const eni of this.enis.values())
-      if (eni.vSwitchId === vSwitchId) [eni.primaryIpAddress, ...eni.secondaryIpAddresses].forEach((ip) => used.add(ip));
+      if (eni.vSwitchId === vSwitchId)
+        [eni.primaryIpAddress, ...eni.secondaryIpAddresses].forEach((ip) => used.add(ip));
     for (const n of this.natGateways.values()) if (n.vSwitchId === vSwitchId) used.add(n.privateIpAddress);
     return used;
   }

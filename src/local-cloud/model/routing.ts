@@ -26,14 +26,18 @@ export function routePublicAddress(r: Region, ip: string): PublicRoute | undefin
   r.settle();
   for (const inst of r.instances.values())
     if (inst.publicIpAddress === ip)
-      return inst.status === 'Running' ? { instanceId: inst.instanceId, publicIp: ip, via: 'nat-public-ip' } : undefined;
+      return inst.status === 'Running'
+        ? { instanceId: inst.instanceId, publicIp: ip, via: 'nat-public-ip' }
+        : undefined;
 
   const eip = [...r.eips.values()].find((e) => e.ipAddress === ip);
   if (!eip?.binding || !inEffect(eip)) return undefined;
   const b = eip.binding;
   if (b.instanceType === 'EcsInstance') {
     const inst = r.instances.get(b.instanceId);
-    return inst?.status === 'Running' ? { instanceId: inst.instanceId, publicIp: ip, via: 'eip-primary' } : undefined;
+    return inst?.status === 'Running'
+      ? { instanceId: inst.instanceId, publicIp: ip, via: 'eip-primary' }
+      : undefined;
   }
   if (b.instanceType === 'NetworkInterface' && b.mode === 'NAT') {
     const eni = r.enis.get(b.instanceId);
@@ -61,8 +65,15 @@ export function egressAddress(r: Region, instanceId: string): string | undefined
 }
 
 /** The SNAT IP for traffic from `privateIp` in a vSwitch, if an SNAT entry covers it. */
-function snatIp(r: Region, vpcId: string, vSwitchId: string, privateIp: string | undefined): string | undefined {
-  const entries = [...r.snatEntries.values()].filter((s) => r.natGateways.get(s.natGatewayId)?.vpcId === vpcId);
+function snatIp(
+  r: Region,
+  vpcId: string,
+  vSwitchId: string,
+  privateIp: string | undefined,
+): string | undefined {
+  const entries = [...r.snatEntries.values()].filter(
+    (s) => r.natGateways.get(s.natGatewayId)?.vpcId === vpcId,
+  );
   // A vSwitch-level entry wins over a CIDR one, as the more specific rule.
   const entry =
     entries.find((s) => s.sourceVSwitchId === vSwitchId) ??

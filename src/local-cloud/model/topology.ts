@@ -29,7 +29,7 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  *     "instanceId": "i-bp1…", "instanceName"?: "web-01", "hostName"?: "…",
  *     "vSwitchId": "vsw-bp1…", "securityGroupIds": ["sg-bp1…"],
  *     "instanceType": "ecs.g7.large", "imageId": "aliyun_3_x64_20G_alibase_20240819.vhd",
- *     "status"?: "Running" | "Stopped",                               // default Running
+ *     "status"?: "Running" | "Stopped" | "Starting" | "Stopping" | "Pending",   // default Running; stays put
  *     "instanceChargeType"?: "PostPaid" | "PrePaid",                  // default PostPaid
  *     "expiredTime"?: "2030-01-01T00:00Z", "expiresInHours"?: 12,      // PrePaid only; default 30 days after start
  *     "autoReleaseTime"?: "2030-01-01T00:00:00Z",
@@ -44,7 +44,12 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  */
 
 const id = (prefix: string) =>
-  z.string().regex(new RegExp(`^${prefix}-[a-z0-9]{4,40}$`), `must look like ${prefix}-bp1… (lowercase letters and digits)`);
+  z
+    .string()
+    .regex(
+      new RegExp(`^${prefix}-[a-z0-9]{4,40}$`),
+      `must look like ${prefix}-bp1… (lowercase letters and digits)`,
+    );
 const cidr = z.string().refine((s) => !!parseCidr(s), 'must be an IPv4 CIDR block such as 192.168.0.0/16');
 const ipv4 = z.string().refine(isIpv4, 'must be an IPv4 address');
 const tag = z.object({ key: z.string().min(1), value: z.string() }).strict();
@@ -76,7 +81,9 @@ const topologySchema = z
               )
               .min(1),
             securityGroups: z
-              .array(z.object({ securityGroupId: id('sg'), securityGroupName: z.string().optional() }).strict())
+              .array(
+                z.object({ securityGroupId: id('sg'), securityGroupName: z.string().optional() }).strict(),
+              )
               .min(1),
             natGateways: z
               .array(
@@ -143,11 +150,17 @@ const topologySchema = z
           securityGroupIds: z.array(id('sg')).min(1),
           instanceType: z.string(),
           imageId: z.string(),
-          status: z.enum(['Running', 'Stopped']).optional(),
+          status: z.enum(['Running', 'Stopped', 'Pending', 'Starting', 'Stopping']).optional(),
           instanceChargeType: z.enum(['PostPaid', 'PrePaid']).optional(),
-          expiredTime: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time').optional(),
+          expiredTime: z
+            .string()
+            .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time')
+            .optional(),
           expiresInHours: z.number().positive().optional(),
-          autoReleaseTime: z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time').optional(),
+          autoReleaseTime: z
+            .string()
+            .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time')
+            .optional(),
           internetChargeType: z.enum(['PayByTraffic', 'PayByBandwidth']).optional(),
           internetMaxBandwidthOut: z.number().int().min(0).optional(),
           publicIpAddress: ipv4.optional(),
@@ -203,7 +216,12 @@ export function validateTopology(value: unknown, source = 'topology'): Topology 
   const publicIps = new Set<string>();
   const publicIp = (ip: string, field: string) => {
     if (publicIps.has(ip)) fail(field, `public address ${ip} is used twice`);
-    if (ip.startsWith('127.') || cidrContains('10.0.0.0/8', ip) || cidrContains('172.16.0.0/12', ip) || cidrContains('192.168.0.0/16', ip))
+    if (
+      ip.startsWith('127.') ||
+      cidrContains('10.0.0.0/8', ip) ||
+      cidrContains('172.16.0.0/12', ip) ||
+      cidrContains('192.168.0.0/16', ip)
+    )
       fail(field, `${ip} is not a public address`);
     publicIps.add(ip);
   };
@@ -213,9 +231,13 @@ export function validateTopology(value: unknown, source = 'topology'): Topology 
     unique(vpc.vpcId, `${at}.vpcId`);
     vpc.vSwitches.forEach((vsw, s) => {
       unique(vsw.vSwitchId, `${at}.vSwitches[${s}].vSwitchId`);
-      if (!vsw.zoneId.startsWith(t.regionId)) fail(`${at}.vSwitches[${s}].zoneId`, `${vsw.zoneId} is not a zone of ${t.regionId}`);
+      if (!vsw.zoneId.startsWith(t.regionId))
+        fail(`${at}.vSwitches[${s}].zoneId`, `${vsw.zoneId} is not a zone of ${t.regionId}`);
       if (!cidrWithin(vsw.cidrBlock, vpc.cidrBlock))
-        fail(`${at}.vSwitches[${s}].cidrBlock`, `${vsw.cidrBlock} is not inside the VPC block ${vpc.cidrBlock}`);
+        fail(
+          `${at}.vSwitches[${s}].cidrBlock`,
+          `${vsw.cidrBlock} is not inside the VPC block ${vpc.cidrBlock}`,
+        );
       vSwitchVpc.set(vsw.vSwitchId, { ...vsw, vpcId: vpc.vpcId });
     });
     vpc.securityGroups.forEach((sg, g) => {
@@ -226,7 +248,8 @@ export function validateTopology(value: unknown, source = 'topology'): Topology 
       const nat = `${at}.natGateways[${n}]`;
       unique(ngw.natGatewayId, `${nat}.natGatewayId`);
       unique(ngw.snatTableId, `${nat}.snatTableId`);
-      if (!vpc.vSwitches.some((s) => s.vSwitchId === ngw.vSwitchId)) fail(`${nat}.vSwitchId`, `no vSwitch ${ngw.vSwitchId} in ${vpc.vpcId}`);
+      if (!vpc.vSwitches.some((s) => s.vSwitchId === ngw.vSwitchId))
+        fail(`${nat}.vSwitchId`, `no vSwitch ${ngw.vSwitchId} in ${vpc.vpcId}`);
       ngw.eips.forEach((e, i) => {
         unique(e.allocationId, `${nat}.eips[${i}].allocationId`);
         publicIp(e.ipAddress, `${nat}.eips[${i}].ipAddress`);
@@ -234,8 +257,10 @@ export function validateTopology(value: unknown, source = 'topology'): Topology 
       ngw.snatEntries.forEach((e, i) => {
         const f = `${nat}.snatEntries[${i}]`;
         unique(e.snatEntryId, `${f}.snatEntryId`);
-        if (!ngw.eips.some((x) => x.ipAddress === e.snatIp)) fail(`${f}.snatIp`, `${e.snatIp} is not an EIP of ${ngw.natGatewayId}`);
-        if (!e.sourceVSwitchId === !e.sourceCIDR) fail(f, 'give exactly one of sourceVSwitchId and sourceCIDR');
+        if (!ngw.eips.some((x) => x.ipAddress === e.snatIp))
+          fail(`${f}.snatIp`, `${e.snatIp} is not an EIP of ${ngw.natGatewayId}`);
+        if (!e.sourceVSwitchId === !e.sourceCIDR)
+          fail(f, 'give exactly one of sourceVSwitchId and sourceCIDR');
         if (e.sourceVSwitchId && !vpc.vSwitches.some((s) => s.vSwitchId === e.sourceVSwitchId))
           fail(`${f}.sourceVSwitchId`, `no vSwitch ${e.sourceVSwitchId} in ${vpc.vpcId}`);
         if (e.sourceCIDR && !cidrWithin(e.sourceCIDR, vpc.cidrBlock))
@@ -250,18 +275,28 @@ export function validateTopology(value: unknown, source = 'topology'): Topology 
   t.instances.forEach((inst, i) => {
     const at = `instances[${i}]`;
     unique(inst.instanceId, `${at}.instanceId`);
-    if (inst.primaryNetworkInterfaceId) unique(inst.primaryNetworkInterfaceId, `${at}.primaryNetworkInterfaceId`);
-    const vsw = vSwitchVpc.get(inst.vSwitchId) ?? fail(`${at}.vSwitchId`, `no vSwitch ${inst.vSwitchId} in the topology`);
+    if (inst.primaryNetworkInterfaceId)
+      unique(inst.primaryNetworkInterfaceId, `${at}.primaryNetworkInterfaceId`);
+    const vsw =
+      vSwitchVpc.get(inst.vSwitchId) ??
+      fail(`${at}.vSwitchId`, `no vSwitch ${inst.vSwitchId} in the topology`);
     inst.securityGroupIds.forEach((sg, g) => {
-      const vpcId = sgVpc.get(sg) ?? fail(`${at}.securityGroupIds[${g}]`, `no security group ${sg} in the topology`);
-      if (vpcId !== vsw.vpcId) fail(`${at}.securityGroupIds[${g}]`, `${sg} is in ${vpcId}, the instance is in ${vsw.vpcId}`);
+      const vpcId =
+        sgVpc.get(sg) ?? fail(`${at}.securityGroupIds[${g}]`, `no security group ${sg} in the topology`);
+      if (vpcId !== vsw.vpcId)
+        fail(`${at}.securityGroupIds[${g}]`, `${sg} is in ${vpcId}, the instance is in ${vsw.vpcId}`);
     });
-    if (!types.has(inst.instanceType)) fail(`${at}.instanceType`, `unknown instance type ${inst.instanceType} (add it to instanceTypes)`);
+    if (!types.has(inst.instanceType))
+      fail(`${at}.instanceType`, `unknown instance type ${inst.instanceType} (add it to instanceTypes)`);
     if (!images.has(inst.imageId)) fail(`${at}.imageId`, `unknown image ${inst.imageId} (add it to images)`);
     if (inst.privateIpAddress) {
       if (!isUsableInVSwitch(vsw.cidrBlock, inst.privateIpAddress))
-        fail(`${at}.privateIpAddress`, `${inst.privateIpAddress} is not a usable address of ${vsw.cidrBlock}`);
-      if (privateIps.has(inst.privateIpAddress)) fail(`${at}.privateIpAddress`, `${inst.privateIpAddress} is used twice`);
+        fail(
+          `${at}.privateIpAddress`,
+          `${inst.privateIpAddress} is not a usable address of ${vsw.cidrBlock}`,
+        );
+      if (privateIps.has(inst.privateIpAddress))
+        fail(`${at}.privateIpAddress`, `${inst.privateIpAddress} is used twice`);
       privateIps.add(inst.privateIpAddress);
     }
     if (inst.publicIpAddress) publicIp(inst.publicIpAddress, `${at}.publicIpAddress`);
@@ -269,7 +304,8 @@ export function validateTopology(value: unknown, source = 'topology'): Topology 
       fail(`${at}.internetMaxBandwidthOut`, 'an instance with a public IP needs a bandwidth above 0');
     if ((inst.expiredTime || inst.expiresInHours) && inst.instanceChargeType !== 'PrePaid')
       fail(`${at}.expiredTime`, 'only PrePaid instances expire');
-    if (inst.expiredTime && inst.expiresInHours) fail(`${at}.expiresInHours`, 'give expiredTime or expiresInHours, not both');
+    if (inst.expiredTime && inst.expiresInHours)
+      fail(`${at}.expiresInHours`, 'give expiredTime or expiresInHours, not both');
   });
   (t.eips ?? []).forEach((e, i) => {
     unique(e.allocationId, `eips[${i}].allocationId`);
@@ -299,7 +335,10 @@ export function loadTopology(file: string): Topology {
 function demoPublicIp(n: number): string {
   const ranges = ['203.0.113', '198.51.100', '192.0.2'];
   const range = ranges[Math.floor(n / 240)];
-  if (!range) throw new TopologyError(`the demo topology has public addresses for at most ${ranges.length * 240} instances`);
+  if (!range)
+    throw new TopologyError(
+      `the demo topology has public addresses for at most ${ranges.length * 240} instances`,
+    );
   return `${range}.${10 + (n % 240)}`;
 }
 
@@ -310,7 +349,8 @@ function demoPublicIp(n: number): string {
  */
 export function defaultTopology(opts: { instances: number; regionId?: string }): Topology {
   const regionId = opts.regionId ?? 'cn-hangzhou';
-  if (!Number.isInteger(opts.instances) || opts.instances < 0) throw new TopologyError('instances: must be a whole number ≥ 0');
+  if (!Number.isInteger(opts.instances) || opts.instances < 0)
+    throw new TopologyError('instances: must be a whole number ≥ 0');
   const ids = new IdFactory(`topology:${regionId}`);
   const vpcId = ids.next('vpc');
   const zones = [`${regionId}-i`, `${regionId}-j`];

@@ -1,0 +1,272 @@
+// The `eni-migrate` CLI as users run it: a child process, against a real Temporal dev server, a real worker and the
+// local cloud (SDK over HTTP, instances answering SSH). Flags, exit codes, the one JSON document, progress on stderr.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
+import type { AppConfig } from '../src/config';
+import type { MigrationReport } from '../src/shared/migration';
+import { createMigrationWorker, type MigrationWorker } from '../src/worker';
+import { startTestCloud, type TestCloud } from './helpers/local-cloud';
+import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+
+const ROOT = path.resolve(__dirname, '..');
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`eni-migrate ${args.join(' ')}: no exit within ${timeoutMs} ms\n${stderr}`));
+    }, timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({
+        code,
+        stdout,
+        stderr,
+        json<T>() {
+          try {
+            return JSON.parse(stdout) as T;
+          } catch {
+            throw new Error(`stdout is not one JSON document:\n${stdout}\n--- stderr:\n${stderr}`);
+          }
+        },
+      });
+    });
+  });
+}
+
+/** The environment of a user's shell: no Temporal or cloud settings unless a test adds them. */
+function bareEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const key of Object.keys(env)) {
+    if (/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(key)) delete env[key];
+  }
+  return { ...env, ...extra };
+}
+
+describe('eni-migrate: bad input is refused before anything is touched (exit 2)', () => {
+  const env = bareEnv({ ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+
+  it('an unknown flag names the flag', async () => {
+    const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--bogus'], env);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /unknown option '--bogus'/);
+    assert.equal(run.stdout, '');
+  });
+
+  it('a malformed instance id names --instance and the expected shape', async () => {
+    const run = await runCli(['migrate', '--instance', 'web-01', '--json'], env);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--instance <id>/);
+    assert.match(run.stderr, /ECS instance id such as i-/);
+  });
+
+  it('a malformed primary IP names --primary-ip', async () => {
+    const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--primary-ip', '10.0.0.300'], env);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--primary-ip <ipv4>.*IPv4/s);
+  });
+
+  it('a missing --instance is a usage error', async () => {
+    const run = await runCli(['migrate'], env);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /required option '--instance <id>'/);
+  });
+
+  it('no region anywhere says what to set', async () => {
+    const run = await runCli(
+      ['migrate', '--instance', 'i-bp1abcdef', '--json'],
+      bareEnv({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+    );
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /--region.*ALIBABA_CLOUD_REGION_ID/);
+    assert.deepEqual(run.json(), { error: run.json<{ error: string }>().error, exitCode: 2 });
+  });
+
+  it('a malformed environment variable is named', async () => {
+    const run = await runCli(['list'], bareEnv({ TEMPORAL_ADDRESS: 'no-port-here' }));
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /TEMPORAL_ADDRESS="no-port-here" must be host:port/);
+  });
+
+  it('an unreachable Temporal is exit 5 with what to set', async () => {
+    const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--json'], env);
+    assert.equal(run.code, 5, run.stderr);
+    assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:1.*TEMPORAL_ADDRESS/);
+    assert.equal(run.json<{ exitCode: number }>().exitCode, 5);
+  });
+
+  it('--help lists the exit codes and exits 0', async () => {
+    const run = await runCli(['migrate', '--help'], env);
+    assert.equal(run.code, 0);
+    assert.match(run.stdout, /--dry-run/);
+    assert.match(run.stdout, /3 +rolled back/);
+  });
+});
+
+describe('eni-migrate against Temporal, a worker and the local cloud', () => {
+  let temporal: TestTemporal;
+  let tc: TestCloud;
+  let migrationWorker: MigrationWorker;
+  let workerRun: Promise<void>;
+  let env: NodeJS.ProcessEnv;
+  let instances: string[];
+  const taskQueue = `cli-test-${randomUUID()}`;
+
+  before(async () => {
+    [temporal, tc] = await Promise.all([startTestTemporal(), startTestCloud({ ssh: true, instances: 3 })]);
+    const { cloud } = tc;
+    instances = (cloud.info().instances as Array<{ instanceId: string }>).map((i) => i.instanceId);
+    const config: AppConfig = {
+      temporal: { address: temporal.server.address, namespace: temporal.server.namespace, taskQueue },
+      cloud: { regionId: cloud.regionId, ecsEndpoint: cloud.url, vpcEndpoint: cloud.url },
+      ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
+      pollIntervalMs: 50,
+    };
+    const credential = new Credential(
+      new CredentialConfig({
+        type: 'access_key',
+        accessKeyId: cloud.accessKeyId,
+        accessKeySecret: cloud.accessKeySecret,
+      }),
+    );
+    migrationWorker = await createMigrationWorker({ config, credential, log: () => undefined });
+    workerRun = migrationWorker.worker.run();
+    // The CLI gets what a user's shell has: where Temporal is, and the region. No cloud credentials.
+    env = bareEnv({
+      TEMPORAL_ADDRESS: temporal.server.address,
+      TEMPORAL_NAMESPACE: temporal.server.namespace,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      ALIBABA_CLOUD_REGION_ID: cloud.regionId,
+    });
+  });
+
+  after(async () => {
+    if (migrationWorker) {
+      if (migrationWorker.worker.getState() === 'RUNNING') migrationWorker.worker.shutdown();
+      await workerRun;
+      await migrationWorker.close();
+    }
+    await tc?.cloud.stop();
+    await temporal?.stop();
+  });
+
+  it('migrate --dry-run --json prints the plan and makes no mutating call', async () => {
+    const [instance] = instances;
+    const before = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    const run = await runCli(['migrate', '--instance', instance, '--dry-run', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const doc = run.json<{ workflowId: string; report: MigrationReport }>();
+    assert.equal(doc.report.outcome, 'planned');
+    assert.ok(doc.workflowId.endsWith(instance));
+    assert.ok(
+      doc.report.checks.length > 0 && doc.report.checks.every((c) => c.ok),
+      JSON.stringify(doc.report.checks),
+    );
+    const calls = await tc.admin.calls({ since: before });
+    const mutating = calls.filter((c) => !/^Describe/.test(c.action));
+    assert.deepEqual(
+      mutating.map((c) => c.action),
+      [],
+    );
+    assert.ok(calls.length > 0, 'preflight read the cloud');
+  });
+
+  it('migrate --wait --json verifies, with progress on stderr and one JSON document on stdout', async () => {
+    const [instance] = instances;
+    const run = await runCli(['migrate', '--instance', instance, '--wait', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    const doc = run.json<{ workflowId: string; runId: string; report: MigrationReport }>();
+    assert.equal(doc.report.outcome, 'verified', JSON.stringify(doc.report));
+    assert.equal(doc.report.instanceId, instance);
+    assert.match(doc.report.networkInterfaceId ?? '', /^eni-/);
+    assert.match(doc.report.allocationId ?? '', /^eip-/);
+    assert.match(run.stderr, /✓ .*create secondary ENI/);
+
+    // status of the finished migration carries its report.
+    const status = await runCli(['status', doc.workflowId, '--json'], env);
+    assert.equal(status.code, 0, status.stderr);
+    const s = status.json<{ status: string; report: MigrationReport }>();
+    assert.equal(s.status, 'COMPLETED');
+    assert.equal(s.report.outcome, 'verified');
+
+    // list finds it by instance and by outcome (visibility is eventually consistent: poll briefly).
+    let listed: Array<{ workflowId: string; outcome?: string }> = [];
+    for (let i = 0; i < 40 && !listed.some((m) => m.outcome === 'verified'); i++) {
+      const list = await runCli(['list', '--instance', instance, '--outcome', 'verified', '--json'], env);
+      assert.equal(list.code, 0, list.stderr);
+      listed = list.json<{ migrations: typeof listed }>().migrations;
+      if (!listed.length) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(
+      listed.some((m) => m.workflowId === doc.workflowId && m.outcome === 'verified'),
+      JSON.stringify(listed),
+    );
+    const table = await runCli(['list', '--instance', instance], env);
+    assert.equal(table.code, 0);
+    assert.match(table.stdout, new RegExp(`WORKFLOW ID.*\\n.*${instance}`));
+  });
+
+  it('a second start for a running instance is refused (exit 6); --attach follows it; approve lets it finish', async () => {
+    const instance = instances[1];
+    const first = await runCli(['migrate', '--instance', instance, '--require-approval', '--json'], env);
+    assert.equal(first.code, 0, first.stderr);
+    const { workflowId, attached } = first.json<{ workflowId: string; attached: boolean }>();
+    assert.equal(attached, false);
+
+    const second = await runCli(['migrate', '--instance', instance, '--json'], env);
+    assert.equal(second.code, 6, second.stderr);
+    assert.match(
+      second.stderr,
+      new RegExp(`a migration of ${instance} is already running: ${workflowId}; use --attach`),
+    );
+    assert.equal(second.json<{ workflowId: string }>().workflowId, workflowId);
+
+    // status shows it waiting for approval (the worker may need a moment to reach the gate).
+    let progress: { awaitingApproval?: boolean } | undefined;
+    for (let i = 0; i < 40 && !progress?.awaitingApproval; i++) {
+      const status = await runCli(['status', instance, '--json'], env);
+      assert.equal(status.code, 0, status.stderr);
+      progress = status.json<{ progress?: { awaitingApproval: boolean } }>().progress;
+      if (!progress?.awaitingApproval) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(progress?.awaitingApproval, true);
+
+    const approve = await runCli(['approve', workflowId], env);
+    assert.equal(approve.code, 0, approve.stderr);
+    assert.match(approve.stdout, /approved/);
+
+    const attach = await runCli(['migrate', '--instance', instance, '--attach', '--wait', '--json'], env);
+    assert.equal(attach.code, 0, attach.stderr);
+    const doc = attach.json<{ workflowId: string; attached: boolean; report: MigrationReport }>();
+    assert.equal(doc.workflowId, workflowId);
+    assert.equal(doc.attached, true);
+    assert.equal(doc.report.outcome, 'verified');
+  });
+
+  it('status of an unknown workflow id is exit 2', async () => {
+    const run = await runCli(['status', 'eni-migration/cn-hangzhou/i-doesnotexist', '--json'], env);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.json<{ error: string }>().error, /no migration with workflow id/);
+  });
+});

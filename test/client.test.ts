@@ -1,0 +1,158 @@
+// The typed client that scripts import: start (one migration per instance), progress, approve, cancel, list,
+// result. Real Temporal dev server, real worker, local cloud over HTTP with SSH-answering instances.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
+import * as $Ecs from '@alicloud/ecs20140526';
+import { MigrationAlreadyRunningError, MigrationClient, MigrationClosedError } from '../src/client';
+import type { AppConfig } from '../src/config';
+import { migrationWorkflowId, type MigrationProgress, type MigrationReport } from '../src/shared/migration';
+import { createMigrationWorker, type MigrationWorker } from '../src/worker';
+import { startTestCloud, type TestCloud } from './helpers/local-cloud';
+import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+
+async function eventually<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('MigrationClient', () => {
+  let temporal: TestTemporal;
+  let tc: TestCloud;
+  let migrationWorker: MigrationWorker;
+  let workerRun: Promise<void>;
+  let client: MigrationClient;
+  let instances: string[];
+  let regionId: string;
+  const taskQueue = `client-test-${randomUUID()}`;
+
+  before(async () => {
+    [temporal, tc] = await Promise.all([startTestTemporal(), startTestCloud({ ssh: true, instances: 3 })]);
+    const { cloud } = tc;
+    regionId = cloud.regionId;
+    instances = (cloud.info().instances as Array<{ instanceId: string }>).map((i) => i.instanceId);
+    const config: AppConfig = {
+      temporal: { address: temporal.server.address, namespace: temporal.server.namespace, taskQueue },
+      cloud: { regionId, ecsEndpoint: cloud.url, vpcEndpoint: cloud.url },
+      ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
+      pollIntervalMs: 50,
+    };
+    const credential = new Credential(
+      new CredentialConfig({
+        type: 'access_key',
+        accessKeyId: cloud.accessKeyId,
+        accessKeySecret: cloud.accessKeySecret,
+      }),
+    );
+    migrationWorker = await createMigrationWorker({ config, credential, log: () => undefined });
+    workerRun = migrationWorker.worker.run();
+    client = await MigrationClient.connect({
+      temporal: { address: temporal.server.address, namespace: temporal.server.namespace, taskQueue },
+    });
+  });
+
+  after(async () => {
+    await client?.close();
+    if (migrationWorker) {
+      if (migrationWorker.worker.getState() === 'RUNNING') migrationWorker.worker.shutdown();
+      await workerRun;
+      await migrationWorker.close();
+    }
+    await tc?.cloud.stop();
+    await temporal?.stop();
+  });
+
+  it('starts under the instance workflow id, reports progress, refuses a second start, attaches when asked', async () => {
+    const instanceId = instances[0];
+    const started = await client.start({ regionId, instanceId, requireApproval: true });
+    assert.equal(started.workflowId, migrationWorkflowId(regionId, instanceId));
+    assert.equal(started.attached, false);
+
+    const waiting = await eventually(async () => {
+      const p = await client.progress(started.workflowId);
+      return p.awaitingApproval ? p : undefined;
+    }, 'the approval gate');
+    assert.equal(waiting.instanceId, instanceId);
+    assert.equal(waiting.steps.find((s) => s.name === 'preflight')?.state, 'done');
+    assert.equal(waiting.steps.find((s) => s.name === 'convertToEip')?.state, 'pending');
+
+    await assert.rejects(client.start({ regionId, instanceId }), (err: unknown) => {
+      assert.ok(err instanceof MigrationAlreadyRunningError);
+      assert.equal(err.workflowId, started.workflowId);
+      assert.match(err.message, /already running/);
+      return true;
+    });
+    const attached = await client.start({ regionId, instanceId }, { attachIfRunning: true });
+    assert.deepEqual(attached, { workflowId: started.workflowId, runId: started.runId, attached: true });
+
+    // The InstanceId search attribute is set from the start: the migration is listed by instance.
+    const listed = await eventually(async () => {
+      const found = await client.list({ instanceId });
+      return found.length ? found : undefined;
+    }, 'the migration in visibility');
+    assert.equal(listed[0].workflowId, started.workflowId);
+    assert.equal(listed[0].instanceId, instanceId);
+    assert.equal(listed[0].status, 'RUNNING');
+
+    await client.approve(started.workflowId);
+    const seen: MigrationProgress[] = [];
+    const report: MigrationReport = await client.result(started.workflowId, {
+      onProgress: (p) => seen.push(p),
+      progressIntervalMs: 100,
+    });
+    assert.equal(report.outcome, 'verified', JSON.stringify(report));
+    assert.ok(seen.length > 0, 'onProgress was called');
+    assert.equal(seen.at(-1)?.awaitingApproval, false);
+    const byOutcome = await eventually(async () => {
+      const found = await client.list({ instanceId, outcome: 'verified' });
+      return found.length ? found : undefined;
+    }, 'MigrationOutcome=verified in visibility');
+    assert.equal(byOutcome[0].workflowId, started.workflowId);
+  });
+
+  it('cancel before the irreversible step leaves the instance untouched', async () => {
+    const instanceId = instances[1];
+    const { workflowId } = await client.start({ regionId, instanceId, requireApproval: true });
+    await eventually(
+      async () => ((await client.progress(workflowId)).awaitingApproval ? true : undefined),
+      'the gate',
+    );
+    await client.cancel(workflowId);
+    // Either a report that says so, or the workflow ends Cancelled: both are honest answers.
+    const ended = await client.result(workflowId).then(
+      (report) => `${report.outcome}${report.cause === 'cancelled' ? '' : `: ${report.cause}`}`,
+      (err: unknown) => {
+        assert.ok(err instanceof MigrationClosedError, String(err));
+        return err.status;
+      },
+    );
+    assert.ok(['cancelled', 'rolled-back'].includes(ended), ended);
+    // Cancelled before step 1: the NAT public IP was not converted, no ENI was created.
+    const { body } = await tc.ecs.describeInstances(
+      new $Ecs.DescribeInstancesRequest({ regionId, instanceIds: JSON.stringify([instanceId]) }),
+    );
+    const instance = body?.instances?.instance?.[0];
+    assert.equal(instance?.publicIpAddress?.ipAddress?.length, 1);
+    assert.ok(!instance?.eipAddress?.allocationId);
+    const enis = await tc.ecs.describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId, instanceId, type: 'Secondary' }),
+    );
+    assert.equal(enis.body?.networkInterfaceSets?.networkInterfaceSet?.length ?? 0, 0);
+    const status = await client.status(workflowId);
+    assert.notEqual(status.status, 'RUNNING');
+  });
+
+  it('list filters are validated, not spliced into the query', async () => {
+    await assert.rejects(client.list({ instanceId: "i-x' OR 1=1" }), /invalid filter value/);
+  });
+});

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ClientError, ServerError, ThrottlingError } from '@alicloud/openapi-core';
+import { ApplicationFailure } from '@temporalio/common';
+import { parseEndpoint } from '../src/cloud/clients';
+import { classifyCode, CloudApiError, fromSdkError, isNotFound, toApplicationFailure } from '../src/cloud/errors';
+
+describe('cloud error table', () => {
+  const retryable = [
+    'Throttling',
+    'Throttling.User',
+    'Throttling.Api',
+    'InternalError',
+    'ServiceUnavailable',
+    'OperationConflict',
+    'Operation.Conflict',
+    'TaskConflict',
+    'SystemBusy',
+    'LastTokenProcessing',
+    'IncorrectEipStatus',
+    'InvalidBindingStatus',
+    'IncorrectInstanceStatus',
+    'InvalidOperation.InvalidEniState',
+    'InvalidOperation.InvalidEcsState',
+    // Families that providers keep adding one code at a time
+    'OperationFailed.NetworkAclAttachmentInMiddleStatusConflict',
+    'IncorrectHaVipStatus',
+  ];
+  const final = [
+    'InvalidEniId.NotFound',
+    'InvalidInstanceId.NotFound',
+    'InvalidAllocationId.NotFound',
+    'InvalidParameter',
+    'InvalidParameter.Mismatch',
+    'MissingParameter',
+    'IdempotentParameterMismatch',
+    'EniPerInstanceLimitExceeded',
+    'QuotaExceed.Tags',
+    'Forbidden.RAM',
+    'InvalidAccessKeyId.NotFound',
+    'SignatureDoesNotMatch',
+    'InvalidOperation.AvailabilityZoneMismatch',
+  ];
+
+  for (const code of retryable) {
+    it(`retries ${code}`, () => assert.equal(classifyCode(code, 400).retryable, true));
+  }
+  for (const code of final) {
+    it(`does not retry ${code}`, () => assert.equal(classifyCode(code, 400).retryable, false));
+  }
+
+  it('judges an unknown code by its HTTP status', () => {
+    assert.equal(classifyCode('Brand.NewCode', 503).retryable, true);
+    assert.equal(classifyCode('Brand.NewCode', 400).retryable, false);
+  });
+
+  it('tells NotFound apart for idempotent deletes', () => {
+    assert.equal(isNotFound(new CloudApiError('InvalidEniId.NotFound', 'x', 'DeleteNetworkInterface', 404)), true);
+    assert.equal(isNotFound(new CloudApiError('InvalidOperation.InvalidEniState', 'x', 'DeleteNetworkInterface', 400)), false);
+  });
+});
+
+describe('SDK errors become Temporal failures', () => {
+  it('throttling keeps the cloud-requested delay and is retryable', () => {
+    const sdk = new ThrottlingError({
+      code: 'Throttling.User',
+      statusCode: 400,
+      requestId: 'REQ-1',
+      retryAfter: 1500,
+      message: 'Throttling.User: code: 400, Request was denied due to user flow control. request id: REQ-1',
+      data: { Message: 'Request was denied due to user flow control.' },
+    });
+    const f = toApplicationFailure(fromSdkError('DescribeInstances', sdk));
+    assert.ok(f instanceof ApplicationFailure);
+    assert.equal(f.type, 'Throttling.User');
+    assert.equal(f.nonRetryable, false);
+    assert.equal(f.nextRetryDelay, 1500);
+    assert.deepEqual(f.details?.[0], {
+      action: 'DescribeInstances',
+      code: 'Throttling.User',
+      kind: 'transient',
+      statusCode: 400,
+      requestId: 'REQ-1',
+    });
+  });
+
+  it('a permission error is final and its message says how to fix it', () => {
+    const sdk = new ClientError({
+      code: 'SignatureDoesNotMatch',
+      statusCode: 400,
+      requestId: 'REQ-2',
+      data: { Message: 'Specified signature is not matched with our calculation.' },
+    });
+    const f = toApplicationFailure(fromSdkError('DescribeInstances', sdk));
+    assert.equal(f.type, 'SignatureDoesNotMatch');
+    assert.equal(f.nonRetryable, true);
+    assert.match(f.message, /DescribeInstances failed: SignatureDoesNotMatch/);
+    assert.match(f.message, /fix: check ALIBABA_CLOUD_ACCESS_KEY_SECRET/);
+  });
+
+  it('a server error is retryable', () => {
+    const f = toApplicationFailure(
+      fromSdkError('AttachNetworkInterface', new ServerError({ code: 'InternalError', statusCode: 500, requestId: 'R' })),
+    );
+    assert.equal(f.nonRetryable, false);
+    assert.equal(f.type, 'InternalError');
+  });
+
+  it('transport failures are retryable', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
+    assert.equal(toApplicationFailure(fromSdkError('DescribeInstances', refused)).nonRetryable, false);
+    const timeout = Object.assign(new Error('ReadTimeout: ...'), { name: 'RequestTimeoutError' });
+    const f = toApplicationFailure(fromSdkError('DescribeInstances', timeout));
+    assert.equal(f.type, 'RequestTimeout');
+    assert.equal(f.nonRetryable, false);
+    const html = new SyntaxError("Unexpected token '<'");
+    assert.equal(toApplicationFailure(fromSdkError('DescribeInstances', html)).nonRetryable, false);
+  });
+
+  it('missing credentials are final', () => {
+    const f = toApplicationFailure(
+      fromSdkError('DescribeInstances', new Error('unable to get credentials from any of the providers in the chain: ...')),
+    );
+    assert.equal(f.type, 'InvalidCredentials');
+    assert.equal(f.nonRetryable, true);
+  });
+});
+
+describe('endpoints', () => {
+  it('splits a URL into the host[:port] and the protocol the SDK wants', () => {
+    assert.deepEqual(parseEndpoint('http://127.0.0.1:1234'), { endpoint: '127.0.0.1:1234', protocol: 'http' });
+    assert.deepEqual(parseEndpoint('https://ecs.cn-hangzhou.aliyuncs.com'), {
+      endpoint: 'ecs.cn-hangzhou.aliyuncs.com',
+      protocol: 'https',
+    });
+  });
+  it('takes a bare host:port as HTTPS, except on loopback', () => {
+    assert.deepEqual(parseEndpoint('127.0.0.1:1234'), { endpoint: '127.0.0.1:1234', protocol: 'http' });
+    assert.deepEqual(parseEndpoint('localhost:8080'), { endpoint: 'localhost:8080', protocol: 'http' });
+    assert.deepEqual(parseEndpoint('ecs-vpc.cn-hangzhou.aliyuncs.com'), {
+      endpoint: 'ecs-vpc.cn-hangzhou.aliyuncs.com',
+      protocol: 'https',
+    });
+  });
+  it('leaves an unset endpoint to the SDK (the regional one)', () => {
+    assert.deepEqual(parseEndpoint(undefined), {});
+  });
+});

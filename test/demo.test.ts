@@ -1,0 +1,106 @@
+// `eni-migrate demo`, the README's main job, run as users run it: a child process that starts Temporal (with its
+// Web UI), the local cloud and a worker, migrates every demo instance, prints the reports, and leaves nothing running.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import type { MigrationReport } from '../src/shared/migration';
+
+const ROOT = path.resolve(__dirname, '..');
+
+/** Live processes whose environment carries the marker: the demo and everything it started (they inherit it). */
+function processesWithMarker(marker: string): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) found.push(Number(entry));
+    } catch {
+      // Exited meanwhile, or not ours.
+    }
+  }
+  return found;
+}
+
+function runDemo(args: string[], marker: string, onStderr?: (text: string) => void) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'demo', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ENI_MIGRATE_TEST_MARKER: marker },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    onStderr?.(stderr);
+  });
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`demo did not finish in time\n${stderr}`));
+    }, 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  return { child, done };
+}
+
+describe('eni-migrate demo', () => {
+  it('migrates every demo instance, verified, prints one JSON document, and leaves nothing running', async () => {
+    const marker = `demo-${randomUUID()}`;
+    const { done } = runDemo(['--json', '--instances', '2', '--fast'], marker);
+    const { code, stdout, stderr } = await done;
+    assert.equal(code, 0, stderr);
+
+    const doc = JSON.parse(stdout) as { webUi: string; reports: MigrationReport[]; errors: unknown[] };
+    assert.equal(doc.reports.length, 2, stdout);
+    assert.deepEqual(doc.errors, []);
+    for (const report of doc.reports) {
+      assert.equal(report.outcome, 'verified', JSON.stringify(report));
+      assert.match(report.networkInterfaceId ?? '', /^eni-/);
+      assert.ok(report.publicIp && report.snatIp && report.publicIp !== report.snatIp);
+    }
+    assert.notEqual(doc.reports[0].instanceId, doc.reports[1].instanceId);
+    assert.match(doc.webUi, /^http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows$/);
+
+    // Progress per instance, and the Web UI link, were shown while it ran.
+    for (const report of doc.reports) {
+      assert.match(stderr, new RegExp(`\\[${report.instanceId}\\] ✓ .*associate EIP to ENI`));
+    }
+    assert.match(stderr, /Web UI: http:\/\/127\.0\.0\.1:\d+/);
+
+    // Nothing it started is still running, and the Web UI port is closed.
+    assert.deepEqual(processesWithMarker(marker), []);
+    await assert.rejects(fetch(doc.webUi), /fetch failed/);
+  });
+
+  it('Ctrl-C stops everything it started and exits 130', async () => {
+    const marker = `demo-${randomUUID()}`;
+    let interrupted = false;
+    let runningBefore: number[] = [];
+    const { child, done } = runDemo(['--instances', '1', '--no-ui'], marker, (text) => {
+      // Interrupt once the migration is under way: the server, the cloud and the worker are all up.
+      if (!interrupted && /\] started eni-migration\//.test(text)) {
+        interrupted = true;
+        runningBefore = processesWithMarker(marker);
+        child.kill('SIGINT');
+      }
+    });
+    const { code, stderr } = await done;
+    assert.ok(interrupted, stderr);
+    // The probe sees the demo and the Temporal server it spawned (so its empty answer below means something).
+    assert.ok(runningBefore.includes(child.pid!) && runningBefore.length >= 2, String(runningBefore));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /nothing is left running/);
+    assert.deepEqual(processesWithMarker(marker), []);
+  });
+});

@@ -1,0 +1,237 @@
+/**
+ * Runs the real migration workflow on a real Temporal dev server, with a real Worker whose real activities reach the
+ * local cloud over HTTP (the official SDK clients) and its instances over SSH (the product's SSH client).
+ *
+ *   let env: MigrationEnv;
+ *   before(async () => { env = await startMigrationEnv({ instances: 4 }); });
+ *   after(() => env?.stop());
+ *   const report = await env.migrate({ instanceId: env.instanceIds[0] });
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
+import type { WorkflowHandle } from '@temporalio/client';
+import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { createCloudApis } from '../../src/cloud/clients';
+import { createSshRunner, type SshRunner } from '../../src/ssh';
+import { migrationWorkflowId, type MigrationInput, type MigrationReport } from '../../src/shared/migration';
+import type { LocalCloudOptions } from '../../src/local-cloud';
+import { defaultTopology, type Topology } from '../../src/local-cloud/model';
+import type { migrateInstance } from '../../src/workflows';
+import { startTestCloud, type TestCloud } from './local-cloud';
+import { startTestTemporal, type TestTemporal } from './temporal';
+
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/** The workflow bundle, built once per test file (process). */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietBundlerLogger });
+  return bundle;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
+};
+
+export interface MigrationEnvOptions extends LocalCloudOptions {
+  /** First poll interval of the activities' waits (default 50 ms). */
+  pollIntervalMs?: number;
+  /** Edits the default topology (region, VPC, NAT gateway, `instances` instances) before the cloud starts. */
+  topology?: (t: Topology) => void;
+}
+
+export interface MigrationEnv {
+  cloud: TestCloud;
+  temporal: TestTemporal;
+  regionId: string;
+  taskQueue: string;
+  /** The instances of the cloud's default topology, in order, with their NAT public IPs. */
+  instances: Array<{ instanceId: string; publicIp: string }>;
+  /** The product's SSH client, configured with the cloud's ssh_config. */
+  ssh: SshRunner;
+  /** Starts a migration; `instanceId` is required, the rest defaults to a fast, verified run. */
+  start(input: Partial<MigrationInput> & { instanceId: string }): Promise<WorkflowHandle<typeof migrateInstance>>;
+  /** Starts a migration and waits for its report. */
+  migrate(input: Partial<MigrationInput> & { instanceId: string }): Promise<MigrationReport>;
+  /** Shuts the worker down (activities in flight are cancelled, as when a worker process goes away). */
+  stopWorker(): Promise<void>;
+  /** Starts a new worker on the same task queue. */
+  startWorker(): Promise<void>;
+  view(): Promise<CloudView>;
+  stop(): Promise<void>;
+}
+
+export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise<MigrationEnv> {
+  // A region of its own: instance ids (and so workflow ids) never collide with another file's on a shared server.
+  const regionId = opts.regionId ?? `cn-test${randomBytes(3).toString('hex')}`;
+  let topologyFile = opts.topologyFile;
+  if (opts.topology) {
+    const t = defaultTopology({ instances: opts.instances ?? 4, regionId });
+    opts.topology(t);
+    topologyFile = join(mkdtempSync(join(tmpdir(), 'migration-topology-')), 'topology.json');
+    writeFileSync(topologyFile, JSON.stringify(t, null, 2));
+  }
+  const [cloud, temporal, workflowCode] = await Promise.all([
+    startTestCloud({ instances: 4, ssh: true, ...opts, regionId, topologyFile }),
+    startTestTemporal(),
+    workflowBundle(),
+  ]);
+  const taskQueue = `migration-test-${randomBytes(4).toString('hex')}`;
+  const { ecs, vpc } = createCloudApis({
+    regionId,
+    ecsEndpoint: cloud.cloud.endpoint,
+    vpcEndpoint: cloud.cloud.url,
+    credential: new Credential(
+      new CredentialConfig({
+        type: 'access_key',
+        accessKeyId: cloud.cloud.accessKeyId,
+        accessKeySecret: cloud.cloud.accessKeySecret,
+      }),
+    ),
+  });
+  const ssh = createSshRunner({ sshConfigPath: cloud.cloud.sshConfig, connectTimeoutMs: 3000, commandTimeoutMs: 10_000 });
+  const activities = createActivities({ ecs, vpc, ssh, pollIntervalMs: opts.pollIntervalMs ?? 50 });
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  const startWorker = async () => {
+    worker = await Worker.create({
+      connection: temporal.nativeConnection,
+      namespace: temporal.server.namespace,
+      taskQueue,
+      workflowBundle: workflowCode,
+      activities,
+      // A worker going away in a test should hand its activities back at once, not after the default 10 s grace.
+      shutdownGraceTime: '200ms',
+    });
+    running = worker.run();
+  };
+  const stopWorker = async () => {
+    worker?.shutdown();
+    await running;
+    worker = undefined;
+    running = undefined;
+  };
+  await startWorker();
+
+  const instances = (cloud.cloud.info().instances as Array<{ instanceId: string; publicIp?: string }>).map((i) => ({
+    instanceId: i.instanceId,
+    publicIp: i.publicIp ?? '',
+  }));
+
+  const start = (input: Partial<MigrationInput> & { instanceId: string }) =>
+    temporal.client.workflow.start<typeof migrateInstance>('migrateInstance', {
+      taskQueue,
+      workflowId: migrationWorkflowId(regionId, input.instanceId),
+      args: [{ regionId, verifyTimeoutSeconds: 5, ...input }],
+    });
+
+  return {
+    cloud,
+    temporal,
+    regionId,
+    taskQueue,
+    instances,
+    ssh,
+    start,
+    migrate: async (input) => (await start(input)).result(),
+    stopWorker,
+    startWorker,
+    view: async () => new CloudView(await cloud.admin.state()),
+    stop: async () => {
+      await stopWorker().catch(() => undefined);
+      await Promise.allSettled([cloud.cloud.stop(), temporal.stop()]);
+    },
+  };
+}
+
+// --- The cloud's state, as GET /_admin/state shows it ---
+
+export interface InstanceState {
+  InstanceId: string;
+  Status: string;
+  PublicIpAddress: string[];
+  EipAddress: string;
+  EgressAddress: string | null;
+}
+
+export interface EniState {
+  NetworkInterfaceId: string;
+  Type: string;
+  Status: string;
+  InstanceId: string;
+  PrimaryIpAddress: string;
+}
+
+export interface EipState {
+  AllocationId: string;
+  IpAddress: string;
+  Status: string;
+  InstanceId: string;
+  InstanceType: string;
+  PrivateIpAddress: string;
+  Mode: string;
+}
+
+export class CloudView {
+  constructor(readonly raw: Record<string, unknown>) {}
+
+  instance(instanceId: string): InstanceState {
+    const found = (this.raw.Instances as InstanceState[]).find((i) => i.InstanceId === instanceId);
+    if (!found) throw new Error(`no instance ${instanceId} in the cloud state`);
+    return found;
+  }
+
+  eniById(id: string): EniState | undefined {
+    return (this.raw.NetworkInterfaces as EniState[]).find((e) => e.NetworkInterfaceId === id);
+  }
+
+  /** Secondary ENIs anywhere in the region. */
+  secondaryEnis(): EniState[] {
+    return (this.raw.NetworkInterfaces as EniState[]).filter((e) => e.Type === 'Secondary');
+  }
+
+  secondaryEnisOf(instanceId: string): EniState[] {
+    return this.secondaryEnis().filter((e) => e.InstanceId === instanceId);
+  }
+
+  eipByAddress(ip: string): EipState | undefined {
+    return (this.raw.EipAddresses as EipState[]).find((e) => e.IpAddress === ip);
+  }
+}
+
+// --- Assertions shared by the migration tests ---
+
+/**
+ * The cloud as step 1 left it: the address is an EIP bound to the instance, no secondary ENI is attached to it, no
+ * ENI the migration created remains, and SSH on the address reaches the instance with egress through that EIP.
+ */
+export async function assertAsAfterStep1(
+  env: MigrationEnv,
+  instance: { instanceId: string; publicIp: string },
+  report: MigrationReport,
+  secondaryEnisBefore: number,
+): Promise<void> {
+  const view = await env.view();
+  const eip = view.eipByAddress(instance.publicIp);
+  assert.equal(eip?.Status, 'InUse', `EIP ${instance.publicIp} should be InUse`);
+  assert.equal(eip?.InstanceType, 'EcsInstance');
+  assert.equal(eip?.InstanceId, instance.instanceId);
+  const i = view.instance(instance.instanceId);
+  assert.equal(i.EipAddress, instance.publicIp);
+  assert.deepEqual(i.PublicIpAddress, []);
+  assert.deepEqual(view.secondaryEnisOf(instance.instanceId), []);
+  if (report.networkInterfaceId) assert.equal(view.eniById(report.networkInterfaceId), undefined, 'the ENI is deleted');
+  assert.equal(view.secondaryEnis().length, secondaryEnisBefore, 'no ENI left behind');
+  const r = await env.ssh.run(instance.publicIp, 'curl -s -m 5 https://myip.ipip.net');
+  assert.match(r.stdout, new RegExp(`\\b${instance.publicIp.replace(/\./g, '\\.')}\\b`));
+}
