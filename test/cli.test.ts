@@ -1,13 +1,16 @@
 // The `eni-migrate` CLI as users run it: a child process, against a real Temporal dev server, a real worker and the
 // local cloud (SDK over HTTP, instances answering SSH). Flags, exit codes, the one JSON document, progress on stderr.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
+import { Connection } from '@temporalio/client';
 import type { AppConfig } from '../src/config';
 import type { MigrationReport } from '../src/shared/migration';
+import { missingSearchAttributes, startDevServer, type DevServer } from '../src/temporal';
+import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import { createMigrationWorker, type MigrationWorker } from '../src/worker';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
 import { startTestTemporal, type TestTemporal } from './helpers/temporal';
@@ -53,6 +56,31 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Pro
       });
     });
   });
+}
+
+/** A long-running command (`worker`, `cloud`): its output as it comes, and its exit. */
+function startCli(args: string[], env: NodeJS.ProcessEnv) {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const waitFor = async (stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = pattern.exec(out[stream]);
+      if (match) return match;
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(`eni-migrate ${args[0]}: no ${pattern} on ${stream}\n${out.stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  return { child, out, exited, waitFor };
 }
 
 /** The environment of a user's shell: no Temporal or cloud settings unless a test adds them. */
@@ -268,5 +296,79 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     const run = await runCli(['status', 'eni-migration/cn-hangzhou/i-doesnotexist', '--json'], env);
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.json<{ error: string }>().error, /no migration with workflow id/);
+  });
+});
+
+describe('eni-migrate worker and cloud, configured only by the environment', () => {
+  let server: DevServer;
+  const started: Array<ReturnType<typeof startCli>> = [];
+
+  before(async () => {
+    // A server without the project's search attributes, like a plain `temporal server start-dev`.
+    server = await startDevServer();
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      await connection.operatorService.removeSearchAttributes({
+        namespace: server.namespace,
+        searchAttributes: SEARCH_ATTRIBUTES.map((k) => k.name),
+      });
+      assert.equal((await missingSearchAttributes(connection, server.namespace)).length, SEARCH_ATTRIBUTES.length);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  after(async () => {
+    for (const { child, exited } of started) {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    }
+    await server?.stop();
+  });
+
+  it('the worker registers the search attributes, migrates with credentials from the default chain, never logs a secret, stops on SIGINT', async () => {
+    const cloud = startCli(['cloud', '--fast', '--instances', '1'], bareEnv());
+    started.push(cloud);
+    const line = await cloud.waitFor('stdout', /^\{.*\}$/m);
+    const info = JSON.parse(line[0]) as {
+      url: string;
+      regionId: string;
+      accessKeyId: string;
+      accessKeySecret: string;
+      sshConfig: string;
+      instances: Array<{ instanceId: string }>;
+    };
+    assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+
+    const env = bareEnv({
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_NAMESPACE: server.namespace,
+      ALIBABA_CLOUD_REGION_ID: info.regionId,
+      ALIBABA_CLOUD_ECS_ENDPOINT: info.url,
+      ALIBABA_CLOUD_VPC_ENDPOINT: info.url,
+      // Read by @alicloud/credentials' default chain, not by our configuration.
+      ALIBABA_CLOUD_ACCESS_KEY_ID: info.accessKeyId,
+      ALIBABA_CLOUD_ACCESS_KEY_SECRET: info.accessKeySecret,
+      ENI_MIGRATE_SSH_CONFIG: info.sshConfig,
+      ENI_MIGRATE_POLL_INTERVAL_MS: '100',
+    });
+    const worker = startCli(['worker'], env);
+    started.push(worker);
+    await worker.waitFor('stderr', /polling task queue eni-migration/);
+    assert.match(worker.out.stderr, /registered search attributes in namespace default/);
+
+    const run = await runCli(['migrate', '--instance', info.instances[0].instanceId, '--wait', '--json'], env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json<{ report: MigrationReport }>().report.outcome, 'verified');
+
+    worker.child.kill('SIGINT');
+    assert.equal(await worker.exited, 0, worker.out.stderr);
+    assert.match(worker.out.stderr, /received SIGINT, shutting down[\s\S]*stopped/);
+    for (const text of [worker.out.stdout, worker.out.stderr, run.stdout, run.stderr]) {
+      assert.ok(!text.includes(info.accessKeySecret), 'the AccessKey secret never appears in output');
+    }
+
+    cloud.child.kill('SIGINT');
+    assert.equal(await cloud.exited, 0, cloud.out.stderr);
   });
 });

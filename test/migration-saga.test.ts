@@ -1,23 +1,33 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { MigrationReport } from '../src/shared/migration';
-import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
+import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from '../src/shared/search-attributes';
+import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
 const SNAT_IP = '47.96.180.23'; // the default topology's NAT gateway address
 const EGRESS = 'curl -s -m 5 https://myip.ipip.net';
+/** An image whose guest answers on a secondary NIC only after `systemctl restart eni.service`. */
+const MANUAL_NIC_IMAGE = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd';
 
 describe('migrateInstance: the runbook end to end', () => {
   let env: MigrationEnv;
   before(async () => {
-    env = await startMigrationEnv({ instances: 2 });
+    env = await startMigrationEnv({
+      instances: 8,
+      topology: (t) => {
+        t.instances[6].imageId = MANUAL_NIC_IMAGE;
+        t.instances[7].imageId = MANUAL_NIC_IMAGE;
+      },
+    });
   });
   after(() => env?.stop());
 
   it('moves the public IP onto a secondary ENI and verifies it from outside', async () => {
     const { instanceId, publicIp } = env.instances[0];
     const hostKeyBefore = await env.ssh.hostKeyFingerprint(publicIp);
+    const callsBefore = (await env.cloud.admin.calls()).length;
 
-    const report = await env.migrate({ instanceId });
+    const handle = await env.start({ instanceId });
+    const report = await handle.result();
 
     assert.equal(report.outcome, 'verified', report.cause);
     assert.equal(report.publicIp, publicIp);
@@ -37,7 +47,10 @@ describe('migrateInstance: the runbook end to end', () => {
         ['verify', 'done'],
       ],
     );
-    assert.ok(report.apiCalls > 0 && report.apiCalls === report.steps.reduce((n, s) => n + s.apiCalls, 0));
+    // The report's API call count is the cloud's own count of the calls it received.
+    const calls = (await env.cloud.admin.calls()).slice(callsBefore);
+    assert.equal(report.apiCalls, calls.length);
+    assert.equal(report.apiCalls, report.steps.reduce((n, s) => n + s.apiCalls, 0));
 
     const view = await env.view();
     const eip = view.eipByAddress(publicIp);
@@ -50,6 +63,7 @@ describe('migrateInstance: the runbook end to end', () => {
     assert.equal(eni?.InstanceId, instanceId);
     assert.equal(eip?.PrivateIpAddress, eni?.PrimaryIpAddress);
     assert.equal(report.eniPrivateIp, eni?.PrimaryIpAddress);
+    assert.equal(view.secondaryEnisOf(instanceId).length, 1);
     const instance = view.instance(instanceId);
     assert.deepEqual(instance.PublicIpAddress, []);
     assert.equal(instance.EipAddress, '');
@@ -57,17 +71,76 @@ describe('migrateInstance: the runbook end to end', () => {
     // From outside: the same machine answers on the EIP, and its traffic leaves through the SNAT IP.
     const r = await env.ssh.run(publicIp, EGRESS);
     assert.equal(r.hostKeyFingerprint, hostKeyBefore);
-    assert.match(r.stdout, new RegExp(SNAT_IP.replace(/\./g, '\\.')));
-  });
+    assert.match(r.stdout, /47\.96\.180\.23/);
 
-  it('answers the progress query and keeps the search attributes current', async () => {
-    const { instanceId } = env.instances[1];
-    const handle = await env.start({ instanceId, dryRun: true });
-    const report: MigrationReport = await handle.result();
-    assert.equal(report.outcome, 'planned');
+    // Visible in the Web UI's list by instance, step and outcome.
+    const sa = (await handle.describe()).typedSearchAttributes;
+    assert.equal(sa.get(INSTANCE_ID), instanceId);
+    assert.ok(sa.get(VPC_ID)?.startsWith('vpc-'));
+    assert.equal(sa.get(MIGRATION_STEP), 'done');
+    assert.equal(sa.get(MIGRATION_OUTCOME), 'verified');
     const progress = await handle.query('progress');
     assert.equal(progress.currentStep, 'done');
-    const desc = await handle.describe();
-    assert.equal(desc.typedSearchAttributes.get({ name: 'InstanceId', type: 'KEYWORD' } as never), instanceId);
+    assert.equal(progress.resources.networkInterfaceId, report.networkInterfaceId);
+    assert.equal(progress.resources.hostKeyFingerprint, hostKeyBefore);
+  });
+
+  it('a dry run evaluates every check and changes nothing', async () => {
+    const { instanceId, publicIp } = env.instances[1];
+    const callsBefore = (await env.cloud.admin.calls()).length;
+    const report = await env.migrate({ instanceId, dryRun: true });
+    assert.equal(report.outcome, 'planned');
+    assert.ok(report.checks.length >= 10);
+    assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
+    const actions = (await env.cloud.admin.calls()).slice(callsBefore).map((c) => c.action);
+    assert.ok(actions.every((a) => a.startsWith('Describe')), actions.join(' '));
+    assert.deepEqual((await env.view()).instance(instanceId).PublicIpAddress, [publicIp]);
+  });
+
+  const failures = [
+    { step: 'createEni', action: 'CreateNetworkInterface', code: 'InvalidVSwitchId.IpNotEnough' },
+    { step: 'attachEni', action: 'AttachNetworkInterface', code: 'InvalidOperation.AvailabilityZoneMismatch' },
+    { step: 'unassociateEip', action: 'UnassociateEipAddress', code: 'Forbidden.RAM' },
+    { step: 'associateEipToEni', action: 'AssociateEipAddress', code: 'InvalidAssociation.Duplicated' },
+  ] as const;
+  failures.forEach(({ step, action, code }, n) => {
+    it(`a ${code} at ${step} rolls back to the state after step 1`, async () => {
+      const instance = env.instances[2 + n];
+      const enisBefore = (await env.view()).secondaryEnis().length;
+      await env.cloud.admin.fault({ action, code, count: 1 });
+      try {
+        const report = await env.migrate({ instanceId: instance.instanceId });
+        assert.equal(report.outcome, 'rolled-back', JSON.stringify(report));
+        assert.match(report.cause ?? '', new RegExp(code.replace(/\./g, '\\.')));
+        const failed = report.steps.find((s) => s.name === step);
+        assert.match(failed?.error ?? '', new RegExp(code.replace(/\./g, '\\.')));
+        assert.equal(report.leftovers, undefined);
+        await assertAsAfterStep1(env, instance, report, enisBefore);
+      } finally {
+        await env.cloud.admin.clearFaults();
+      }
+    });
+  });
+
+  it('a guest that cannot answer on the new NIC fails verification and is rolled back', async () => {
+    const instance = env.instances[6];
+    const enisBefore = (await env.view()).secondaryEnis().length;
+    const report = await env.migrate({ instanceId: instance.instanceId, verifyTimeoutSeconds: 1 });
+    assert.equal(report.outcome, 'rolled-back');
+    assert.match(report.cause ?? '', /verification failed/);
+    assert.deepEqual(
+      report.steps.filter((s) => s.state === 'compensated').map((s) => s.name),
+      ['createEni', 'attachEni', 'unassociateEip', 'associateEipToEni'],
+    );
+    await assertAsAfterStep1(env, instance, report, enisBefore);
+  });
+
+  it('with the guest preparation command the same image verifies', async () => {
+    const { instanceId, publicIp } = env.instances[7];
+    const report = await env.migrate({ instanceId, guestPrepareCommand: 'sudo systemctl restart eni.service' });
+    assert.equal(report.outcome, 'verified', report.cause);
+    assert.equal(report.steps.find((s) => s.name === 'prepareGuest')?.state, 'done');
+    const r = await env.ssh.run(publicIp, EGRESS);
+    assert.match(r.stdout, /47\.96\.180\.23/);
   });
 });

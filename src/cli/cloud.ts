@@ -1,6 +1,7 @@
 /** `eni-migrate cloud`: run the local Alibaba Cloud (ECS + VPC API, instances answering SSH) for rehearsals. */
 import { Command } from 'commander';
 import { ExitCode } from './exit-codes';
+import { loadCloudCommand } from './lazy';
 import { runCommand } from './output';
 import { parsePort, parseRegionId, positiveInt } from './validate';
 
@@ -40,7 +41,7 @@ export function cloudCommand(setExitCode: (code: number) => void): Command {
     .action(async (flags: CloudFlags) =>
       setExitCode(
         await runCommand(false, async () => {
-          const { runCloudCommand } = await import('../local-cloud/cloud-command');
+          const { runCloudCommand } = loadCloudCommand();
           await runCloudCommand({
             host: flags.host,
             port: flags.port,

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import type { DemoResult } from '../demo';
 import { ExitCode, exitCodeForReport, type ExitCodeValue } from './exit-codes';
+import { loadDemo } from './lazy';
 import { runCommand } from './output';
 import { formatReport } from './report';
 import { positiveInt } from './validate';
@@ -38,7 +39,7 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
             stop.abort();
           };
           process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-          const { DemoInterruptedError, runDemo } = await import('../demo');
+          const { DemoInterruptedError, runDemo } = loadDemo();
           let result: DemoResult;
           try {
             result = await runDemo({

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { ENV_VARS } from '../config';
 import { ExitCode } from './exit-codes';
+import { loadWorker } from './lazy';
 import { runCommand } from './output';
 
 export function workerCommand(setExitCode: (code: number) => void): Command {
@@ -23,8 +24,7 @@ export function workerCommand(setExitCode: (code: number) => void): Command {
     .action(async () =>
       setExitCode(
         await runCommand(false, async () => {
-          // Loaded on use: the worker pulls in the native Temporal core, which other commands do not need.
-          const { runWorker } = await import('../worker');
+          const { runWorker } = loadWorker();
           await runWorker();
           return ExitCode.OK;
         }),

@@ -185,7 +185,14 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
           }),
         ),
       );
-      return (res.body?.networkInterfaceSets?.networkInterfaceSet ?? []).map(toNetworkInterface);
+      // Filter again on our side: acting on an ENI another filter-ignoring endpoint returned could delete the wrong one.
+      return (res.body?.networkInterfaceSets?.networkInterfaceSet ?? [])
+        .map(toNetworkInterface)
+        .filter(
+          (n) =>
+            (!filter.instanceId || n.instanceId === filter.instanceId) &&
+            Object.entries(filter.tags ?? {}).every(([k, v]) => n.tags[k] === v),
+        );
     },
 
     async attachNetworkInterface(networkInterfaceId, instanceId) {

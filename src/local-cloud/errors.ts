@@ -6,25 +6,47 @@
  */
 export const ERRORS = {
   // Request and signature
-  MissingParameter: { status: 400, message: 'The input parameter "{0}" that is mandatory for processing this request is not supplied.' },
+  MissingParameter: {
+    status: 400,
+    message: 'The input parameter "{0}" that is mandatory for processing this request is not supplied.',
+  },
   InvalidParameter: { status: 400, message: 'The specified parameter "{0}" is not valid. {1}' },
-  IdempotentParameterMismatch: { status: 400, message: 'The request uses the same client token as a previous, but non-identical request.' },
+  IdempotentParameterMismatch: {
+    status: 400,
+    message: 'The request uses the same client token as a previous, but non-identical request.',
+  },
   InvalidAction: { status: 403, message: 'Specified api "{0}" is not valid.' },
   'InvalidAccessKeyId.NotFound': { status: 400, message: 'Specified access key is not found.' },
-  SignatureDoesNotMatch: { status: 400, message: 'Specified signature is not matched with our calculation. server string to sign is:{0}' },
+  SignatureDoesNotMatch: {
+    status: 400,
+    message: 'Specified signature is not matched with our calculation. server string to sign is:{0}',
+  },
   SignatureNonceUsed: { status: 400, message: 'Specified signature nonce was used already.' },
-  IncompleteSignature: { status: 400, message: 'The request signature does not conform to Aliyun standards. {0}' },
+  IncompleteSignature: {
+    status: 400,
+    message: 'The request signature does not conform to Aliyun standards. {0}',
+  },
   'InvalidTimeStamp.Expired': { status: 400, message: 'Specified time stamp or date value is expired.' },
   'InvalidSecurityToken.Malformed': { status: 400, message: 'Specified SecurityToken is malformed.' },
   DryRunOperation: { status: 400, message: 'Request validation has been passed with DryRun flag set.' },
   'Throttling.User': { status: 400, message: 'Request was denied due to user flow control.' },
   // Wire level (src/local-cloud/wire): routing, timestamps, and the codes fault rules most often inject.
-  IllegalTimestamp: { status: 400, message: 'The input parameter "{0}" with value "{1}" is not a UTC time in the format yyyy-MM-ddTHH:mm:ssZ.' },
+  IllegalTimestamp: {
+    status: 400,
+    message:
+      'The input parameter "{0}" with value "{1}" is not a UTC time in the format yyyy-MM-ddTHH:mm:ssZ.',
+  },
   InvalidVersion: { status: 400, message: 'Specified parameter Version "{0}" is not valid.' },
-  UnsupportedHTTPMethod: { status: 400, message: 'This HTTP method "{0}" is not supported; use GET or POST.' },
+  UnsupportedHTTPMethod: {
+    status: 400,
+    message: 'This HTTP method "{0}" is not supported; use GET or POST.',
+  },
   Throttling: { status: 400, message: 'Request was denied due to request throttling.' },
   InternalError: { status: 500, message: 'The request processing has failed due to some unknown error.' },
-  ServiceUnavailable: { status: 503, message: 'The request has failed due to a temporary failure of the server.' },
+  ServiceUnavailable: {
+    status: 503,
+    message: 'The request has failed due to a temporary failure of the server.',
+  },
   // Model and actions (src/local-cloud/model, src/local-cloud/api). Statuses per the reference note §7/§9;
   // docs/local-cloud.md marks which code/status pairs are documented and which are assumed.
   'InvalidRegionId.NotFound': { status: 404, message: 'The specified RegionId "{0}" does not exist.' },
@@ -32,35 +54,107 @@ export const ERRORS = {
   'InvalidEcsId.NotFound': { status: 404, message: 'The specified ECS instance "{0}" does not exist.' },
   'InvalidEniId.NotFound': { status: 404, message: 'The specified EniId "{0}" is not found.' },
   'InvalidVSwitchId.NotFound': { status: 404, message: 'The specified VSwitchId "{0}" does not exist.' },
-  'InvalidSecurityGroupId.NotFound': { status: 404, message: 'The specified SecurityGroupId "{0}" does not exist.' },
+  'InvalidSecurityGroupId.NotFound': {
+    status: 404,
+    message: 'The specified SecurityGroupId "{0}" does not exist.',
+  },
   'InvalidAllocationId.NotFound': { status: 404, message: 'Specified allocation ID "{0}" is not found.' },
   'InvalidStatus.NotFound': { status: 404, message: 'The specified Status "{0}" is not valid.' },
-  'InvalidInstanceChargeType.NotFound': { status: 404, message: 'The specified InstanceChargeType "{0}" is not valid.' },
-  'InvalidParameter.Conflict': { status: 400, message: 'The specified parameters "{0}" conflict with each other.' },
-  'InvalidOperation.InvalidEniState': { status: 400, message: 'The operation is not allowed in the current ENI state. Expecting status is "{0}" while current status is "{1}".' },
-  'InvalidOperation.InvalidEcsState': { status: 400, message: 'The operation is not allowed in the current ECS instance state. Expecting status is "{0}" while current status is "{1}".' },
-  'InvalidOperation.DetachPrimaryEniNotAllowed': { status: 400, message: 'The primary network interface "{0}" cannot be detached.' },
-  'InvalidOperation.InvalidEniType': { status: 403, message: 'The operation is not allowed on the network interface "{0}" of type "{1}".' },
-  'InvalidOperation.AvailabilityZoneMismatch': { status: 403, message: 'The network interface is in zone "{0}" while the instance is in zone "{1}".' },
+  'InvalidInstanceChargeType.NotFound': {
+    status: 404,
+    message: 'The specified InstanceChargeType "{0}" is not valid.',
+  },
+  'InvalidParameter.Conflict': {
+    status: 400,
+    message: 'The specified parameters "{0}" conflict with each other.',
+  },
+  'InvalidOperation.InvalidEniState': {
+    status: 400,
+    message:
+      'The operation is not allowed in the current ENI state. Expecting status is "{0}" while current status is "{1}".',
+  },
+  'InvalidOperation.InvalidEcsState': {
+    status: 400,
+    message:
+      'The operation is not allowed in the current ECS instance state. Expecting status is "{0}" while current status is "{1}".',
+  },
+  'InvalidOperation.DetachPrimaryEniNotAllowed': {
+    status: 400,
+    message: 'The primary network interface "{0}" cannot be detached.',
+  },
+  'InvalidOperation.InvalidEniType': {
+    status: 403,
+    message: 'The operation is not allowed on the network interface "{0}" of type "{1}".',
+  },
+  'InvalidOperation.AvailabilityZoneMismatch': {
+    status: 403,
+    message: 'The network interface is in zone "{0}" while the instance is in zone "{1}".',
+  },
   'InvalidOperation.VpcMismatch': { status: 403, message: 'The {0} does not belong to the VPC "{1}".' },
-  EniPerInstanceLimitExceeded: { status: 403, message: 'The instance type "{0}" supports at most {1} network interfaces, the primary one included.' },
-  'InvalidVSwitchId.IpInvalid': { status: 403, message: 'The IP address "{0}" is not a usable address of the vSwitch "{1}" ({2}).' },
+  EniPerInstanceLimitExceeded: {
+    status: 403,
+    message: 'The instance type "{0}" supports at most {1} network interfaces, the primary one included.',
+  },
+  'InvalidVSwitchId.IpInvalid': {
+    status: 403,
+    message: 'The IP address "{0}" is not a usable address of the vSwitch "{1}" ({2}).',
+  },
   'InvalidVSwitchId.IpNotEnough': { status: 403, message: 'The vSwitch "{0}" has no free IP address left.' },
-  'InvalidPrivateIpAddress.Duplicated': { status: 400, message: 'The private IP address "{0}" is already in use.' },
-  IncorrectEipStatus: { status: 400, message: 'The EIP "{0}" is in status "{1}"; the operation is not allowed now.' },
-  IncorrectInstanceStatus: { status: 400, message: 'The instance "{0}" is in status "{1}"; it must be Running or Stopped.' },
+  'InvalidPrivateIpAddress.Duplicated': {
+    status: 400,
+    message: 'The private IP address "{0}" is already in use.',
+  },
+  IncorrectEipStatus: {
+    status: 400,
+    message: 'The EIP "{0}" is in status "{1}"; the operation is not allowed now.',
+  },
+  IncorrectInstanceStatus: {
+    status: 400,
+    message: 'The instance "{0}" is in status "{1}"; it must be Running or Stopped.',
+  },
   'InvalidAssociation.Duplicated': { status: 400, message: 'The association already exists: {0}.' },
-  InvalidBindingStatus: { status: 400, message: 'The EIP "{0}" is associated with {1}, not with the specified instance.' },
-  'InvalidInstanceType.ValueNotSupported': { status: 400, message: 'The InstanceType "{0}" is not supported.' },
-  'InvalidStatus.EniStatusNotSupport': { status: 400, message: 'The network interface "{0}" in status "{1}" does not support this operation.' },
-  'InvalidIpStatus.HasBeenUsedBySnatTable': { status: 400, message: 'The EIP "{0}" is used by an SNAT entry.' },
+  InvalidBindingStatus: {
+    status: 400,
+    message: 'The EIP "{0}" is associated with {1}, not with the specified instance.',
+  },
+  'InvalidInstanceType.ValueNotSupported': {
+    status: 400,
+    message: 'The InstanceType "{0}" is not supported.',
+  },
+  'InvalidStatus.EniStatusNotSupport': {
+    status: 400,
+    message: 'The network interface "{0}" in status "{1}" does not support this operation.',
+  },
+  'InvalidIpStatus.HasBeenUsedBySnatTable': {
+    status: 400,
+    message: 'The EIP "{0}" is used by an SNAT entry.',
+  },
   OperationDenied: { status: 403, message: 'The operation is denied. {0}' },
-  'InvalidInternetChargeType.ValueNotSupported': { status: 403, message: 'The internet charge type "{0}" of the subscription instance does not support this operation; it must be PayByTraffic.' },
-  'InvalidEndTime.OperateNotSupport': { status: 403, message: 'The subscription instance expires within 24 hours; the operation is not supported.' },
-  'InvalidParameter.InstanceIds': { status: 400, message: 'The specified parameter "InstanceIds" is not valid.' },
-  InstancesIdQuotaExceed: { status: 400, message: 'The number of instance IDs exceeds the upper limit of 20.' },
-  'InvalidStatus.ValueNotSupported': { status: 400, message: 'The instance "{0}" in status "{1}" does not support this operation.' },
-  'InvalidInstanceChargeType.ValueNotSupported': { status: 400, message: 'The InstanceChargeType "{0}" is not supported for this operation.' },
+  'InvalidInternetChargeType.ValueNotSupported': {
+    status: 403,
+    message:
+      'The internet charge type "{0}" of the subscription instance does not support this operation; it must be PayByTraffic.',
+  },
+  'InvalidEndTime.OperateNotSupport': {
+    status: 403,
+    message: 'The subscription instance expires within 24 hours; the operation is not supported.',
+  },
+  'InvalidParameter.InstanceIds': {
+    status: 400,
+    message: 'The specified parameter "InstanceIds" is not valid.',
+  },
+  InstancesIdQuotaExceed: {
+    status: 400,
+    message: 'The number of instance IDs exceeds the upper limit of 20.',
+  },
+  'InvalidStatus.ValueNotSupported': {
+    status: 400,
+    message: 'The instance "{0}" in status "{1}" does not support this operation.',
+  },
+  'InvalidInstanceChargeType.ValueNotSupported': {
+    status: 400,
+    message: 'The InstanceChargeType "{0}" is not supported for this operation.',
+  },
   ReleaseTimeHaveBeenSet: { status: 400, message: 'The instance "{0}" has an automatic release time set.' },
   InvalidPeriod: { status: 400, message: 'The specified Period "{0}" is not valid.' },
   'InvalidPeriod.UnitMismatch': { status: 400, message: 'The specified PeriodUnit "{0}" is not valid.' },
@@ -84,6 +178,10 @@ export class CloudError extends Error {
   /** Builds the error for a code of the table, filling `{0}`, `{1}`... with `args`. */
   static of(code: KnownErrorCode, ...args: string[]): CloudError {
     const { status, message } = ERRORS[code];
-    return new CloudError(code, status, message.replace(/\{(\d+)\}/g, (_, i: string) => args[Number(i)] ?? ''));
+    return new CloudError(
+      code,
+      status,
+      message.replace(/\{(\d+)\}/g, (_, i: string) => args[Number(i)] ?? ''),
+    );
   }
 }

@@ -43,12 +43,11 @@ export class InstanceOps {
   convertNatPublicIpToEip(instanceId: string): EipAddress {
     const r = this.r;
     const inst = this.get(instanceId);
-    if (!READY.has(inst.status))
-      throw new CloudError(
-        'IncorrectInstanceStatus',
-        403,
-        CloudError.of('IncorrectInstanceStatus', instanceId, inst.status).message,
-      );
+    if (!READY.has(inst.status)) {
+      // The same code is 400 in the VPC API but 403 for this ECS action [DOC].
+      const e = CloudError.of('IncorrectInstanceStatus', instanceId, inst.status);
+      throw new CloudError(e.code, 403, e.message);
+    }
     const bound = [...r.eips.values()].find(
       (e) => e.binding?.instanceType === 'EcsInstance' && e.binding.instanceId === instanceId,
     );

@@ -1,0 +1,61 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkflowHandle } from '@temporalio/client';
+import { FAST_TIMINGS } from '../src/local-cloud';
+import type { StepName } from '../src/shared/migration';
+import type { migrateInstance } from '../src/workflows';
+import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
+
+/** Polls the progress query until the migration is inside `step`. */
+async function waitForStep(handle: WorkflowHandle<typeof migrateInstance>, step: StepName): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const p = await handle.query('progress');
+    if (p.currentStep === step && p.steps.find((s) => s.name === step)?.state === 'running') return;
+    assert.ok(Date.now() < deadline, `never reached ${step}: ${JSON.stringify(p.steps)}`);
+    await sleep(25);
+  }
+}
+
+describe('cancelling a migration rolls it back', () => {
+  let env: MigrationEnv;
+  before(async () => {
+    env = await startMigrationEnv({
+      instances: 5,
+      // The last instance's guest needs set-up for a secondary NIC, so verification keeps retrying until cancelled.
+      topology: (t) => void (t.instances[4].imageId = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd'),
+    });
+  });
+  after(() => env?.stop());
+
+  // Each step is slowed down so that the cancellation lands inside it.
+  const cases: Array<{ step: StepName; slow: () => Promise<unknown> }> = [
+    { step: 'createEni', slow: () => env.cloud.admin.latency('CreateNetworkInterface', 1500) },
+    { step: 'attachEni', slow: () => env.cloud.admin.timings({ attachMs: 2000 }) },
+    { step: 'unassociateEip', slow: () => env.cloud.admin.timings({ unassociateMs: 2000 }) },
+    { step: 'associateEipToEni', slow: () => env.cloud.admin.timings({ associateMs: 2000 }) },
+    { step: 'verify', slow: async () => undefined },
+  ];
+  cases.forEach(({ step, slow }, n) => {
+    it(`in ${step}`, async () => {
+      const instance = env.instances[n];
+      const enisBefore = (await env.view()).secondaryEnis().length;
+      await slow();
+      try {
+        const handle = await env.start({ instanceId: instance.instanceId, verifyTimeoutSeconds: 60 });
+        await waitForStep(handle, step);
+        await handle.cancel();
+        const report = await handle.result();
+        assert.equal(report.outcome, 'rolled-back', JSON.stringify(report));
+        assert.equal(report.cause, 'cancelled');
+        await env.cloud.admin.clearLatency();
+        await env.cloud.admin.timings(FAST_TIMINGS);
+        await assertAsAfterStep1(env, instance, report, enisBefore);
+      } finally {
+        await env.cloud.admin.clearLatency();
+        await env.cloud.admin.timings(FAST_TIMINGS);
+      }
+    });
+  });
+});
