@@ -60,16 +60,24 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Pro
 
 /** A long-running command (`worker`, `cloud`): its output as it comes, and its exit. */
 function startCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const out = { stdout: '', stderr: '' };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const waitFor = async (stream: 'stdout' | 'stderr', pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> => {
+  const waitFor = async (
+    stream: 'stdout' | 'stderr',
+    pattern: RegExp,
+    timeoutMs = 60_000,
+  ): Promise<RegExpMatchArray> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const match = pattern.exec(out[stream]);
@@ -312,7 +320,10 @@ describe('eni-migrate worker and cloud, configured only by the environment', () 
         namespace: server.namespace,
         searchAttributes: SEARCH_ATTRIBUTES.map((k) => k.name),
       });
-      assert.equal((await missingSearchAttributes(connection, server.namespace)).length, SEARCH_ATTRIBUTES.length);
+      assert.equal(
+        (await missingSearchAttributes(connection, server.namespace)).length,
+        SEARCH_ATTRIBUTES.length,
+      );
     } finally {
       await connection.close();
     }
@@ -357,7 +368,10 @@ describe('eni-migrate worker and cloud, configured only by the environment', () 
     await worker.waitFor('stderr', /polling task queue eni-migration/);
     assert.match(worker.out.stderr, /registered search attributes in namespace default/);
 
-    const run = await runCli(['migrate', '--instance', info.instances[0].instanceId, '--wait', '--json'], env);
+    const run = await runCli(
+      ['migrate', '--instance', info.instances[0].instanceId, '--wait', '--json'],
+      env,
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.json<{ report: MigrationReport }>().report.outcome, 'verified');
 

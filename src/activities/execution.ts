@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { activityInfo, CancelledFailure, heartbeat, sleep } from '@temporalio/activity';
+import { activityInfo, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { withCallMeter, type CallMeter } from '../cloud/call';
 import { CloudApiError, toApplicationFailure } from '../cloud/errors';
@@ -109,13 +109,22 @@ export async function execute<S extends object, R extends object>(
   body: (x: Execution<S>) => Promise<R>,
 ): Promise<R & Metered> {
   const x = new Execution(initial, tuning);
+  // Heartbeat on a timer too, not only between polls: an SSH command or a slow API call must not read as a lost
+  // worker, and cancellation (delivered with heartbeat answers) must reach the activity promptly.
+  x.checkpoint();
+  const ticker = setInterval(() => x.checkpoint(), KEEPALIVE_MS);
   try {
     const result = await withCallMeter(x.meter, () => body(x));
     return { ...result, apiCalls: x.meter.calls };
   } catch (err) {
     throw withApiCalls(toFailure(err), x.meter.calls);
+  } finally {
+    clearInterval(ticker);
   }
 }
+
+/** Heartbeat period while an activity runs; the workflow's heartbeat timeouts are several times this. */
+const KEEPALIVE_MS = 2000;
 
 function toFailure(err: unknown): unknown {
   if (err instanceof CloudApiError) return toApplicationFailure(err);
@@ -127,7 +136,7 @@ function toFailure(err: unknown): unknown {
 }
 
 function withApiCalls(err: unknown, apiCalls: number): unknown {
-  if (!(err instanceof ApplicationFailure) || err instanceof CancelledFailure) return err;
+  if (!(err instanceof ApplicationFailure)) return err;
   const [first, ...rest] = err.details ?? [];
   const detail = typeof first === 'object' && first !== null ? { ...first, apiCalls } : { apiCalls };
   return ApplicationFailure.create({

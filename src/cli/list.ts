@@ -23,7 +23,11 @@ export function listCommand(setExitCode: (code: number) => void): Command {
     .description('list migrations, newest first')
     .option('--instance <id>', 'only this instance', parseInstanceId)
     .option('--vpc <id>', 'only instances of this VPC', parseVpcId)
-    .option('--step <step>', 'only migrations at this step (a step name, awaiting-approval, rollback:<step>, done)', parseStepFilter)
+    .option(
+      '--step <step>',
+      'only migrations at this step (a step name, awaiting-approval, rollback:<step>, done)',
+      parseStepFilter,
+    )
     .addOption(new Option('--outcome <outcome>', 'only migrations that ended so').choices(OUTCOMES))
     .option(
       '--query <visibility-query>',

@@ -62,7 +62,13 @@ export const STEP_NAMES: readonly (StepName | 'done')[] = [
 ];
 
 /** MigrationOutcome values: the report's outcomes, and `running` until the workflow ends. */
-export const OUTCOMES: readonly (Outcome | 'running')[] = ['running', 'verified', 'rolled-back', 'failed', 'planned'];
+export const OUTCOMES: readonly (Outcome | 'running')[] = [
+  'running',
+  'verified',
+  'rolled-back',
+  'failed',
+  'planned',
+];
 
 /** MigrationStep values: a step name, `awaiting-approval`, `rollback:<step>`, or `done`. */
 export function parseStepFilter(value: string): string {

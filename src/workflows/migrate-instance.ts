@@ -37,13 +37,13 @@ const READS = {
 } satisfies ActivityOptions;
 
 /**
- * One cloud change plus its wait. Heartbeats while polling, so a lost worker is noticed within the heartbeat
+ * One cloud change plus its wait. Activities heartbeat every 2 s, so a lost worker is noticed within the heartbeat
  * timeout and the retry resumes from the last checkpoint. Cancellation waits for the activity to stop, so no call
  * is in flight while compensations run.
  */
 const CHANGES = {
   startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: '10 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: {
     initialInterval: '1 second',
@@ -57,11 +57,11 @@ const CHANGES = {
 /** Compensations try harder before giving up: giving up leaves resources behind. */
 const COMPENSATIONS = { ...CHANGES, retry: { ...CHANGES.retry, maximumAttempts: 20 } } satisfies ActivityOptions;
 
-/** SSH in the guest: one attempt may spend a connect timeout plus the command's own time between heartbeats. */
+/** SSH in the guest: the budget plus room for one slow attempt (connect timeout and the command's own time). */
 const guestOptions = (budgetSeconds: number) =>
   ({
-    startToCloseTimeout: `${budgetSeconds + 300} seconds`,
-    heartbeatTimeout: '3 minutes',
+    startToCloseTimeout: `${budgetSeconds + 120} seconds`,
+    heartbeatTimeout: '10 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NEVER_RETRY },
   }) satisfies ActivityOptions;

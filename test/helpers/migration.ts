@@ -112,6 +112,9 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
       activities,
       // A worker going away in a test should hand its activities back at once, not after the default 10 s grace.
       shutdownGraceTime: '200ms',
+      // Cancellation reaches an activity with a heartbeat's answer: flush heartbeats often so tests do not wait.
+      maxHeartbeatThrottleInterval: '200ms',
+      defaultHeartbeatThrottleInterval: '200ms',
     });
     running = worker.run();
   };

@@ -19,8 +19,14 @@ export interface UserKey {
 }
 
 export function generateEd25519(comment: string): KeyPair {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public };
+  // ssh2 1.17 drops a leading zero byte of the ed25519 key now and then (about 1 key in 200), writing a file
+  // that it and OpenSSH then reject as malformed: draw again until the pair parses.
+  for (let attempt = 0; ; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment });
+    if (!(utils.parseKey(pair.private) instanceof Error) || attempt >= 20) {
+      return { privateKey: pair.private, publicKey: pair.public };
+    }
+  }
 }
 
 export function parseKey(text: string | Buffer, what: string): ParsedKey {
