@@ -15,10 +15,16 @@ import {
   TimeoutFailure,
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
+  WorkflowUpdateFailedError,
   type WorkflowExecutionInfo,
   type WorkflowExecutionStatusName,
 } from '@temporalio/client';
-import { ApplicationFailure, TemporalFailure, type SearchAttributePair } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  TemporalFailure,
+  WorkflowNotFoundError,
+  type SearchAttributePair,
+} from '@temporalio/common';
 import { loadConfig, temporalConnectionOptions, type TemporalSettings } from './config';
 import {
   TASK_QUEUE_DEFAULT,
@@ -85,6 +91,8 @@ export interface ResultOptions {
   /** Called with each new progress snapshot while the migration runs (polled through the `progress` query). */
   onProgress?: (progress: MigrationProgress) => void;
   progressIntervalMs?: number;
+  /** Called when a progress query gets no answer (typically: no worker polls the task queue). */
+  onProgressUnavailable?: (error: unknown) => void;
   signal?: AbortSignal;
 }
 
@@ -202,7 +210,35 @@ export class MigrationClient {
 
   /** Lets a migration started with requireApproval proceed to the irreversible conversion (step 1). */
   async approve(workflowId: string): Promise<void> {
-    await this.client.workflow.getHandle(workflowId).executeUpdate(approveUpdate);
+    try {
+      await this.client.workflow.getHandle(workflowId).executeUpdate(approveUpdate);
+    } catch (err) {
+      // "Workflow Update failed" says nothing; the workflow's validator says why (e.g. no approval gate).
+      if (err instanceof WorkflowUpdateFailedError && err.cause) {
+        throw new Error(
+          `cannot approve ${workflowId}: ${rootFailure(err.cause)?.message ?? err.cause.message}`,
+          {
+            cause: err,
+          },
+        );
+      }
+      // The server answers "not found" for an update on a closed workflow: tell the two apart.
+      if (err instanceof WorkflowNotFoundError) {
+        const closed = await this.client.workflow
+          .getHandle(workflowId)
+          .describe()
+          .catch(() => undefined);
+        if (closed) {
+          throw new Error(
+            `cannot approve ${workflowId}: the migration has already ended (${closed.status.name})`,
+            {
+              cause: err,
+            },
+          );
+        }
+      }
+      throw err;
+    }
   }
 
   /** Requests cancellation: the workflow rolls back what it did so far (the EIP conversion is kept). */
@@ -257,7 +293,7 @@ export class MigrationClient {
   private async followProgress(
     workflowId: string,
     done: Promise<unknown>,
-    { onProgress, progressIntervalMs = 1000, signal }: ResultOptions,
+    { onProgress, onProgressUnavailable, progressIntervalMs = 1000, signal }: ResultOptions,
   ): Promise<void> {
     let finished = false;
     void done.then(() => (finished = true));
@@ -270,8 +306,9 @@ export class MigrationClient {
           last = seen;
           onProgress?.(progress);
         }
-      } catch {
+      } catch (err) {
         // The workflow may have just closed, or no worker is up yet: the next tick (or the result) tells.
+        if (!finished) onProgressUnavailable?.(err);
       }
       await Promise.race([done, delay(progressIntervalMs)]);
     }

@@ -100,65 +100,70 @@ function bareEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-describe('eni-migrate: bad input is refused before anything is touched (exit 2)', () => {
-  const env = bareEnv({ ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+// Each case is its own short-lived process: run them side by side.
+describe(
+  'eni-migrate: bad input is refused before anything is touched (exit 2)',
+  { concurrency: true },
+  () => {
+    const env = bareEnv({ ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou', TEMPORAL_ADDRESS: '127.0.0.1:1' });
 
-  it('an unknown flag names the flag', async () => {
-    const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--bogus'], env);
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /unknown option '--bogus'/);
-    assert.equal(run.stdout, '');
-  });
+    it('an unknown flag names the flag', async () => {
+      const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--bogus'], env);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /unknown option '--bogus'/);
+      assert.equal(run.stdout, '');
+    });
 
-  it('a malformed instance id names --instance and the expected shape', async () => {
-    const run = await runCli(['migrate', '--instance', 'web-01', '--json'], env);
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /--instance <id>/);
-    assert.match(run.stderr, /ECS instance id such as i-/);
-  });
+    it('a malformed instance id names --instance and the expected shape', async () => {
+      const run = await runCli(['migrate', '--instance', 'web-01', '--json'], env);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /--instance <id>/);
+      assert.match(run.stderr, /ECS instance id such as i-/);
+    });
 
-  it('a malformed primary IP names --primary-ip', async () => {
-    const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--primary-ip', '10.0.0.300'], env);
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /--primary-ip <ipv4>.*IPv4/s);
-  });
+    it('a malformed primary IP names --primary-ip', async () => {
+      const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--primary-ip', '10.0.0.300'], env);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /--primary-ip <ipv4>.*IPv4/s);
+    });
 
-  it('a missing --instance is a usage error', async () => {
-    const run = await runCli(['migrate'], env);
-    assert.equal(run.code, 2);
-    assert.match(run.stderr, /required option '--instance <id>'/);
-  });
+    it('a missing --instance is a usage error', async () => {
+      const run = await runCli(['migrate'], env);
+      assert.equal(run.code, 2);
+      assert.match(run.stderr, /required option '--instance <id>'/);
+    });
 
-  it('no region anywhere says what to set', async () => {
-    const run = await runCli(
-      ['migrate', '--instance', 'i-bp1abcdef', '--json'],
-      bareEnv({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
-    );
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /--region.*ALIBABA_CLOUD_REGION_ID/);
-    assert.deepEqual(run.json(), { error: run.json<{ error: string }>().error, exitCode: 2 });
-  });
+    it('no region anywhere says what to set', async () => {
+      const run = await runCli(
+        ['migrate', '--instance', 'i-bp1abcdef', '--json'],
+        bareEnv({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+      );
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /--region.*ALIBABA_CLOUD_REGION_ID/);
+      assert.deepEqual(run.json(), { error: run.json<{ error: string }>().error, exitCode: 2 });
+    });
 
-  it('a malformed environment variable is named', async () => {
-    const run = await runCli(['list'], bareEnv({ TEMPORAL_ADDRESS: 'no-port-here' }));
-    assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /TEMPORAL_ADDRESS="no-port-here" must be host:port/);
-  });
+    it('a malformed environment variable is named', async () => {
+      const run = await runCli(['list'], bareEnv({ TEMPORAL_ADDRESS: 'no-port-here' }));
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, /TEMPORAL_ADDRESS="no-port-here" must be host:port/);
+    });
 
-  it('an unreachable Temporal is exit 5 with what to set', async () => {
-    const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--json'], env);
-    assert.equal(run.code, 5, run.stderr);
-    assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:1.*TEMPORAL_ADDRESS/);
-    assert.equal(run.json<{ exitCode: number }>().exitCode, 5);
-  });
+    it('an unreachable Temporal is exit 5 with what to set', async () => {
+      const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--json'], env);
+      assert.equal(run.code, 5, run.stderr);
+      assert.match(run.stderr, /cannot reach Temporal at 127\.0\.0\.1:1.*TEMPORAL_ADDRESS/);
+      assert.equal(run.json<{ exitCode: number }>().exitCode, 5);
+    });
 
-  it('--help lists the exit codes and exits 0', async () => {
-    const run = await runCli(['migrate', '--help'], env);
-    assert.equal(run.code, 0);
-    assert.match(run.stdout, /--dry-run/);
-    assert.match(run.stdout, /3 +rolled back/);
-  });
-});
+    it('--help lists the exit codes and exits 0', async () => {
+      const run = await runCli(['migrate', '--help'], env);
+      assert.equal(run.code, 0);
+      assert.match(run.stdout, /--dry-run/);
+      assert.match(run.stdout, /3 +rolled back/);
+    });
+  },
+);
 
 describe('eni-migrate against Temporal, a worker and the local cloud', () => {
   let temporal: TestTemporal;
@@ -168,9 +173,10 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
   let env: NodeJS.ProcessEnv;
   let instances: string[];
   const taskQueue = `cli-test-${randomUUID()}`;
+  let doneWorkflowId: string | undefined;
 
   before(async () => {
-    [temporal, tc] = await Promise.all([startTestTemporal(), startTestCloud({ ssh: true, instances: 3 })]);
+    [temporal, tc] = await Promise.all([startTestTemporal(), startTestCloud({ ssh: true, instances: 4 })]);
     const { cloud } = tc;
     instances = (cloud.info().instances as Array<{ instanceId: string }>).map((i) => i.instanceId);
     const config: AppConfig = {
@@ -233,6 +239,7 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     const run = await runCli(['migrate', '--instance', instance, '--wait', '--json'], env);
     assert.equal(run.code, 0, run.stderr);
     const doc = run.json<{ workflowId: string; runId: string; report: MigrationReport }>();
+    doneWorkflowId = doc.workflowId;
     assert.equal(doc.report.outcome, 'verified', JSON.stringify(doc.report));
     assert.equal(doc.report.instanceId, instance);
     assert.match(doc.report.networkInterfaceId ?? '', /^eni-/);
@@ -288,6 +295,14 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     }
     assert.equal(progress?.awaitingApproval, true);
 
+    // approve on a migration that has finished is refused, saying so.
+    const late = await runCli(['approve', doneWorkflowId!, '--json'], env);
+    assert.equal(late.code, 1, late.stderr);
+    assert.match(
+      late.json<{ error: string }>().error,
+      /cannot approve .*: the migration has already ended \(COMPLETED\)/,
+    );
+
     const approve = await runCli(['approve', workflowId], env);
     assert.equal(approve.code, 0, approve.stderr);
     assert.match(approve.stdout, /approved/);
@@ -298,6 +313,48 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     assert.equal(doc.workflowId, workflowId);
     assert.equal(doc.attached, true);
     assert.equal(doc.report.outcome, 'verified');
+  });
+
+  it('a failure after the irreversible step rolls back: exit 3, the report says why', async () => {
+    const instance = instances[2];
+    await tc.admin.fault({ action: 'AttachNetworkInterface', code: 'Forbidden.RAM', status: 403, count: 1 });
+    try {
+      const run = await runCli(['migrate', '--instance', instance, '--wait', '--json'], env);
+      assert.equal(run.code, 3, run.stderr);
+      const { report } = run.json<{ report: MigrationReport }>();
+      assert.equal(report.outcome, 'rolled-back');
+      assert.match(report.cause ?? '', /Forbidden\.RAM/);
+      assert.match(run.stderr, /↶ undone: create secondary ENI/);
+    } finally {
+      await tc.admin.clearFaults();
+    }
+  });
+
+  it('cancel --wait rolls the migration back and exits 4', async () => {
+    const instance = instances[3];
+    const start = await runCli(['migrate', '--instance', instance, '--require-approval', '--json'], env);
+    assert.equal(start.code, 0, start.stderr);
+    const { workflowId } = start.json<{ workflowId: string }>();
+    const run = await runCli(['cancel', instance, '--wait', '--json'], env);
+    assert.equal(run.code, 4, run.stderr);
+    const doc = run.json<{ workflowId: string; cancelRequested: boolean; report?: MigrationReport }>();
+    assert.equal(doc.workflowId, workflowId);
+    assert.equal(doc.cancelRequested, true);
+    assert.equal(doc.report?.outcome, 'rolled-back');
+    assert.equal(doc.report?.cause, 'cancelled');
+  });
+
+  it('an instance that does not exist is refused by preflight: exit 2, nothing changed', async () => {
+    const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    const run = await runCli(['migrate', '--instance', 'i-bp1doesnotexist0000', '--wait'], env);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /i-bp1doesnotexist0000/);
+    assert.match(run.stderr, /preflight/);
+    const calls = await tc.admin.calls({ since });
+    assert.deepEqual(
+      calls.filter((c) => !/^Describe/.test(c.action)).map((c) => c.action),
+      [],
+    );
   });
 
   it('status of an unknown workflow id is exit 2', async () => {

@@ -4,14 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { FAST_TIMINGS } from '../src/local-cloud';
 import type { StepName } from '../src/shared/migration';
-import type { migrateInstance } from '../src/workflows';
+import { progressQuery, type migrateInstance } from '../src/workflows';
 import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
 /** Polls the progress query until the migration is inside `step`. */
 async function waitForStep(handle: WorkflowHandle<typeof migrateInstance>, step: StepName): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const p = await handle.query('progress');
+    const p = await handle.query(progressQuery);
     if (p.currentStep === step && p.steps.find((s) => s.name === step)?.state === 'running') return;
     assert.ok(Date.now() < deadline, `never reached ${step}: ${JSON.stringify(p.steps)}`);
     await sleep(25);
@@ -31,10 +31,10 @@ describe('cancelling a migration rolls it back', () => {
 
   // Each step is slowed down so that the cancellation lands inside it.
   const cases: Array<{ step: StepName; slow: () => Promise<unknown> }> = [
-    { step: 'createEni', slow: () => env.cloud.admin.latency('CreateNetworkInterface', 1500) },
-    { step: 'attachEni', slow: () => env.cloud.admin.timings({ attachMs: 2000 }) },
-    { step: 'unassociateEip', slow: () => env.cloud.admin.timings({ unassociateMs: 2000 }) },
-    { step: 'associateEipToEni', slow: () => env.cloud.admin.timings({ associateMs: 2000 }) },
+    { step: 'createEni', slow: () => env.cloud.admin.latency('CreateNetworkInterface', 1200) },
+    { step: 'attachEni', slow: () => env.cloud.admin.timings({ attachMs: 1200 }) },
+    { step: 'unassociateEip', slow: () => env.cloud.admin.timings({ unassociateMs: 1200 }) },
+    { step: 'associateEipToEni', slow: () => env.cloud.admin.timings({ associateMs: 1200 }) },
     { step: 'verify', slow: async () => undefined },
   ];
   cases.forEach(({ step, slow }, n) => {

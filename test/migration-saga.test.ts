@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { progressQuery } from '../src/workflows';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from '../src/shared/search-attributes';
 import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
@@ -79,7 +80,7 @@ describe('migrateInstance: the runbook end to end', () => {
     assert.ok(sa.get(VPC_ID)?.startsWith('vpc-'));
     assert.equal(sa.get(MIGRATION_STEP), 'done');
     assert.equal(sa.get(MIGRATION_OUTCOME), 'verified');
-    const progress = await handle.query('progress');
+    const progress = await handle.query(progressQuery);
     assert.equal(progress.currentStep, 'done');
     assert.equal(progress.resources.networkInterfaceId, report.networkInterfaceId);
     assert.equal(progress.resources.hostKeyFingerprint, hostKeyBefore);

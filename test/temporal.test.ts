@@ -87,8 +87,8 @@ describe('Temporal dev server', () => {
     );
   });
 
-  it('uses the server at TEMPORAL_ADDRESS instead of starting one', async () => {
-    await withEnv({ TEMPORAL_ADDRESS: temporal.server.address }, async () => {
+  it('uses the server at TEMPORAL_TEST_ADDRESS instead of starting one', async () => {
+    await withEnv({ TEMPORAL_TEST_ADDRESS: temporal.server.address }, async () => {
       const reused = await startTestTemporal();
       assert.equal(reused.server.address, temporal.server.address);
       assert.equal(reused.server.pid, undefined);

@@ -13,6 +13,7 @@ export async function waitForReport(
 ): Promise<MigrationReport> {
   const printer = new ProgressPrinter((line) => out.info(line));
   const interrupted = new AbortController();
+  let hinted = false;
   let onSigint: () => void = () => undefined;
   const interruption = new Promise<never>((_, reject) => {
     onSigint = () => {
@@ -32,6 +33,14 @@ export async function waitForReport(
       client.result(workflowId, {
         onProgress: (progress) => printer.update(progress),
         progressIntervalMs,
+        onProgressUnavailable: () => {
+          if (hinted) return;
+          hinted = true;
+          out.info(
+            `  (no answer from the workflow yet: is a worker polling task queue ${client.taskQueue}? ` +
+              'start one with `eni-migrate worker`; waiting)',
+          );
+        },
         signal: interrupted.signal,
       }),
       interruption,

@@ -194,7 +194,7 @@ export function fromSdkError(action: string, err: unknown): CloudApiError {
     const statusCode = typeof e.statusCode === 'number' ? e.statusCode : undefined;
     const requestId = typeof e.requestId === 'string' && e.requestId !== 'undefined' ? e.requestId : undefined;
     const retryAfterMs = typeof e.retryAfter === 'number' && e.retryAfter > 0 ? e.retryAfter : undefined;
-    const serverMessage = typeof e.data?.Message === 'string' ? e.data.Message : firstLine(message);
+    const serverMessage = (typeof e.data?.Message === 'string' ? e.data.Message : firstLine(message)).replace(/\s+/g, ' ');
     return new CloudApiError(e.code, `${action} failed: ${e.code}: ${serverMessage}`, action, statusCode, requestId, retryAfterMs);
   }
   return new CloudApiError('UnknownError', `${action}: ${firstLine(message)}`, action);

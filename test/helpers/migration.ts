@@ -59,13 +59,18 @@ export interface MigrationEnv {
   /** The product's SSH client, configured with the cloud's ssh_config. */
   ssh: SshRunner;
   /** Starts a migration; `instanceId` is required, the rest defaults to a fast, verified run. */
-  start(input: Partial<MigrationInput> & { instanceId: string }): Promise<WorkflowHandle<typeof migrateInstance>>;
+  start(
+    input: Partial<MigrationInput> & { instanceId: string },
+    taskQueue?: string,
+  ): Promise<WorkflowHandle<typeof migrateInstance>>;
   /** Starts a migration and waits for its report. */
   migrate(input: Partial<MigrationInput> & { instanceId: string }): Promise<MigrationReport>;
   /** Shuts the worker down (activities in flight are cancelled, as when a worker process goes away). */
   stopWorker(): Promise<void>;
   /** Starts a new worker on the same task queue. */
   startWorker(): Promise<void>;
+  /** Runs `fn` with an extra worker on its own task queue, with these activities (wrong credentials, say). */
+  withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T>;
   view(): Promise<CloudView>;
   stop(): Promise<void>;
 }
@@ -86,18 +91,7 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     workflowBundle(),
   ]);
   const taskQueue = `migration-test-${randomBytes(4).toString('hex')}`;
-  const { ecs, vpc } = createCloudApis({
-    regionId,
-    ecsEndpoint: cloud.cloud.endpoint,
-    vpcEndpoint: cloud.cloud.url,
-    credential: new Credential(
-      new CredentialConfig({
-        type: 'access_key',
-        accessKeyId: cloud.cloud.accessKeyId,
-        accessKeySecret: cloud.cloud.accessKeySecret,
-      }),
-    ),
-  });
+  const { ecs, vpc } = productCloudApis(cloud, regionId);
   const ssh = createSshRunner({ sshConfigPath: cloud.cloud.sshConfig, connectTimeoutMs: 3000, commandTimeoutMs: 10_000 });
   const activities = createActivities({ ecs, vpc, ssh, pollIntervalMs: opts.pollIntervalMs ?? 50 });
 
@@ -131,9 +125,21 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     publicIp: i.publicIp ?? '',
   }));
 
-  const start = (input: Partial<MigrationInput> & { instanceId: string }) =>
+  const withWorker = async <T>(extra: object, fn: (queue: string) => Promise<T>): Promise<T> => {
+    const queue = `${taskQueue}-extra-${randomBytes(2).toString('hex')}`;
+    const w = await Worker.create({
+      connection: temporal.nativeConnection,
+      namespace: temporal.server.namespace,
+      taskQueue: queue,
+      workflowBundle: workflowCode,
+      activities: extra,
+    });
+    return w.runUntil(fn(queue));
+  };
+
+  const start = (input: Partial<MigrationInput> & { instanceId: string }, queue = taskQueue) =>
     temporal.client.workflow.start<typeof migrateInstance>('migrateInstance', {
-      taskQueue,
+      taskQueue: queue,
       workflowId: migrationWorkflowId(regionId, input.instanceId),
       args: [{ regionId, verifyTimeoutSeconds: 5, ...input }],
     });
@@ -149,12 +155,29 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     migrate: async (input) => (await start(input)).result(),
     stopWorker,
     startWorker,
+    withWorker,
     view: async () => new CloudView(await cloud.admin.state()),
     stop: async () => {
       await stopWorker().catch(() => undefined);
       await Promise.allSettled([cloud.cloud.stop(), temporal.stop()]);
     },
   };
+}
+
+/** The product's cloud clients for the local cloud, signing with its key pair (or with `secret` instead). */
+export function productCloudApis(cloud: TestCloud, regionId: string, secret?: string) {
+  return createCloudApis({
+    regionId,
+    ecsEndpoint: cloud.cloud.endpoint, // host:port
+    vpcEndpoint: cloud.cloud.url, // a URL works too
+    credential: new Credential(
+      new CredentialConfig({
+        type: 'access_key',
+        accessKeyId: cloud.cloud.accessKeyId,
+        accessKeySecret: secret ?? cloud.cloud.accessKeySecret,
+      }),
+    ),
+  });
 }
 
 // --- The cloud's state, as GET /_admin/state shows it ---

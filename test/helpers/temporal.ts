@@ -20,12 +20,12 @@ export interface TestTemporal {
 }
 
 /**
- * A real Temporal server for a test file: the one at TEMPORAL_ADDRESS (namespace TEMPORAL_NAMESPACE, default
+ * A real Temporal server for a test file: the one at TEMPORAL_TEST_ADDRESS (namespace TEMPORAL_TEST_NAMESPACE, default
  * `default`) when set, else a fresh dev server on free ports. Either way the project's search attributes exist.
  */
 export async function startTestTemporal(opts: DevServerOptions = {}): Promise<TestTemporal> {
   quietRuntime();
-  const server = process.env.TEMPORAL_ADDRESS ? await existingServer() : await startDevServer(opts);
+  const server = process.env.TEMPORAL_TEST_ADDRESS ? await existingServer() : await startDevServer(opts);
   try {
     const connection = await Connection.connect({ address: server.address });
     const nativeConnection = await NativeConnection.connect({ address: server.address });
@@ -53,8 +53,8 @@ export function startTimeSkippingTemporal(): Promise<TestWorkflowEnvironment> {
 }
 
 async function existingServer(): Promise<DevServer> {
-  const address = process.env.TEMPORAL_ADDRESS!;
-  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const address = process.env.TEMPORAL_TEST_ADDRESS!;
+  const namespace = process.env.TEMPORAL_TEST_NAMESPACE ?? 'default';
   const connection = await Connection.connect({ address });
   try {
     await ensureSearchAttributes(connection, namespace);

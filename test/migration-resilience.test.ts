@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FAST_TIMINGS } from '../src/local-cloud';
+import { progressQuery } from '../src/workflows';
+import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
+
+let env: MigrationEnv;
+before(async () => {
+  env = await startMigrationEnv({ instances: 7 });
+});
+after(() => env?.stop());
+
+async function callCount(action: string, since: number): Promise<number> {
+  return (await env.cloud.admin.calls({ action, since })).filter((c) => c.status < 400).length;
+}
+
+describe('retryable trouble does not stop a migration', () => {
+  it('throttling, server errors, conflicts, lagging Describe and a failed attach: verified, one ENI each', async () => {
+    const { admin } = env.cloud;
+    const since = (await admin.calls()).at(-1)?.seq ?? 0;
+    const targets = env.instances.slice(0, 2);
+    await admin.behaviours({ describeLagMs: 300, attachFallbacks: 1 });
+    // Background noise at a rate a busy account sees, plus one of each failure where it hurts most.
+    await admin.fault({ action: '*', code: 'Throttling.User', rate: 0.03, retryAfterMs: 100 });
+    await admin.fault({ action: 'ConvertNatPublicIpToEip', code: 'ServiceUnavailable', status: 503, count: 1 });
+    await admin.fault({ action: 'CreateNetworkInterface', code: 'InternalError', status: 500, count: 1 });
+    await admin.fault({ action: 'AttachNetworkInterface', code: 'OperationConflict', status: 409, count: 1 });
+    await admin.fault({ action: 'UnassociateEipAddress', code: 'TaskConflict', count: 1 });
+    await admin.fault({ action: 'AssociateEipAddress', code: 'IncorrectEipStatus', count: 1 });
+    await admin.fault({ action: 'DescribeNetworkInterfaces', code: 'Throttling.User', count: 2, retryAfterMs: 100 });
+    try {
+      const reports = await Promise.all(targets.map((t) => env.migrate({ instanceId: t.instanceId })));
+      for (const r of reports) assert.equal(r.outcome, 'verified', r.cause);
+      const failedCodes = new Set((await admin.calls({ since })).filter((c) => c.status >= 400).map((c) => c.code));
+      for (const code of ['ServiceUnavailable', 'InternalError', 'OperationConflict', 'TaskConflict', 'IncorrectEipStatus']) {
+        assert.ok(failedCodes.has(code), `${code} was injected and survived`);
+      }
+    } finally {
+      await admin.clearFaults();
+      await admin.behaviours({ describeLagMs: 0, attachFallbacks: 0 });
+    }
+    const view = await env.view();
+    for (const t of targets) assert.equal(view.secondaryEnisOf(t.instanceId).length, 1, t.instanceId);
+    assert.equal(await callCount('CreateNetworkInterface', since), 2, 'one ENI created per instance');
+  });
+
+  it('a lost response: the retried create gets the same ENI back (ClientToken), the retried bind finds it done', async () => {
+    const { admin } = env.cloud;
+    const { instanceId } = env.instances[2];
+    const since = (await admin.calls()).at(-1)?.seq ?? 0;
+    const enisBefore = (await env.view()).secondaryEnis().length;
+    await admin.fault({ action: 'CreateNetworkInterface', code: 'InternalError', status: 500, count: 1, when: 'after' });
+    await admin.fault({ action: 'AssociateEipAddress', code: 'ServiceUnavailable', status: 503, count: 1, when: 'after' });
+    try {
+      const report = await env.migrate({ instanceId });
+      assert.equal(report.outcome, 'verified', report.cause);
+    } finally {
+      await admin.clearFaults();
+    }
+    const creates = await admin.calls({ action: 'CreateNetworkInterface', since });
+    assert.equal(creates.length, 2);
+    assert.equal(creates[0].params.ClientToken, creates[1].params.ClientToken);
+    assert.equal((await env.view()).secondaryEnis().length, enisBefore + 1);
+  });
+
+  it('a detach stuck in Detaching during a rollback is issued again', async () => {
+    const { admin } = env.cloud;
+    const instance = env.instances[3];
+    const since = (await admin.calls()).at(-1)?.seq ?? 0;
+    const enisBefore = (await env.view()).secondaryEnis().length;
+    await admin.behaviours({ stuckDetaches: 1 });
+    await admin.fault({ action: 'UnassociateEipAddress', code: 'InvalidParameter', count: 1 });
+    try {
+      const report = await env.migrate({ instanceId: instance.instanceId });
+      assert.equal(report.outcome, 'rolled-back', JSON.stringify(report));
+      await assertAsAfterStep1(env, instance, report, enisBefore);
+    } finally {
+      await admin.clearFaults();
+      await admin.behaviours({ stuckDetaches: 0 });
+    }
+    assert.equal((await admin.calls({ action: 'DetachNetworkInterface', since })).length, 2);
+  });
+});
+
+describe('a worker that goes away in the middle of a wait', () => {
+  it('the migration resumes on a new worker and completes without duplicates', async () => {
+    const { admin } = env.cloud;
+    const { instanceId } = env.instances[4];
+    const since = (await admin.calls()).at(-1)?.seq ?? 0;
+    await admin.timings({ attachMs: 2500 });
+    try {
+      const handle = await env.start({ instanceId });
+      for (let i = 0; ; i++) {
+        const p = await handle.query(progressQuery);
+        if (p.currentStep === 'attachEni') break;
+        assert.ok(i < 400, 'never reached the attach');
+        await sleep(25);
+      }
+      await sleep(300); // inside the Attaching wait
+      await env.stopWorker();
+      await sleep(500);
+      await env.startWorker();
+      const report = await handle.result();
+      assert.equal(report.outcome, 'verified', report.cause);
+    } finally {
+      await admin.timings(FAST_TIMINGS);
+    }
+    assert.equal(await callCount('CreateNetworkInterface', since), 1);
+    assert.equal(await callCount('AttachNetworkInterface', since), 1, 'the resumed wait did not attach again');
+    assert.equal((await env.view()).secondaryEnisOf(instanceId).length, 1);
+  });
+});
