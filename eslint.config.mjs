@@ -13,11 +13,24 @@ export default tseslint.config(
   },
   {
     // The product reaches the local cloud over HTTP, exactly as it reaches Alibaba Cloud.
-    files: ['src/workflows/**/*.ts', 'src/activities/**/*.ts', 'src/cloud/**/*.ts', 'src/worker.ts', 'src/client.ts'],
+    files: [
+      'src/workflows/**/*.ts',
+      'src/activities/**/*.ts',
+      'src/cloud/**/*.ts',
+      'src/worker.ts',
+      'src/client.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/local-cloud/**', '**/local-cloud'], message: 'Reach the local cloud over HTTP only.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/local-cloud/**', '**/local-cloud'],
+              message: 'Reach the local cloud over HTTP only.',
+            },
+          ],
+        },
       ],
     },
   },
@@ -29,8 +42,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'http', 'child_process'], message: 'Workflows must be deterministic.' },
-            { group: ['**/local-cloud/**', '**/cloud/**', '**/ssh/**', 'ssh2', '@alicloud/*'], message: 'Workflows reach the cloud only through activities.' },
+            {
+              group: ['node:*', 'fs', 'path', 'os', 'crypto', 'http', 'child_process'],
+              message: 'Workflows must be deterministic.',
+            },
+            {
+              group: ['**/local-cloud/**', '**/cloud/**', '**/ssh/**', 'ssh2', '@alicloud/*'],
+              message: 'Workflows reach the cloud only through activities.',
+            },
           ],
         },
       ],

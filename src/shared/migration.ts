@@ -14,7 +14,8 @@ export type StepName =
   | 'associateEipToEni'
   | 'verify';
 
-export type StepState = 'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'compensating' | 'compensated';
+export type StepState =
+  'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'compensating' | 'compensated';
 
 export type Outcome = 'verified' | 'rolled-back' | 'failed' | 'planned';
 
