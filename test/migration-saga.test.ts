@@ -13,7 +13,7 @@ describe('migrateInstance: the runbook end to end', () => {
   let env: MigrationEnv;
   before(async () => {
     env = await startMigrationEnv({
-      instances: 8,
+      instances: 9,
       topology: (t) => {
         t.instances[6].imageId = MANUAL_NIC_IMAGE;
         t.instances[7].imageId = MANUAL_NIC_IMAGE;
@@ -121,6 +121,25 @@ describe('migrateInstance: the runbook end to end', () => {
         await env.cloud.admin.clearFaults();
       }
     });
+  });
+
+  it('a compensation that keeps failing is reported with what is left and how to fix it', async () => {
+    const instance = env.instances[8];
+    // Binding the EIP is forbidden: step 5 fails, and so does binding it back to the instance.
+    await env.cloud.admin.fault({ action: 'AssociateEipAddress', code: 'Forbidden.RAM', rate: 1 });
+    try {
+      const report = await env.migrate({ instanceId: instance.instanceId });
+      assert.equal(report.outcome, 'failed');
+      assert.match(report.cause ?? '', /Forbidden\.RAM.*rollback incomplete/);
+      assert.equal(report.leftovers?.length, 1, JSON.stringify(report.leftovers));
+      assert.match(report.leftovers![0], new RegExp(`EIP ${instance.publicIp} .* is not on ${instance.instanceId}: bind it back`));
+      // The other compensations still ran: the ENI is gone.
+      const view = await env.view();
+      assert.equal(view.eniById(report.networkInterfaceId!), undefined);
+      assert.equal(view.eipByAddress(instance.publicIp)?.Status, 'Available');
+    } finally {
+      await env.cloud.admin.clearFaults();
+    }
   });
 
   it('a guest that cannot answer on the new NIC fails verification and is rolled back', async () => {
