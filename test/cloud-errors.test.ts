@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import { ClientError, ServerError, ThrottlingError } from '@alicloud/openapi-core';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseEndpoint } from '../src/cloud/clients';
-import { classifyCode, CloudApiError, fromSdkError, isNotFound, toApplicationFailure } from '../src/cloud/errors';
+import {
+  classifyCode,
+  CloudApiError,
+  fromSdkError,
+  isNotFound,
+  toApplicationFailure,
+} from '../src/cloud/errors';
 
 describe('cloud error table', () => {
   const retryable = [
@@ -55,8 +61,14 @@ describe('cloud error table', () => {
   });
 
   it('tells NotFound apart for idempotent deletes', () => {
-    assert.equal(isNotFound(new CloudApiError('InvalidEniId.NotFound', 'x', 'DeleteNetworkInterface', 404)), true);
-    assert.equal(isNotFound(new CloudApiError('InvalidOperation.InvalidEniState', 'x', 'DeleteNetworkInterface', 400)), false);
+    assert.equal(
+      isNotFound(new CloudApiError('InvalidEniId.NotFound', 'x', 'DeleteNetworkInterface', 404)),
+      true,
+    );
+    assert.equal(
+      isNotFound(new CloudApiError('InvalidOperation.InvalidEniState', 'x', 'DeleteNetworkInterface', 400)),
+      false,
+    );
   });
 });
 
@@ -100,7 +112,10 @@ describe('SDK errors become Temporal failures', () => {
 
   it('a server error is retryable', () => {
     const f = toApplicationFailure(
-      fromSdkError('AttachNetworkInterface', new ServerError({ code: 'InternalError', statusCode: 500, requestId: 'R' })),
+      fromSdkError(
+        'AttachNetworkInterface',
+        new ServerError({ code: 'InternalError', statusCode: 500, requestId: 'R' }),
+      ),
     );
     assert.equal(f.nonRetryable, false);
     assert.equal(f.type, 'InternalError');
@@ -119,7 +134,10 @@ describe('SDK errors become Temporal failures', () => {
 
   it('missing credentials are final', () => {
     const f = toApplicationFailure(
-      fromSdkError('DescribeInstances', new Error('unable to get credentials from any of the providers in the chain: ...')),
+      fromSdkError(
+        'DescribeInstances',
+        new Error('unable to get credentials from any of the providers in the chain: ...'),
+      ),
     );
     assert.equal(f.type, 'InvalidCredentials');
     assert.equal(f.nonRetryable, true);
@@ -128,7 +146,10 @@ describe('SDK errors become Temporal failures', () => {
 
 describe('endpoints', () => {
   it('splits a URL into the host[:port] and the protocol the SDK wants', () => {
-    assert.deepEqual(parseEndpoint('http://127.0.0.1:1234'), { endpoint: '127.0.0.1:1234', protocol: 'http' });
+    assert.deepEqual(parseEndpoint('http://127.0.0.1:1234'), {
+      endpoint: '127.0.0.1:1234',
+      protocol: 'http',
+    });
     assert.deepEqual(parseEndpoint('https://ecs.cn-hangzhou.aliyuncs.com'), {
       endpoint: 'ecs.cn-hangzhou.aliyuncs.com',
       protocol: 'https',

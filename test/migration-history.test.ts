@@ -46,7 +46,11 @@ describe('workflow histories', () => {
     await record('verified', await env.start({ instanceId: a.instanceId }));
     await record('dry-run', await env.start({ instanceId: b.instanceId, dryRun: true }));
 
-    await env.cloud.admin.fault({ action: 'AssociateEipAddress', code: 'InvalidAssociation.Duplicated', count: 1 });
+    await env.cloud.admin.fault({
+      action: 'AssociateEipAddress',
+      code: 'InvalidAssociation.Duplicated',
+      count: 1,
+    });
     await record('rolled-back', await env.start({ instanceId: b.instanceId }));
     await env.cloud.admin.clearFaults();
 
@@ -60,7 +64,9 @@ describe('workflow histories', () => {
     // A worker with a wrong secret: the refusal's message travels in the history, the secret must not.
     const { ecs, vpc } = productCloudApis(env.cloud, env.regionId, WRONG_SECRET);
     const wrong = createActivities({ ecs, vpc, ssh: env.ssh, pollIntervalMs: 50 });
-    await env.withWorker(wrong, async (queue) => record('refused', await env.start({ instanceId: d.instanceId }, queue)));
+    await env.withWorker(wrong, async (queue) =>
+      record('refused', await env.start({ instanceId: d.instanceId }, queue)),
+    );
 
     await record('approved', await approvedRun(env, e.instanceId));
 
@@ -102,7 +108,10 @@ describe('workflow histories', () => {
   });
 });
 
-async function approvedRun(env: MigrationEnv, instanceId: string): Promise<WorkflowHandle<typeof migrateInstance>> {
+async function approvedRun(
+  env: MigrationEnv,
+  instanceId: string,
+): Promise<WorkflowHandle<typeof migrateInstance>> {
   const { approveUpdate } = await import('../src/workflows');
   const handle = await env.start({ instanceId, requireApproval: true });
   while (!(await handle.query(progressQuery)).awaitingApproval) await sleep(25);

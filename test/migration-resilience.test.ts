@@ -23,17 +23,35 @@ describe('retryable trouble does not stop a migration', () => {
     await admin.behaviours({ describeLagMs: 300, attachFallbacks: 1 });
     // Background noise at a rate a busy account sees, plus one of each failure where it hurts most.
     await admin.fault({ action: '*', code: 'Throttling.User', rate: 0.03, retryAfterMs: 100 });
-    await admin.fault({ action: 'ConvertNatPublicIpToEip', code: 'ServiceUnavailable', status: 503, count: 1 });
+    await admin.fault({
+      action: 'ConvertNatPublicIpToEip',
+      code: 'ServiceUnavailable',
+      status: 503,
+      count: 1,
+    });
     await admin.fault({ action: 'CreateNetworkInterface', code: 'InternalError', status: 500, count: 1 });
     await admin.fault({ action: 'AttachNetworkInterface', code: 'OperationConflict', status: 409, count: 1 });
     await admin.fault({ action: 'UnassociateEipAddress', code: 'TaskConflict', count: 1 });
     await admin.fault({ action: 'AssociateEipAddress', code: 'IncorrectEipStatus', count: 1 });
-    await admin.fault({ action: 'DescribeNetworkInterfaces', code: 'Throttling.User', count: 2, retryAfterMs: 100 });
+    await admin.fault({
+      action: 'DescribeNetworkInterfaces',
+      code: 'Throttling.User',
+      count: 2,
+      retryAfterMs: 100,
+    });
     try {
       const reports = await Promise.all(targets.map((t) => env.migrate({ instanceId: t.instanceId })));
       for (const r of reports) assert.equal(r.outcome, 'verified', r.cause);
-      const failedCodes = new Set((await admin.calls({ since })).filter((c) => c.status >= 400).map((c) => c.code));
-      for (const code of ['ServiceUnavailable', 'InternalError', 'OperationConflict', 'TaskConflict', 'IncorrectEipStatus']) {
+      const failedCodes = new Set(
+        (await admin.calls({ since })).filter((c) => c.status >= 400).map((c) => c.code),
+      );
+      for (const code of [
+        'ServiceUnavailable',
+        'InternalError',
+        'OperationConflict',
+        'TaskConflict',
+        'IncorrectEipStatus',
+      ]) {
         assert.ok(failedCodes.has(code), `${code} was injected and survived`);
       }
     } finally {
@@ -50,8 +68,20 @@ describe('retryable trouble does not stop a migration', () => {
     const { instanceId } = env.instances[2];
     const since = (await admin.calls()).at(-1)?.seq ?? 0;
     const enisBefore = (await env.view()).secondaryEnis().length;
-    await admin.fault({ action: 'CreateNetworkInterface', code: 'InternalError', status: 500, count: 1, when: 'after' });
-    await admin.fault({ action: 'AssociateEipAddress', code: 'ServiceUnavailable', status: 503, count: 1, when: 'after' });
+    await admin.fault({
+      action: 'CreateNetworkInterface',
+      code: 'InternalError',
+      status: 500,
+      count: 1,
+      when: 'after',
+    });
+    await admin.fault({
+      action: 'AssociateEipAddress',
+      code: 'ServiceUnavailable',
+      status: 503,
+      count: 1,
+      when: 'after',
+    });
     try {
       const report = await env.migrate({ instanceId });
       assert.equal(report.outcome, 'verified', report.cause);
@@ -107,7 +137,11 @@ describe('a worker that goes away in the middle of a wait', () => {
       await admin.timings(FAST_TIMINGS);
     }
     assert.equal(await callCount('CreateNetworkInterface', since), 1);
-    assert.equal(await callCount('AttachNetworkInterface', since), 1, 'the resumed wait did not attach again');
+    assert.equal(
+      await callCount('AttachNetworkInterface', since),
+      1,
+      'the resumed wait did not attach again',
+    );
     assert.equal((await env.view()).secondaryEnisOf(instanceId).length, 1);
   });
 });

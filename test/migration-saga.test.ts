@@ -13,10 +13,11 @@ describe('migrateInstance: the runbook end to end', () => {
   let env: MigrationEnv;
   before(async () => {
     env = await startMigrationEnv({
-      instances: 9,
+      instances: 10,
       topology: (t) => {
         t.instances[6].imageId = MANUAL_NIC_IMAGE;
         t.instances[7].imageId = MANUAL_NIC_IMAGE;
+        t.instances[9].imageId = MANUAL_NIC_IMAGE;
       },
     });
   });
@@ -51,7 +52,10 @@ describe('migrateInstance: the runbook end to end', () => {
     // The report's API call count is the cloud's own count of the calls it received.
     const calls = (await env.cloud.admin.calls()).slice(callsBefore);
     assert.equal(report.apiCalls, calls.length);
-    assert.equal(report.apiCalls, report.steps.reduce((n, s) => n + s.apiCalls, 0));
+    assert.equal(
+      report.apiCalls,
+      report.steps.reduce((n, s) => n + s.apiCalls, 0),
+    );
 
     const view = await env.view();
     const eip = view.eipByAddress(publicIp);
@@ -92,15 +96,25 @@ describe('migrateInstance: the runbook end to end', () => {
     const report = await env.migrate({ instanceId, dryRun: true });
     assert.equal(report.outcome, 'planned');
     assert.ok(report.checks.length >= 10);
-    assert.ok(report.checks.every((c) => c.ok), JSON.stringify(report.checks));
+    assert.ok(
+      report.checks.every((c) => c.ok),
+      JSON.stringify(report.checks),
+    );
     const actions = (await env.cloud.admin.calls()).slice(callsBefore).map((c) => c.action);
-    assert.ok(actions.every((a) => a.startsWith('Describe')), actions.join(' '));
+    assert.ok(
+      actions.every((a) => a.startsWith('Describe')),
+      actions.join(' '),
+    );
     assert.deepEqual((await env.view()).instance(instanceId).PublicIpAddress, [publicIp]);
   });
 
   const failures = [
     { step: 'createEni', action: 'CreateNetworkInterface', code: 'InvalidVSwitchId.IpNotEnough' },
-    { step: 'attachEni', action: 'AttachNetworkInterface', code: 'InvalidOperation.AvailabilityZoneMismatch' },
+    {
+      step: 'attachEni',
+      action: 'AttachNetworkInterface',
+      code: 'InvalidOperation.AvailabilityZoneMismatch',
+    },
     { step: 'unassociateEip', action: 'UnassociateEipAddress', code: 'Forbidden.RAM' },
     { step: 'associateEipToEni', action: 'AssociateEipAddress', code: 'InvalidAssociation.Duplicated' },
   ] as const;
@@ -132,7 +146,10 @@ describe('migrateInstance: the runbook end to end', () => {
       assert.equal(report.outcome, 'failed');
       assert.match(report.cause ?? '', /Forbidden\.RAM.*rollback incomplete/);
       assert.equal(report.leftovers?.length, 1, JSON.stringify(report.leftovers));
-      assert.match(report.leftovers![0], new RegExp(`EIP ${instance.publicIp} .* is not on ${instance.instanceId}: bind it back`));
+      assert.match(
+        report.leftovers![0],
+        new RegExp(`EIP ${instance.publicIp} .* is not on ${instance.instanceId}: bind it back`),
+      );
       // The other compensations still ran: the ENI is gone.
       const view = await env.view();
       assert.equal(view.eniById(report.networkInterfaceId!), undefined);
@@ -155,9 +172,22 @@ describe('migrateInstance: the runbook end to end', () => {
     await assertAsAfterStep1(env, instance, report, enisBefore);
   });
 
+  it('keeps the new state when asked to, and says what to do about it', async () => {
+    const { instanceId, publicIp } = env.instances[9];
+    const report = await env.migrate({ instanceId, verifyTimeoutSeconds: 1, keepOnVerifyFailure: true });
+    assert.equal(report.outcome, 'failed');
+    assert.match(report.cause ?? '', /verification failed/);
+    assert.match(report.leftovers?.[0] ?? '', /kept as asked: EIP .* is on ENI eni-/);
+    const eip = (await env.view()).eipByAddress(publicIp);
+    assert.equal(eip?.InstanceId, report.networkInterfaceId);
+  });
+
   it('with the guest preparation command the same image verifies', async () => {
     const { instanceId, publicIp } = env.instances[7];
-    const report = await env.migrate({ instanceId, guestPrepareCommand: 'sudo systemctl restart eni.service' });
+    const report = await env.migrate({
+      instanceId,
+      guestPrepareCommand: 'sudo systemctl restart eni.service',
+    });
     assert.equal(report.outcome, 'verified', report.cause);
     assert.equal(report.steps.find((s) => s.name === 'prepareGuest')?.state, 'done');
     const r = await env.ssh.run(publicIp, EGRESS);

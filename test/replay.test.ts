@@ -39,7 +39,9 @@ describe('recorded histories replay against the current workflow code', () => {
   }
 
   it('catches a history that the code would not produce (the check is real)', async () => {
-    const history = JSON.parse(readFileSync(join(DIR, 'verified.json'), 'utf8')) as { events: HistoryEvent[] };
+    const history = JSON.parse(readFileSync(join(DIR, 'verified.json'), 'utf8')) as {
+      events: HistoryEvent[];
+    };
     const scheduled = history.events.find((e) => e.activityTaskScheduledEventAttributes)!;
     scheduled.activityTaskScheduledEventAttributes!.activityType.name = 'somethingElse';
     await assert.rejects(

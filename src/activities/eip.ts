@@ -15,7 +15,9 @@ function boundTo(eip: Eip, target: EipTarget): boolean {
 }
 
 function describeBinding(eip: Eip): string {
-  return eip.instanceId ? `${eip.status} on ${eip.instanceType ?? 'EcsInstance'} ${eip.instanceId}` : eip.status;
+  return eip.instanceId
+    ? `${eip.status} on ${eip.instanceType ?? 'EcsInstance'} ${eip.instanceId}`
+    : eip.status;
 }
 
 export interface ConvertState {
@@ -38,13 +40,17 @@ export async function convertNatPublicIpToEip(
       const target: EipTarget = { instanceId: input.instanceId, instanceType: 'EcsInstance' };
       if (eip.status === 'InUse' && boundTo(eip, target)) return { done: { allocationId: eip.allocationId } };
       if (eip.instanceId && eip.instanceId !== input.instanceId) {
-        return { failed: `EIP ${input.publicIp} is bound to ${eip.instanceId}, not ${input.instanceId}`, type: 'EipBoundElsewhere' };
+        return {
+          failed: `EIP ${input.publicIp} is bound to ${eip.instanceId}, not ${input.instanceId}`,
+          type: 'EipBoundElsewhere',
+        };
       }
       return { pending: `EIP ${eip.allocationId} ${describeBinding(eip)}` };
     }
     if (x.state.converted) return { pending: 'converted; EIP not visible yet' };
     const instance = await ecs.describeInstance(input.instanceId);
-    if (!instance) return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
+    if (!instance)
+      return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
     if (instance.publicIp === input.publicIp && !instance.eip) {
       await ecs.convertNatPublicIpToEip(input.instanceId);
       x.checkpoint({ converted: true });

@@ -14,9 +14,7 @@ import { SshError } from '../ssh';
 
 /** What a poll found: finished, still moving, or in a state that cannot lead to success. */
 export type Observation<R> =
-  | { done: R }
-  | { pending: string }
-  | { failed: string; type: string; retryable?: boolean };
+  { done: R } | { pending: string } | { failed: string; type: string; retryable?: boolean };
 
 /** Every activity result carries its API call count, for the per-step figures in the report. */
 export interface Metered {
@@ -130,7 +128,11 @@ function toFailure(err: unknown): unknown {
   if (err instanceof CloudApiError) return toApplicationFailure(err);
   if (err instanceof SshError) {
     const retryable = err.kind === 'unreachable' || err.kind === 'timeout';
-    return ApplicationFailure.create({ message: err.message, type: `Ssh.${err.kind}`, nonRetryable: !retryable });
+    return ApplicationFailure.create({
+      message: err.message,
+      type: `Ssh.${err.kind}`,
+      nonRetryable: !retryable,
+    });
   }
   return err;
 }

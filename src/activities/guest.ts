@@ -49,7 +49,9 @@ export async function verifyMigration(
     const attempts = x.state.attempts + 1;
     let problem: string;
     try {
-      const r = await ssh.run(input.address, EGRESS_CHECK_COMMAND, { expectedHostKey: input.hostKeyFingerprint });
+      const r = await ssh.run(input.address, EGRESS_CHECK_COMMAND, {
+        expectedHostKey: input.hostKeyFingerprint,
+      });
       const egressIp = firstIpv4(r.stdout);
       if (egressIp && input.snatIps.includes(egressIp)) return { done: { egressIp, attempts } };
       problem = egressIp
@@ -59,9 +61,13 @@ export async function verifyMigration(
       if (!(err instanceof SshError)) throw err;
       if (err.kind === 'host-key-mismatch') {
         // A different machine answers on the EIP: never "retry until it passes".
-        return { failed: `${err.message}: the EIP does not reach the migrated instance`, type: 'HostKeyMismatch' };
+        return {
+          failed: `${err.message}: the EIP does not reach the migrated instance`,
+          type: 'HostKeyMismatch',
+        };
       }
-      if (err.kind === 'auth' || err.kind === 'config') return { failed: err.message, type: `Ssh.${err.kind}` };
+      if (err.kind === 'auth' || err.kind === 'config')
+        return { failed: err.message, type: `Ssh.${err.kind}` };
       problem = `SSH on ${input.address}: ${err.message}`;
     }
     x.checkpoint({ attempts, lastProblem: problem });

@@ -52,7 +52,8 @@ export function createActivities(deps: ActivityDeps) {
       return execute({ issued: false }, tuning, async (x) => {
         return x.poll(async (): Promise<Observation<{ chargeType: string }>> => {
           const instance = await ecs.describeInstance(input.instanceId);
-          if (!instance) return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
+          if (!instance)
+            return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
           if (instance.chargeType === 'PostPaid') return { done: { chargeType: instance.chargeType } };
           if (!x.state.issued) {
             await ecs.modifyInstanceChargeType(input.instanceId, 'PostPaid', x.clientToken('postpaid'));
@@ -70,7 +71,9 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Step 2: a secondary ENI in the chosen vSwitch and security group, Available. */
     async createNetworkInterface(input: CreateNetworkInterfaceInput) {
-      return execute({ networkInterfaceId: '', invisiblePolls: 0 }, tuning, (x) => createNetworkInterface(ecs, input, x));
+      return execute({ networkInterfaceId: '', invisiblePolls: 0 }, tuning, (x) =>
+        createNetworkInterface(ecs, input, x),
+      );
     },
 
     /** Compensation of step 2. */
@@ -82,7 +85,9 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Step 3: the ENI InUse on the instance. */
     async attachNetworkInterface(input: NetworkInterfaceRef) {
-      return execute({ sawAttaching: false, pollsSinceAttach: 0 }, tuning, (x) => attachNetworkInterface(ecs, input, x));
+      return execute({ sawAttaching: false, pollsSinceAttach: 0 }, tuning, (x) =>
+        attachNetworkInterface(ecs, input, x),
+      );
     },
 
     /** Compensation of step 3. */
@@ -95,14 +100,26 @@ export function createActivities(deps: ActivityDeps) {
     /** Step 4: the EIP leaves the instance. */
     async unassociateEipFromInstance(input: EipOnInstance) {
       return execute({ issued: false }, tuning, (x) =>
-        unassociateEip(vpc, input.allocationId, { instanceId: input.instanceId, instanceType: 'EcsInstance' }, 'unassoc-ecs', x),
+        unassociateEip(
+          vpc,
+          input.allocationId,
+          { instanceId: input.instanceId, instanceType: 'EcsInstance' },
+          'unassoc-ecs',
+          x,
+        ),
       );
     },
 
     /** Compensation of step 4: the EIP back on the instance. */
     async associateEipToInstance(input: EipOnInstance) {
       return execute({ issued: false }, tuning, (x) =>
-        associateEip(vpc, input.allocationId, { instanceId: input.instanceId, instanceType: 'EcsInstance' }, 'assoc-ecs', x),
+        associateEip(
+          vpc,
+          input.allocationId,
+          { instanceId: input.instanceId, instanceType: 'EcsInstance' },
+          'assoc-ecs',
+          x,
+        ),
       );
     },
 
@@ -113,7 +130,9 @@ export function createActivities(deps: ActivityDeps) {
         instanceType: 'NetworkInterface' as const,
         privateIpAddress: input.privateIpAddress,
       };
-      return execute({ issued: false }, tuning, (x) => associateEip(vpc, input.allocationId, target, 'assoc-eni', x));
+      return execute({ issued: false }, tuning, (x) =>
+        associateEip(vpc, input.allocationId, target, 'assoc-eni', x),
+      );
     },
 
     /** Compensation of step 5. */
@@ -123,7 +142,9 @@ export function createActivities(deps: ActivityDeps) {
         instanceType: 'NetworkInterface' as const,
         privateIpAddress: input.privateIpAddress,
       };
-      return execute({ issued: false }, tuning, (x) => unassociateEip(vpc, input.allocationId, target, 'unassoc-eni', x));
+      return execute({ issued: false }, tuning, (x) =>
+        unassociateEip(vpc, input.allocationId, target, 'unassoc-eni', x),
+      );
     },
 
     /** Before step 4, while SSH on the old address still works: the caller's guest network set-up command. */
@@ -133,7 +154,9 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Step 6: SSH via the EIP reaches the same host; egress leaves through the SNAT IP. */
     async verifyMigration(input: VerifyInput) {
-      return execute({ deadline: 0, attempts: 0, lastProblem: '' }, tuning, (x) => verifyMigration(ssh, input, x));
+      return execute({ deadline: 0, attempts: 0, lastProblem: '' }, tuning, (x) =>
+        verifyMigration(ssh, input, x),
+      );
     },
   };
 }

@@ -54,7 +54,11 @@ function invisible<R>(x: Execution<CreateState>, id: string): Observation<R> {
   const invisiblePolls = x.state.invisiblePolls + 1;
   x.checkpoint({ invisiblePolls });
   if (invisiblePolls > INVISIBLE_POLLS) {
-    return { failed: `ENI ${id} was created but Describe never showed it`, type: 'InvalidEniId.NotFound', retryable: true };
+    return {
+      failed: `ENI ${id} was created but Describe never showed it`,
+      type: 'InvalidEniId.NotFound',
+      retryable: true,
+    };
   }
   return { pending: 'not visible yet' };
 }
@@ -115,7 +119,10 @@ export async function attachNetworkInterface(
   });
 }
 
-function attachedElsewhere(eni: NetworkInterface, instanceId: string): { failed: string; type: string } | undefined {
+function attachedElsewhere(
+  eni: NetworkInterface,
+  instanceId: string,
+): { failed: string; type: string } | undefined {
   if (eni.instanceId && eni.instanceId !== instanceId && eni.status !== 'Available') {
     return {
       failed: `ENI ${eni.networkInterfaceId} is attached to ${eni.instanceId}, not ${instanceId}`,

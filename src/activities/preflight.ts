@@ -75,9 +75,17 @@ export async function runPreflight(
   const vSwitchId = input.vSwitchId ?? (instance.vSwitchId as string);
   const vSwitch = await vpc.describeVSwitch(vSwitchId);
   if (!vSwitch) {
-    check('vSwitch', false, `vSwitch ${vSwitchId} not found in region ${vpc.regionId}: pass a vSwitch of VPC ${vpcId}`);
+    check(
+      'vSwitch',
+      false,
+      `vSwitch ${vSwitchId} not found in region ${vpc.regionId}: pass a vSwitch of VPC ${vpcId}`,
+    );
   } else if (vSwitch.vpcId !== vpcId) {
-    check('vSwitch', false, `vSwitch ${vSwitchId} is in VPC ${vSwitch.vpcId}, the instance in ${vpcId}: pass a vSwitch of VPC ${vpcId}`);
+    check(
+      'vSwitch',
+      false,
+      `vSwitch ${vSwitchId} is in VPC ${vSwitch.vpcId}, the instance in ${vpcId}: pass a vSwitch of VPC ${vpcId}`,
+    );
   } else if (vSwitch.zoneId !== instance.zoneId) {
     check(
       'vSwitch',
@@ -85,7 +93,11 @@ export async function runPreflight(
       `vSwitch ${vSwitchId} is in zone ${vSwitch.zoneId}, the instance in ${instance.zoneId}; an ENI attaches only to an instance of its zone: pass a vSwitch of zone ${instance.zoneId}`,
     );
   } else if (vSwitch.availableIpAddressCount <= 0) {
-    check('vSwitch', false, `vSwitch ${vSwitchId} has no free address: free one or pass another vSwitch of zone ${instance.zoneId}`);
+    check(
+      'vSwitch',
+      false,
+      `vSwitch ${vSwitchId} has no free address: free one or pass another vSwitch of zone ${instance.zoneId}`,
+    );
   } else if (input.primaryIpAddress && !cidrContains(vSwitch.cidrBlock, input.primaryIpAddress)) {
     check(
       'vSwitch',
@@ -93,7 +105,11 @@ export async function runPreflight(
       `primary IP ${input.primaryIpAddress} is outside vSwitch ${vSwitchId} (${vSwitch.cidrBlock}): pass a free address of that block`,
     );
   } else {
-    check('vSwitch', true, `${vSwitchId} (${vSwitch.cidrBlock}, zone ${vSwitch.zoneId}, VPC ${vSwitch.vpcId})`);
+    check(
+      'vSwitch',
+      true,
+      `${vSwitchId} (${vSwitch.cidrBlock}, zone ${vSwitch.zoneId}, VPC ${vSwitch.vpcId})`,
+    );
     plan.vSwitchId = vSwitchId;
     plan.primaryIpAddress = input.primaryIpAddress;
   }
@@ -103,7 +119,11 @@ export async function runPreflight(
   if (!securityGroupId) {
     check('security group', false, 'the instance has no security group: pass one of VPC ' + vpcId);
   } else if (!group) {
-    check('security group', false, `security group ${securityGroupId} not found: pass a security group of VPC ${vpcId}`);
+    check(
+      'security group',
+      false,
+      `security group ${securityGroupId} not found: pass a security group of VPC ${vpcId}`,
+    );
   } else if (group.vpcId !== vpcId) {
     check(
       'security group',
@@ -120,7 +140,11 @@ export async function runPreflight(
     ecs.listNetworkInterfaces({ instanceId: instance.instanceId }),
   ]);
   if (eniQuantity === undefined) {
-    check('free ENI slot', false, `instance type ${instance.instanceType} is unknown to DescribeInstanceTypes: check the region`);
+    check(
+      'free ENI slot',
+      false,
+      `instance type ${instance.instanceType} is unknown to DescribeInstanceTypes: check the region`,
+    );
   } else {
     const used = Math.max(attached.length, 1);
     check(
@@ -155,13 +179,22 @@ export async function runPreflight(
 
 function stateCheck(instance: Instance, verify: boolean): [boolean, string] {
   if (instance.operationLocks.length > 0) {
-    return [false, `the instance is locked (${instance.operationLocks.join(', ')}): resolve the lock (often an overdue payment or a security lock) first`];
+    return [
+      false,
+      `the instance is locked (${instance.operationLocks.join(', ')}): resolve the lock (often an overdue payment or a security lock) first`,
+    ];
   }
   if (!STEADY_STATES.has(instance.status)) {
-    return [false, `the instance is ${instance.status}: wait until it is Running (or Stopped), then run again`];
+    return [
+      false,
+      `the instance is ${instance.status}: wait until it is Running (or Stopped), then run again`,
+    ];
   }
   if (instance.status === 'Stopped' && verify) {
-    return [false, 'the instance is Stopped, so the move cannot be verified over SSH: start it, or run with verification off'];
+    return [
+      false,
+      'the instance is Stopped, so the move cannot be verified over SSH: start it, or run with verification off',
+    ];
   }
   return [true, instance.status];
 }
@@ -175,7 +208,11 @@ async function checkPublicAddress(
 ): Promise<string | undefined> {
   if (instance.publicIp && !instance.eip) {
     if (instance.internetMaxBandwidthOut <= 0) {
-      check('public IP', false, `the public bandwidth of ${instance.instanceId} is 0 Mbit/s, which ConvertNatPublicIpToEip refuses: raise it above 0`);
+      check(
+        'public IP',
+        false,
+        `the public bandwidth of ${instance.instanceId} is 0 Mbit/s, which ConvertNatPublicIpToEip refuses: raise it above 0`,
+      );
       return undefined;
     }
     check('public IP', true, `NAT public IP ${instance.publicIp} will be converted to an EIP (irreversible)`);
@@ -191,13 +228,21 @@ async function checkPublicAddress(
       );
       plan.switchToPostPaid = input.allowChargeTypeChange;
     } else {
-      check('billing allows the conversion', true, `${instance.chargeType}, ${instance.internetChargeType ?? 'PayByTraffic'}`);
+      check(
+        'billing allows the conversion',
+        true,
+        `${instance.chargeType}, ${instance.internetChargeType ?? 'PayByTraffic'}`,
+      );
       plan.switchToPostPaid = false;
     }
     return instance.publicIp;
   }
   if (instance.eip) {
-    check('public IP', true, `already an EIP: ${instance.eip.ipAddress} (${instance.eip.allocationId}); step 1 is skipped`);
+    check(
+      'public IP',
+      true,
+      `already an EIP: ${instance.eip.ipAddress} (${instance.eip.allocationId}); step 1 is skipped`,
+    );
     plan.publicIp = instance.eip.ipAddress;
     plan.allocationId = instance.eip.allocationId;
     plan.convert = false;

@@ -76,7 +76,10 @@ export interface EcsApi {
   createNetworkInterface(request: CreateNetworkInterfaceRequest): Promise<{ networkInterfaceId: string }>;
   describeNetworkInterface(networkInterfaceId: string): Promise<NetworkInterface | undefined>;
   /** ENIs matching every given filter (one page of up to 100: an instance holds far fewer). */
-  listNetworkInterfaces(filter: { instanceId?: string; tags?: Record<string, string> }): Promise<NetworkInterface[]>;
+  listNetworkInterfaces(filter: {
+    instanceId?: string;
+    tags?: Record<string, string>;
+  }): Promise<NetworkInterface[]>;
   attachNetworkInterface(networkInterfaceId: string, instanceId: string): Promise<void>;
   detachNetworkInterface(networkInterfaceId: string, instanceId: string): Promise<void>;
   deleteNetworkInterface(networkInterfaceId: string): Promise<void>;
@@ -89,7 +92,11 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
     async describeInstance(instanceId) {
       const res = await callApi('DescribeInstances', () =>
         client.describeInstances(
-          new $Ecs.DescribeInstancesRequest({ regionId, instanceIds: JSON.stringify([instanceId]), pageSize: 10 }),
+          new $Ecs.DescribeInstancesRequest({
+            regionId,
+            instanceIds: JSON.stringify([instanceId]),
+            pageSize: 10,
+          }),
         ),
       );
       const found = res.body?.instances?.instance?.find((i) => i.instanceId === instanceId);
@@ -98,7 +105,9 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
 
     async instanceTypeEniQuantity(instanceType) {
       const res = await callApi('DescribeInstanceTypes', () =>
-        client.describeInstanceTypes(new $Ecs.DescribeInstanceTypesRequest({ instanceTypes: [instanceType] })),
+        client.describeInstanceTypes(
+          new $Ecs.DescribeInstanceTypesRequest({ instanceTypes: [instanceType] }),
+        ),
       );
       const t = res.body?.instanceTypes?.instanceType?.find((x) => x.instanceTypeId === instanceType);
       return t?.eniQuantity;
@@ -142,14 +151,20 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
             primaryIpAddress: r.primaryIpAddress,
             networkInterfaceName: r.name,
             description: r.description,
-            tag: Object.entries(r.tags).map(([key, value]) => new $Ecs.CreateNetworkInterfaceRequestTag({ key, value })),
+            tag: Object.entries(r.tags).map(
+              ([key, value]) => new $Ecs.CreateNetworkInterfaceRequestTag({ key, value }),
+            ),
             clientToken: r.clientToken,
           }),
         ),
       );
       const networkInterfaceId = res.body?.networkInterfaceId;
       if (!networkInterfaceId) {
-        throw new CloudApiError('BadResponse', 'CreateNetworkInterface returned no NetworkInterfaceId', 'CreateNetworkInterface');
+        throw new CloudApiError(
+          'BadResponse',
+          'CreateNetworkInterface returned no NetworkInterfaceId',
+          'CreateNetworkInterface',
+        );
       }
       return { networkInterfaceId };
     },
@@ -179,7 +194,9 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
             regionId,
             instanceId: filter.instanceId,
             tag: filter.tags
-              ? Object.entries(filter.tags).map(([key, value]) => new $Ecs.DescribeNetworkInterfacesRequestTag({ key, value }))
+              ? Object.entries(filter.tags).map(
+                  ([key, value]) => new $Ecs.DescribeNetworkInterfacesRequestTag({ key, value }),
+                )
               : undefined,
             maxResults: 100,
           }),
@@ -197,19 +214,25 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
 
     async attachNetworkInterface(networkInterfaceId, instanceId) {
       await callApi('AttachNetworkInterface', () =>
-        client.attachNetworkInterface(new $Ecs.AttachNetworkInterfaceRequest({ regionId, networkInterfaceId, instanceId })),
+        client.attachNetworkInterface(
+          new $Ecs.AttachNetworkInterfaceRequest({ regionId, networkInterfaceId, instanceId }),
+        ),
       );
     },
 
     async detachNetworkInterface(networkInterfaceId, instanceId) {
       await callApi('DetachNetworkInterface', () =>
-        client.detachNetworkInterface(new $Ecs.DetachNetworkInterfaceRequest({ regionId, networkInterfaceId, instanceId })),
+        client.detachNetworkInterface(
+          new $Ecs.DetachNetworkInterfaceRequest({ regionId, networkInterfaceId, instanceId }),
+        ),
       );
     },
 
     async deleteNetworkInterface(networkInterfaceId) {
       await callApi('DeleteNetworkInterface', () =>
-        client.deleteNetworkInterface(new $Ecs.DeleteNetworkInterfaceRequest({ regionId, networkInterfaceId })),
+        client.deleteNetworkInterface(
+          new $Ecs.DeleteNetworkInterfaceRequest({ regionId, networkInterfaceId }),
+        ),
       );
     },
   };
@@ -231,7 +254,10 @@ function toInstance(i: $Ecs.DescribeInstancesResponseBodyInstancesInstance): Ins
     vSwitchId: nonEmpty(i.vpcAttributes?.vSwitchId),
     privateIp: nonEmpty(i.vpcAttributes?.privateIpAddress?.ipAddress?.[0]),
     publicIp: nonEmpty(i.publicIpAddress?.ipAddress?.[0]),
-    eip: eip?.allocationId && eip.ipAddress ? { allocationId: eip.allocationId, ipAddress: eip.ipAddress } : undefined,
+    eip:
+      eip?.allocationId && eip.ipAddress
+        ? { allocationId: eip.allocationId, ipAddress: eip.ipAddress }
+        : undefined,
     chargeType: i.instanceChargeType ?? '',
     internetChargeType: nonEmpty(i.internetChargeType),
     internetMaxBandwidthOut: i.internetMaxBandwidthOut ?? 0,

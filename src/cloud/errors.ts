@@ -161,7 +161,15 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /** Transport failures: the request may or may not have reached the cloud. Always worth another attempt. */
-const TRANSPORT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH']);
+const TRANSPORT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 
 /**
  * Turns whatever an SDK call threw into a CloudApiError. SDK errors (ClientError, ServerError, ThrottlingError) carry
@@ -179,7 +187,8 @@ export function fromSdkError(action: string, err: unknown): CloudApiError {
     data?: { Message?: unknown };
   };
   const message = String(e.message ?? err);
-  if (e.name === 'RequestTimeoutError') return new CloudApiError('RequestTimeout', `${action}: ${message}`, action);
+  if (e.name === 'RequestTimeoutError')
+    return new CloudApiError('RequestTimeout', `${action}: ${message}`, action);
   if (typeof e.code === 'string' && TRANSPORT_CODES.has(e.code)) {
     return new CloudApiError(e.code, `${action}: ${message}`, action);
   }
@@ -188,14 +197,29 @@ export function fromSdkError(action: string, err: unknown): CloudApiError {
     return new CloudApiError('BadResponse', `${action}: the endpoint answered with a non-JSON body`, action);
   }
   if (/unable to get credentials/i.test(message)) {
-    return new CloudApiError('InvalidCredentials', `${action}: no credentials: ${firstLine(message)}`, action);
+    return new CloudApiError(
+      'InvalidCredentials',
+      `${action}: no credentials: ${firstLine(message)}`,
+      action,
+    );
   }
   if (typeof e.code === 'string' && e.code !== '') {
     const statusCode = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-    const requestId = typeof e.requestId === 'string' && e.requestId !== 'undefined' ? e.requestId : undefined;
+    const requestId =
+      typeof e.requestId === 'string' && e.requestId !== 'undefined' ? e.requestId : undefined;
     const retryAfterMs = typeof e.retryAfter === 'number' && e.retryAfter > 0 ? e.retryAfter : undefined;
-    const serverMessage = (typeof e.data?.Message === 'string' ? e.data.Message : firstLine(message)).replace(/\s+/g, ' ');
-    return new CloudApiError(e.code, `${action} failed: ${e.code}: ${serverMessage}`, action, statusCode, requestId, retryAfterMs);
+    const serverMessage = (typeof e.data?.Message === 'string' ? e.data.Message : firstLine(message)).replace(
+      /\s+/g,
+      ' ',
+    );
+    return new CloudApiError(
+      e.code,
+      `${action} failed: ${e.code}: ${serverMessage}`,
+      action,
+      statusCode,
+      requestId,
+      retryAfterMs,
+    );
   }
   return new CloudApiError('UnknownError', `${action}: ${firstLine(message)}`, action);
 }
@@ -215,7 +239,15 @@ export function toApplicationFailure(err: CloudApiError): ApplicationFailure {
     message,
     type: err.code,
     nonRetryable: !c.retryable,
-    details: [{ action: err.action, code: err.code, kind: c.kind, statusCode: err.statusCode, requestId: err.requestId }],
+    details: [
+      {
+        action: err.action,
+        code: err.code,
+        kind: c.kind,
+        statusCode: err.statusCode,
+        requestId: err.requestId,
+      },
+    ],
     nextRetryDelay: err.retryAfterMs,
   });
 }

@@ -77,16 +77,22 @@ const PAGE_SIZE = 50;
 export function createVpcApi(client: Vpc, regionId: string): VpcApi {
   async function describeEips(filter: { allocationId?: string; eipAddress?: string }): Promise<Eip[]> {
     const res = await callApi('DescribeEipAddresses', () =>
-      client.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId, ...filter, pageSize: 10 })),
+      client.describeEipAddresses(
+        new $Vpc.DescribeEipAddressesRequest({ regionId, ...filter, pageSize: 10 }),
+      ),
     );
     return (res.body?.eipAddresses?.eipAddress ?? []).map(toEip);
   }
 
-  async function natGateways(vpcId: string): Promise<$Vpc.DescribeNatGatewaysResponseBodyNatGatewaysNatGateway[]> {
+  async function natGateways(
+    vpcId: string,
+  ): Promise<$Vpc.DescribeNatGatewaysResponseBodyNatGatewaysNatGateway[]> {
     const all: $Vpc.DescribeNatGatewaysResponseBodyNatGatewaysNatGateway[] = [];
     for (let pageNumber = 1; ; pageNumber++) {
       const res = await callApi('DescribeNatGateways', () =>
-        client.describeNatGateways(new $Vpc.DescribeNatGatewaysRequest({ regionId, vpcId, pageNumber, pageSize: PAGE_SIZE })),
+        client.describeNatGateways(
+          new $Vpc.DescribeNatGatewaysRequest({ regionId, vpcId, pageNumber, pageSize: PAGE_SIZE }),
+        ),
       );
       const page = res.body?.natGateways?.natGateway ?? [];
       all.push(...page);
@@ -99,7 +105,12 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
     for (let pageNumber = 1; ; pageNumber++) {
       const res = await callApi('DescribeSnatTableEntries', () =>
         client.describeSnatTableEntries(
-          new $Vpc.DescribeSnatTableEntriesRequest({ regionId, natGatewayId, pageNumber, pageSize: PAGE_SIZE }),
+          new $Vpc.DescribeSnatTableEntriesRequest({
+            regionId,
+            natGatewayId,
+            pageNumber,
+            pageSize: PAGE_SIZE,
+          }),
         ),
       );
       const page = res.body?.snatTableEntries?.snatTableEntry ?? [];

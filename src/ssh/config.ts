@@ -77,17 +77,22 @@ function resolveWith(
   const c = config?.compute(address) ?? {};
   const hostName = asString(c.HostName)?.replace(/%h/g, address) ?? address;
   // Like `ssh -l`: the option wins for the target; a bastion keeps its own User from the config.
-  const user = hop.user ?? (allowJump ? (opts.user ?? asString(c.User)) : (asString(c.User) ?? opts.user)) ?? 'root';
+  const user =
+    hop.user ?? (allowJump ? (opts.user ?? asString(c.User)) : (asString(c.User) ?? opts.user)) ?? 'root';
   const configured = asList(c.IdentityFile).map(expandHome);
   const explicit = allowJump && opts.privateKeyPath ? [expandHome(opts.privateKeyPath)] : [];
-  const fallbacks = configured.length === 0 && explicit.length === 0 ? DEFAULT_IDENTITY_FILES.map(expandHome) : [];
+  const fallbacks =
+    configured.length === 0 && explicit.length === 0 ? DEFAULT_IDENTITY_FILES.map(expandHome) : [];
   const identityFiles = [...new Set([...explicit, ...configured, ...fallbacks])].filter((f) => existsSync(f));
 
   let jump: SshTarget | undefined;
   const proxyJump = asString(c.ProxyJump);
   if (proxyJump && proxyJump.toLowerCase() !== 'none') {
     if (!allowJump || proxyJump.includes(',')) {
-      throw new SshError('config', `ProxyJump for ${address}: only one bastion hop is supported (got "${proxyJump}")`);
+      throw new SshError(
+        'config',
+        `ProxyJump for ${address}: only one bastion hop is supported (got "${proxyJump}")`,
+      );
     }
     const h = parseHop(proxyJump);
     jump = resolveWith(config, h.host, opts, false, h);

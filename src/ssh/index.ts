@@ -1,2 +1,8 @@
 export { resolveTarget, SshError, type SshErrorKind, type SshOptions, type SshTarget } from './config';
-export { createSshRunner, fingerprintOf, type CommandResult, type RunOptions, type SshRunner } from './runner';
+export {
+  createSshRunner,
+  fingerprintOf,
+  type CommandResult,
+  type RunOptions,
+  type SshRunner,
+} from './runner';

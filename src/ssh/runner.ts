@@ -35,10 +35,17 @@ export function createSshRunner(opts: SshOptions = {}): SshRunner {
 
   function authMethods(target: SshTarget): PublicKeyAuthMethod[] {
     if (target.identityFiles.length === 0) {
-      throw new SshError('config', `no private key for ${target.alias}: set IdentityFile in the ssh_config or a key path`);
+      throw new SshError(
+        'config',
+        `no private key for ${target.alias}: set IdentityFile in the ssh_config or a key path`,
+      );
     }
     // Read at connection time and handed to ssh2 only: keys are never returned, logged or stored.
-    return target.identityFiles.map((f) => ({ type: 'publickey', username: target.user, key: readFileSync(f) }));
+    return target.identityFiles.map((f) => ({
+      type: 'publickey',
+      username: target.user,
+      key: readFileSync(f),
+    }));
   }
 
   /** Opens an authenticated connection to `target`, through its bastion when it has one. */
@@ -53,7 +60,9 @@ export function createSshRunner(opts: SshOptions = {}): SshRunner {
       bastion = hop.client;
       sock = await new Promise<Readable>((resolve, reject) =>
         hop.client.forwardOut('127.0.0.1', 0, target.host, target.port, (err, stream) =>
-          err ? reject(new SshError('unreachable', `via ${target.jump?.alias}: ${err.message}`)) : resolve(stream),
+          err
+            ? reject(new SshError('unreachable', `via ${target.jump?.alias}: ${err.message}`))
+            : resolve(stream),
         ),
       ).catch((err) => {
         hop.close();
@@ -120,7 +129,10 @@ export function createSshRunner(opts: SshOptions = {}): SshRunner {
       try {
         return await new Promise<CommandResult>((resolve, reject) => {
           const timer = setTimeout(
-            () => reject(new SshError('timeout', `${address}: command did not finish within ${commandTimeoutMs} ms`)),
+            () =>
+              reject(
+                new SshError('timeout', `${address}: command did not finish within ${commandTimeoutMs} ms`),
+              ),
             commandTimeoutMs,
           );
           client.exec(command, (err, stream) => {
@@ -148,10 +160,17 @@ export function createSshRunner(opts: SshOptions = {}): SshRunner {
   };
 }
 
-function classify(target: SshTarget, err: Error & { level?: string; code?: string }, rejectedKey?: string): SshError {
+function classify(
+  target: SshTarget,
+  err: Error & { level?: string; code?: string },
+  rejectedKey?: string,
+): SshError {
   const where = `${target.alias} (${target.host}:${target.port})`;
   if (rejectedKey) {
-    return new SshError('host-key-mismatch', `${where} presented host key ${rejectedKey}, not the expected one`);
+    return new SshError(
+      'host-key-mismatch',
+      `${where} presented host key ${rejectedKey}, not the expected one`,
+    );
   }
   if (err.level === 'client-authentication') {
     return new SshError('auth', `${where}: authentication as ${target.user} failed (${err.message})`);

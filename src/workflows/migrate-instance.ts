@@ -28,12 +28,23 @@ export const approveSignal = defineSignal('approve');
 // --- Activity options, one group per kind of work ---
 
 /** Errors that retrying cannot fix, whatever an activity said. */
-const NEVER_RETRY = ['EipBoundElsewhere', 'EniAttachedElsewhere', 'HostKeyMismatch', 'VerificationFailed', 'GuestPrepareFailed'];
+const NEVER_RETRY = [
+  'EipBoundElsewhere',
+  'EniAttachedElsewhere',
+  'HostKeyMismatch',
+  'VerificationFailed',
+  'GuestPrepareFailed',
+];
 
 /** Read-only checks: short, retried on throttling and server errors. */
 const READS = {
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 6 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 6,
+  },
 } satisfies ActivityOptions;
 
 /**
@@ -55,7 +66,10 @@ const CHANGES = {
 } satisfies ActivityOptions;
 
 /** Compensations try harder before giving up: giving up leaves resources behind. */
-const COMPENSATIONS = { ...CHANGES, retry: { ...CHANGES.retry, maximumAttempts: 20 } } satisfies ActivityOptions;
+const COMPENSATIONS = {
+  ...CHANGES,
+  retry: { ...CHANGES.retry, maximumAttempts: 20 },
+} satisfies ActivityOptions;
 
 /** SSH in the guest: the budget plus room for one slow attempt (connect timeout and the command's own time). */
 const guestOptions = (budgetSeconds: number) =>
@@ -63,7 +77,12 @@ const guestOptions = (budgetSeconds: number) =>
     startToCloseTimeout: `${budgetSeconds + 120} seconds`,
     heartbeatTimeout: '10 seconds',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3, nonRetryableErrorTypes: NEVER_RETRY },
+    retry: {
+      initialInterval: '2 seconds',
+      backoffCoefficient: 2,
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: NEVER_RETRY,
+    },
   }) satisfies ActivityOptions;
 
 const reads = proxyActivities<Activities>(READS);
@@ -126,8 +145,13 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     // 1. Convert the NAT public IP to an EIP. Irreversible: no compensation; a rollback ends with the EIP here.
     if (plan.convert) {
       const converted = await track.run('convertToEip', async () => {
-        const postPaid = plan.switchToPostPaid ? await changes.switchToPostPaid({ instanceId: plan.instanceId }) : { apiCalls: 0 };
-        const r = await changes.convertNatPublicIpToEip({ instanceId: plan.instanceId, publicIp: plan.publicIp });
+        const postPaid = plan.switchToPostPaid
+          ? await changes.switchToPostPaid({ instanceId: plan.instanceId })
+          : { apiCalls: 0 };
+        const r = await changes.convertNatPublicIpToEip({
+          instanceId: plan.instanceId,
+          publicIp: plan.publicIp,
+        });
         return { ...r, apiCalls: r.apiCalls + postPaid.apiCalls };
       });
       track.resources.allocationId = converted.allocationId;
@@ -193,7 +217,11 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     await track.run('unassociateEip', () => changes.unassociateEipFromInstance(eipOnInstance));
 
     // 5. Bind the EIP to the ENI's primary private IP, NAT mode.
-    const eipOnEni = { allocationId, networkInterfaceId: eni.networkInterfaceId, privateIpAddress: eni.privateIpAddress };
+    const eipOnEni = {
+      allocationId,
+      networkInterfaceId: eni.networkInterfaceId,
+      privateIpAddress: eni.privateIpAddress,
+    };
     saga.register({
       name: 'unbind the EIP from the ENI',
       undo: () => track.undo('associateEipToEni', () => undo.unassociateEipFromEni(eipOnEni)),
@@ -244,7 +272,11 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
 }
 
 /** Step 0. Throws a non-retryable PreflightFailed (unless dry run) naming every failed check and its fix. */
-async function preflight(input: MigrationInput, verify: boolean, track: MigrationTracker): Promise<MigrationPlan> {
+async function preflight(
+  input: MigrationInput,
+  verify: boolean,
+  track: MigrationTracker,
+): Promise<MigrationPlan> {
   let result;
   try {
     result = await track.run('preflight', () =>
@@ -261,7 +293,10 @@ async function preflight(input: MigrationInput, verify: boolean, track: Migratio
   } catch (err) {
     if (isCancellation(err)) throw err;
     track.failWithoutReport();
-    throw ApplicationFailure.nonRetryable(`preflight of ${input.instanceId} failed: ${messageOf(err)}`, 'PreflightFailed');
+    throw ApplicationFailure.nonRetryable(
+      `preflight of ${input.instanceId} failed: ${messageOf(err)}`,
+      'PreflightFailed',
+    );
   }
   track.checks = result.checks;
   const plan = result.plan;

@@ -30,7 +30,10 @@ let bundle: Promise<WorkflowBundle> | undefined;
 
 /** The workflow bundle, built once per test file (process). */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: quietBundlerLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../src/workflows'),
+    logger: quietBundlerLogger,
+  });
   return bundle;
 }
 
@@ -94,7 +97,11 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
   ]);
   const taskQueue = `migration-test-${randomBytes(4).toString('hex')}`;
   const { ecs, vpc } = productCloudApis(cloud, regionId);
-  const ssh = createSshRunner({ sshConfigPath: cloud.cloud.sshConfig, connectTimeoutMs: 3000, commandTimeoutMs: 10_000 });
+  const ssh = createSshRunner({
+    sshConfigPath: cloud.cloud.sshConfig,
+    connectTimeoutMs: 3000,
+    commandTimeoutMs: 10_000,
+  });
   const activities = createActivities({ ecs, vpc, ssh, pollIntervalMs: opts.pollIntervalMs ?? 50 });
 
   let worker: Worker | undefined;
@@ -122,10 +129,12 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
   };
   await startWorker();
 
-  const instances = (cloud.cloud.info().instances as Array<{ instanceId: string; publicIp?: string }>).map((i) => ({
-    instanceId: i.instanceId,
-    publicIp: i.publicIp ?? '',
-  }));
+  const instances = (cloud.cloud.info().instances as Array<{ instanceId: string; publicIp?: string }>).map(
+    (i) => ({
+      instanceId: i.instanceId,
+      publicIp: i.publicIp ?? '',
+    }),
+  );
 
   const withWorker = async <T>(extra: object, fn: (queue: string) => Promise<T>): Promise<T> => {
     const queue = `${taskQueue}-extra-${randomBytes(2).toString('hex')}`;
@@ -267,7 +276,8 @@ export async function assertAsAfterStep1(
   assert.equal(i.EipAddress, instance.publicIp);
   assert.deepEqual(i.PublicIpAddress, []);
   assert.deepEqual(view.secondaryEnisOf(instance.instanceId), []);
-  if (report.networkInterfaceId) assert.equal(view.eniById(report.networkInterfaceId), undefined, 'the ENI is deleted');
+  if (report.networkInterfaceId)
+    assert.equal(view.eniById(report.networkInterfaceId), undefined, 'the ENI is deleted');
   assert.equal(view.secondaryEnis().length, secondaryEnisBefore, 'no ENI left behind');
   const r = await env.ssh.run(instance.publicIp, 'curl -s -m 5 https://myip.ipip.net');
   assert.match(r.stdout, new RegExp(`\\b${instance.publicIp.replace(/\./g, '\\.')}\\b`));
