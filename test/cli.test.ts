@@ -295,6 +295,13 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     }
     assert.equal(progress?.awaitingApproval, true);
 
+    // --attach follows the running migration (it cannot finish before approval, so this is not a race).
+    const attach = await runCli(['migrate', '--instance', instance, '--attach', '--json'], env);
+    assert.equal(attach.code, 0, attach.stderr);
+    const followed = attach.json<{ workflowId: string; attached: boolean }>();
+    assert.equal(followed.workflowId, workflowId);
+    assert.equal(followed.attached, true);
+
     // approve on a migration that has finished is refused, saying so.
     const late = await runCli(['approve', doneWorkflowId!, '--json'], env);
     assert.equal(late.code, 1, late.stderr);
@@ -307,12 +314,14 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     assert.equal(approve.code, 0, approve.stderr);
     assert.match(approve.stdout, /approved/);
 
-    const attach = await runCli(['migrate', '--instance', instance, '--attach', '--wait', '--json'], env);
-    assert.equal(attach.code, 0, attach.stderr);
-    const doc = attach.json<{ workflowId: string; attached: boolean; report: MigrationReport }>();
-    assert.equal(doc.workflowId, workflowId);
-    assert.equal(doc.attached, true);
-    assert.equal(doc.report.outcome, 'verified');
+    let report: MigrationReport | undefined;
+    for (let i = 0; i < 80 && !report; i++) {
+      const status = await runCli(['status', workflowId, '--json'], env);
+      assert.equal(status.code, 0, status.stderr);
+      report = status.json<{ report?: MigrationReport }>().report;
+      if (!report) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.equal(report?.outcome, 'verified');
   });
 
   it('a failure after the irreversible step rolls back: exit 3, the report says why', async () => {

@@ -133,6 +133,7 @@ describe('Temporal Web UI', { skip: browserUnavailable() }, () => {
       await link.click();
       await page.getByRole('heading', { name: finished.workflowId }).waitFor();
       assert.ok(page.url().includes(finished.runId), page.url());
+      await page.getByText('Workflow Type', { exact: true }).waitFor();
       assert.match(await page.locator('main').innerText(), /Workflow Type\s+migrateInstance/);
 
       await page.getByRole('tab', { name: 'Search Attributes' }).click();
