@@ -366,33 +366,12 @@ function closedError(workflowId: string, error: unknown): MigrationClosedError {
     return new MigrationClosedError(workflowId, 'failed', errorText(error), undefined, { cause: error });
   }
   const cause = error.cause;
-  if (cause instanceof CancelledFailure) {
-    return new MigrationClosedError(
-      workflowId,
-      'cancelled',
-      `migration ${workflowId} was cancelled`,
-      undefined,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (cause instanceof TerminatedFailure) {
-    return new MigrationClosedError(
-      workflowId,
-      'terminated',
-      `migration ${workflowId} was terminated`,
-      undefined,
-      {
-        cause: error,
-      },
-    );
-  }
-  if (cause instanceof TimeoutFailure) {
-    return new MigrationClosedError(workflowId, 'timed-out', `migration ${workflowId} timed out`, undefined, {
-      cause: error,
-    });
-  }
+  const closed = (status: ClosedWithoutReport, message: string) =>
+    new MigrationClosedError(workflowId, status, message, undefined, { cause: error });
+  if (cause instanceof CancelledFailure) return closed('cancelled', `migration ${workflowId} was cancelled`);
+  if (cause instanceof TerminatedFailure)
+    return closed('terminated', `migration ${workflowId} was terminated`);
+  if (cause instanceof TimeoutFailure) return closed('timed-out', `migration ${workflowId} timed out`);
   const root = rootFailure(cause);
   return new MigrationClosedError(
     workflowId,

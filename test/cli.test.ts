@@ -2,20 +2,19 @@
 // local cloud (SDK over HTTP, instances answering SSH). Flags, exit codes, the one JSON document, progress on stderr.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import { Connection } from '@temporalio/client';
-import type { AppConfig } from '../src/config';
 import type { MigrationReport } from '../src/shared/migration';
 import { missingSearchAttributes, startDevServer, type DevServer } from '../src/temporal';
 import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
-import { createMigrationWorker, type MigrationWorker } from '../src/worker';
-import { startTestCloud, type TestCloud } from './helpers/local-cloud';
-import { startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { eventually } from './helpers/eventually';
+import type { TestCloud } from './helpers/local-cloud';
+import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
 const ROOT = path.resolve(__dirname, '..');
+/** How long a test polls the CLI for what is eventually so: each poll starts a process, which takes a while on CI. */
+const CLI_POLL_MS = 60_000;
 
 interface CliRun {
   code: number | null;
@@ -166,52 +165,27 @@ describe(
 );
 
 describe('eni-migrate against Temporal, a worker and the local cloud', () => {
-  let temporal: TestTemporal;
+  let migration: MigrationEnv;
   let tc: TestCloud;
-  let migrationWorker: MigrationWorker;
-  let workerRun: Promise<void>;
   let env: NodeJS.ProcessEnv;
   let instances: string[];
-  const taskQueue = `cli-test-${randomUUID()}`;
   let doneWorkflowId: string | undefined;
 
   before(async () => {
-    [temporal, tc] = await Promise.all([startTestTemporal(), startTestCloud({ ssh: true, instances: 4 })]);
-    const { cloud } = tc;
-    instances = (cloud.info().instances as Array<{ instanceId: string }>).map((i) => i.instanceId);
-    const config: AppConfig = {
-      temporal: { address: temporal.server.address, namespace: temporal.server.namespace, taskQueue },
-      cloud: { regionId: cloud.regionId, ecsEndpoint: cloud.url, vpcEndpoint: cloud.url },
-      ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
-      pollIntervalMs: 50,
-    };
-    const credential = new Credential(
-      new CredentialConfig({
-        type: 'access_key',
-        accessKeyId: cloud.accessKeyId,
-        accessKeySecret: cloud.accessKeySecret,
-      }),
-    );
-    migrationWorker = await createMigrationWorker({ config, credential, log: () => undefined });
-    workerRun = migrationWorker.worker.run();
+    migration = await startMigrationEnv({ instances: 4 });
+    tc = migration.cloud;
+    instances = migration.instances.map((i) => i.instanceId);
     // The CLI gets what a user's shell has: where Temporal is, and the region. No cloud credentials.
+    const { server } = migration.temporal;
     env = bareEnv({
-      TEMPORAL_ADDRESS: temporal.server.address,
-      TEMPORAL_NAMESPACE: temporal.server.namespace,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      ALIBABA_CLOUD_REGION_ID: cloud.regionId,
+      TEMPORAL_ADDRESS: server.address,
+      TEMPORAL_NAMESPACE: server.namespace,
+      TEMPORAL_TASK_QUEUE: migration.taskQueue,
+      ALIBABA_CLOUD_REGION_ID: migration.regionId,
     });
   });
 
-  after(async () => {
-    if (migrationWorker) {
-      if (migrationWorker.worker.getState() === 'RUNNING') migrationWorker.worker.shutdown();
-      await workerRun;
-      await migrationWorker.close();
-    }
-    await tc?.cloud.stop();
-    await temporal?.stop();
-  });
+  after(() => migration?.stop());
 
   it('migrate --dry-run --json prints the plan and makes no mutating call', async () => {
     const [instance] = instances;
@@ -254,13 +228,16 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     assert.equal(s.report.outcome, 'verified');
 
     // list finds it by instance and by outcome (visibility is eventually consistent: poll briefly).
-    let listed: Array<{ workflowId: string; outcome?: string }> = [];
-    for (let i = 0; i < 40 && !listed.some((m) => m.outcome === 'verified'); i++) {
-      const list = await runCli(['list', '--instance', instance, '--outcome', 'verified', '--json'], env);
-      assert.equal(list.code, 0, list.stderr);
-      listed = list.json<{ migrations: typeof listed }>().migrations;
-      if (!listed.length) await new Promise((r) => setTimeout(r, 250));
-    }
+    const listed = await eventually(
+      async () => {
+        const list = await runCli(['list', '--instance', instance, '--outcome', 'verified', '--json'], env);
+        assert.equal(list.code, 0, list.stderr);
+        const { migrations } = list.json<{ migrations: Array<{ workflowId: string; outcome?: string }> }>();
+        return migrations.some((m) => m.outcome === 'verified') && migrations;
+      },
+      'the verified migration in list',
+      CLI_POLL_MS,
+    );
     assert.ok(
       listed.some((m) => m.workflowId === doc.workflowId && m.outcome === 'verified'),
       JSON.stringify(listed),
@@ -286,14 +263,15 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     assert.equal(second.json<{ workflowId: string }>().workflowId, workflowId);
 
     // status shows it waiting for approval (the worker may need a moment to reach the gate).
-    let progress: { awaitingApproval?: boolean } | undefined;
-    for (let i = 0; i < 40 && !progress?.awaitingApproval; i++) {
-      const status = await runCli(['status', instance, '--json'], env);
-      assert.equal(status.code, 0, status.stderr);
-      progress = status.json<{ progress?: { awaitingApproval: boolean } }>().progress;
-      if (!progress?.awaitingApproval) await new Promise((r) => setTimeout(r, 250));
-    }
-    assert.equal(progress?.awaitingApproval, true);
+    await eventually(
+      async () => {
+        const status = await runCli(['status', instance, '--json'], env);
+        assert.equal(status.code, 0, status.stderr);
+        return status.json<{ progress?: { awaitingApproval: boolean } }>().progress?.awaitingApproval;
+      },
+      'status to show the approval gate',
+      CLI_POLL_MS,
+    );
 
     // --attach follows the running migration (it cannot finish before approval, so this is not a race).
     const attach = await runCli(['migrate', '--instance', instance, '--attach', '--json'], env);
@@ -314,13 +292,15 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     assert.equal(approve.code, 0, approve.stderr);
     assert.match(approve.stdout, /approved/);
 
-    let report: MigrationReport | undefined;
-    for (let i = 0; i < 80 && !report; i++) {
-      const status = await runCli(['status', workflowId, '--json'], env);
-      assert.equal(status.code, 0, status.stderr);
-      report = status.json<{ report?: MigrationReport }>().report;
-      if (!report) await new Promise((r) => setTimeout(r, 250));
-    }
+    const report = await eventually(
+      async () => {
+        const status = await runCli(['status', workflowId, '--json'], env);
+        assert.equal(status.code, 0, status.stderr);
+        return status.json<{ report?: MigrationReport }>().report;
+      },
+      'the report in status',
+      CLI_POLL_MS,
+    );
     assert.equal(report?.outcome, 'verified');
   });
 

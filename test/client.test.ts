@@ -1,75 +1,32 @@
 // The typed client that scripts import: start (one migration per instance), progress, approve, cancel, list,
 // result. Real Temporal dev server, real worker, local cloud over HTTP with SSH-answering instances.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import * as $Ecs from '@alicloud/ecs20140526';
 import { MigrationAlreadyRunningError, MigrationClient, MigrationClosedError } from '../src/client';
-import type { AppConfig } from '../src/config';
 import { migrationWorkflowId, type MigrationProgress, type MigrationReport } from '../src/shared/migration';
-import { createMigrationWorker, type MigrationWorker } from '../src/worker';
-import { startTestCloud, type TestCloud } from './helpers/local-cloud';
-import { startTestTemporal, type TestTemporal } from './helpers/temporal';
-
-async function eventually<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { eventually } from './helpers/eventually';
+import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
 describe('MigrationClient', () => {
-  let temporal: TestTemporal;
-  let tc: TestCloud;
-  let migrationWorker: MigrationWorker;
-  let workerRun: Promise<void>;
+  let env: MigrationEnv;
   let client: MigrationClient;
   let instances: string[];
   let regionId: string;
-  const taskQueue = `client-test-${randomUUID()}`;
 
   before(async () => {
-    [temporal, tc] = await Promise.all([startTestTemporal(), startTestCloud({ ssh: true, instances: 3 })]);
-    const { cloud } = tc;
-    regionId = cloud.regionId;
-    instances = (cloud.info().instances as Array<{ instanceId: string }>).map((i) => i.instanceId);
-    const config: AppConfig = {
-      temporal: { address: temporal.server.address, namespace: temporal.server.namespace, taskQueue },
-      cloud: { regionId, ecsEndpoint: cloud.url, vpcEndpoint: cloud.url },
-      ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
-      pollIntervalMs: 50,
-    };
-    const credential = new Credential(
-      new CredentialConfig({
-        type: 'access_key',
-        accessKeyId: cloud.accessKeyId,
-        accessKeySecret: cloud.accessKeySecret,
-      }),
-    );
-    migrationWorker = await createMigrationWorker({ config, credential, log: () => undefined });
-    workerRun = migrationWorker.worker.run();
+    env = await startMigrationEnv({ instances: 3 });
+    regionId = env.regionId;
+    instances = env.instances.map((i) => i.instanceId);
+    const { server } = env.temporal;
     client = await MigrationClient.connect({
-      temporal: { address: temporal.server.address, namespace: temporal.server.namespace, taskQueue },
+      temporal: { address: server.address, namespace: server.namespace, taskQueue: env.taskQueue },
     });
   });
 
   after(async () => {
     await client?.close();
-    if (migrationWorker) {
-      if (migrationWorker.worker.getState() === 'RUNNING') migrationWorker.worker.shutdown();
-      await workerRun;
-      await migrationWorker.close();
-    }
-    await tc?.cloud.stop();
-    await temporal?.stop();
+    await env?.stop();
   });
 
   it('starts under the instance workflow id, reports progress, refuses a second start, attaches when asked', async () => {
@@ -123,10 +80,7 @@ describe('MigrationClient', () => {
   it('cancel before the irreversible step leaves the instance untouched', async () => {
     const instanceId = instances[1];
     const { workflowId } = await client.start({ regionId, instanceId, requireApproval: true });
-    await eventually(
-      async () => ((await client.progress(workflowId)).awaitingApproval ? true : undefined),
-      'the gate',
-    );
+    await eventually(async () => (await client.progress(workflowId)).awaitingApproval, 'the gate');
     await client.cancel(workflowId);
     // Either a report that says so, or the workflow ends Cancelled: both are honest answers.
     const ended = await client.result(workflowId).then(
@@ -138,13 +92,13 @@ describe('MigrationClient', () => {
     );
     assert.ok(['cancelled', 'rolled-back'].includes(ended), ended);
     // Cancelled before step 1: the NAT public IP was not converted, no ENI was created.
-    const { body } = await tc.ecs.describeInstances(
+    const { body } = await env.cloud.ecs.describeInstances(
       new $Ecs.DescribeInstancesRequest({ regionId, instanceIds: JSON.stringify([instanceId]) }),
     );
     const instance = body?.instances?.instance?.[0];
     assert.equal(instance?.publicIpAddress?.ipAddress?.length, 1);
     assert.ok(!instance?.eipAddress?.allocationId);
-    const enis = await tc.ecs.describeNetworkInterfaces(
+    const enis = await env.cloud.ecs.describeNetworkInterfaces(
       new $Ecs.DescribeNetworkInterfacesRequest({ regionId, instanceId, type: 'Secondary' }),
     );
     assert.equal(enis.body?.networkInterfaceSets?.networkInterfaceSet?.length ?? 0, 0);

@@ -175,26 +175,20 @@ describe('the runbook through the SDK', () => {
     const allocationId = converted.eipAddress!.allocationId!;
     await until(async () => (await eip(allocationId))?.status, 'InUse');
 
-    const created = await t.ecs.createNetworkInterface(
-      new $Ecs.CreateNetworkInterfaceRequest({
-        regionId: REGION,
-        vSwitchId: inst.vpcAttributes!.vSwitchId,
-        securityGroupId: inst.securityGroupIds!.securityGroupId![0],
-        networkInterfaceName: 'eni-migration',
-        clientToken: 'create-1',
-      }),
-    );
+    const createEni = () =>
+      t.ecs.createNetworkInterface(
+        new $Ecs.CreateNetworkInterfaceRequest({
+          regionId: REGION,
+          vSwitchId: inst.vpcAttributes!.vSwitchId,
+          securityGroupId: inst.securityGroupIds!.securityGroupId![0],
+          networkInterfaceName: 'eni-migration',
+          clientToken: 'create-1',
+        }),
+      );
+    const created = await createEni();
     const eniId = created.body!.networkInterfaceId!;
     assert.equal(created.body!.status, 'Available');
-    const again = await t.ecs.createNetworkInterface(
-      new $Ecs.CreateNetworkInterfaceRequest({
-        regionId: REGION,
-        vSwitchId: inst.vpcAttributes!.vSwitchId,
-        securityGroupId: inst.securityGroupIds!.securityGroupId![0],
-        networkInterfaceName: 'eni-migration',
-        clientToken: 'create-1',
-      }),
-    );
+    const again = await createEni();
     assert.equal(again.body!.networkInterfaceId, eniId, 'same ClientToken, same ENI');
 
     await t.ecs.attachNetworkInterface(

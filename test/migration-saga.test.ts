@@ -13,7 +13,7 @@ describe('migrateInstance: the runbook end to end', () => {
   let env: MigrationEnv;
   before(async () => {
     env = await startMigrationEnv({
-      instances: 10,
+      instances: 12,
       topology: (t) => {
         t.instances[6].imageId = MANUAL_NIC_IMAGE;
         t.instances[7].imageId = MANUAL_NIC_IMAGE;
@@ -192,5 +192,26 @@ describe('migrateInstance: the runbook end to end', () => {
     assert.equal(report.steps.find((s) => s.name === 'prepareGuest')?.state, 'done');
     const r = await env.ssh.run(publicIp, EGRESS);
     assert.match(r.stdout, /47\.96\.180\.23/);
+  });
+
+  it("checks egress with the caller's command: ifconfig.me (a bare IP) verifies, another address does not", async () => {
+    const [ifconfig, elsewhere] = [env.instances[10], env.instances[11]];
+    const [verified, refuted] = await Promise.all([
+      env.migrate({ instanceId: ifconfig.instanceId, egressCheckCommand: 'curl -s https://ifconfig.me' }),
+      // The same command in preflight and in verification: what it prints is what they judge.
+      env.migrate({
+        instanceId: elsewhere.instanceId,
+        egressCheckCommand: 'echo 198.51.100.7',
+        verifyTimeoutSeconds: 1,
+      }),
+    ]);
+    assert.equal(verified.outcome, 'verified', verified.cause);
+    assert.equal(verified.snatIp, SNAT_IP);
+    assert.equal(refuted.outcome, 'rolled-back');
+    assert.match(
+      refuted.checks.find((c) => c.name.startsWith('SSH reaches'))?.detail ?? '',
+      /egress now via 198\.51\.100\.7/,
+    );
+    assert.match(refuted.cause ?? '', /traffic leaves via 198\.51\.100\.7, not the SNAT IP 47\.96\.180\.23/);
   });
 });

@@ -2,34 +2,22 @@
 // MigrationStep), and a migration's page shows its type and where it stands (MigrationStep, MigrationOutcome).
 // Real dev server with the UI, real worker, local cloud with SSH-answering instances, headless Chromium.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
-import { Client, Connection } from '@temporalio/client';
-import { IllegalStateError } from '@temporalio/common';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Locator, Page } from 'playwright-core';
 import { MigrationClient, type Started } from '../src/client';
-import type { AppConfig } from '../src/config';
-import { startDevServer, type DevServer } from '../src/temporal';
-import { createMigrationWorker, type MigrationWorker } from '../src/worker';
 import { browserUnavailable, launchBrowser, type TestBrowser } from './helpers/browser';
-import { startTestCloud, type TestCloud } from './helpers/local-cloud';
-import { workflowBundle } from './helpers/migration';
+import { eventually } from './helpers/eventually';
+import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
 /** Visibility is eventually consistent: a freshly upserted search attribute may need a moment to be listed. */
 const VISIBILITY_WAIT_MS = 20_000;
 
 describe('Temporal Web UI', { skip: browserUnavailable() }, () => {
-  let server: DevServer;
-  let tc: TestCloud;
+  let env: MigrationEnv;
   let browser: TestBrowser;
-  let migrationWorker: MigrationWorker;
-  let workerRun: Promise<void>;
-  let connection: Connection;
   let client: MigrationClient;
   let page: Page;
   let workflows: string; // <ui>/namespaces/<namespace>/workflows
@@ -37,49 +25,21 @@ describe('Temporal Web UI', { skip: browserUnavailable() }, () => {
   let waiting: Started & { instanceId: string };
 
   before(async () => {
-    quietRuntime();
     // The UI is what this file tests: always a dev server of its own (TEMPORAL_TEST_ADDRESS may have none).
-    const bundle = workflowBundle();
-    [server, tc, browser] = await Promise.all([
-      startDevServer({ ui: true }),
-      startTestCloud({ ssh: true, instances: 2 }),
+    [env, browser] = await Promise.all([
+      startMigrationEnv({ instances: 2, temporal: { ui: true } }),
       launchBrowser(),
     ]);
+    const { server } = env.temporal;
     assert.ok(server.uiUrl, 'the dev server serves the Web UI');
     workflows = `${server.uiUrl}/namespaces/${server.namespace}/workflows`;
-
-    const { cloud } = tc;
-    const taskQueue = `web-ui-test-${randomUUID()}`;
-    const config: AppConfig = {
-      temporal: { address: server.address, namespace: server.namespace, taskQueue },
-      cloud: { regionId: cloud.regionId, ecsEndpoint: cloud.url, vpcEndpoint: cloud.url },
-      ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
-      pollIntervalMs: 50,
-    };
-    const credential = new Credential(
-      new CredentialConfig({
-        type: 'access_key',
-        accessKeyId: cloud.accessKeyId,
-        accessKeySecret: cloud.accessKeySecret,
-      }),
-    );
-    migrationWorker = await createMigrationWorker({
-      config,
-      credential,
-      log: () => undefined,
-      workflowBundle: await bundle,
-    });
-    workerRun = migrationWorker.worker.run();
-    connection = await Connection.connect({ address: server.address });
     client = await MigrationClient.connect({
-      client: new Client({ connection, namespace: server.namespace }),
-      temporal: { taskQueue },
+      client: env.temporal.client,
+      temporal: { taskQueue: env.taskQueue },
     });
 
-    const [first, second] = (cloud.info().instances as Array<{ instanceId: string }>).map(
-      (i) => i.instanceId,
-    );
-    const regionId = cloud.regionId;
+    const [first, second] = env.instances.map((i) => i.instanceId);
+    const regionId = env.regionId;
     finished = {
       instanceId: first,
       ...(await client.start({ regionId, instanceId: first, verifyTimeoutSeconds: 10 })),
@@ -102,14 +62,7 @@ describe('Temporal Web UI', { skip: browserUnavailable() }, () => {
   after(async () => {
     await browser?.close();
     await client?.close();
-    await connection?.close();
-    if (migrationWorker) {
-      if (migrationWorker.worker.getState() === 'RUNNING') migrationWorker.worker.shutdown();
-      await workerRun;
-      await migrationWorker.close();
-    }
-    await tc?.cloud.stop();
-    await server?.stop();
+    await env?.stop();
   });
 
   it('lists a migration by its InstanceId and opens its page: type migrateInstance, step and outcome', () =>
@@ -207,21 +160,4 @@ function searchAttribute(page: Page, key: string, value: string): Locator {
   return page
     .getByRole('textbox', { name: 'Search Attributes', exact: true })
     .getByText(`"${key}": "${value}"`);
-}
-
-async function eventually(probe: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Core logs at INFO would drown the test output. */
-function quietRuntime(): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch (err) {
-    if (!(err instanceof IllegalStateError)) throw err;
-  }
 }

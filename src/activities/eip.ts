@@ -10,6 +10,20 @@ export interface EipTarget {
   privateIpAddress?: string;
 }
 
+/** The instance itself (step 4 and its compensation). */
+export function instanceTarget(input: { instanceId: string }): EipTarget {
+  return { instanceId: input.instanceId, instanceType: 'EcsInstance' };
+}
+
+/** The ENI's primary private IP, in NAT mode (step 5 and its compensation). */
+export function eniTarget(input: { networkInterfaceId: string; privateIpAddress: string }): EipTarget {
+  return {
+    instanceId: input.networkInterfaceId,
+    instanceType: 'NetworkInterface',
+    privateIpAddress: input.privateIpAddress,
+  };
+}
+
 function boundTo(eip: Eip, target: EipTarget): boolean {
   return eip.instanceId === target.instanceId && (eip.instanceType ?? 'EcsInstance') === target.instanceType;
 }
@@ -37,8 +51,8 @@ export async function convertNatPublicIpToEip(
   return x.poll(async (): Promise<Observation<{ allocationId: string }>> => {
     const eip = await vpc.findEipByAddress(input.publicIp);
     if (eip) {
-      const target: EipTarget = { instanceId: input.instanceId, instanceType: 'EcsInstance' };
-      if (eip.status === 'InUse' && boundTo(eip, target)) return { done: { allocationId: eip.allocationId } };
+      if (eip.status === 'InUse' && boundTo(eip, instanceTarget(input)))
+        return { done: { allocationId: eip.allocationId } };
       if (eip.instanceId && eip.instanceId !== input.instanceId) {
         return {
           failed: `EIP ${input.publicIp} is bound to ${eip.instanceId}, not ${input.instanceId}`,
@@ -79,9 +93,7 @@ export async function associateEip(
   purpose: string,
   x: Execution<EipMoveState>,
 ): Promise<Record<string, never>> {
-  return x.poll(async (): Promise<Observation<Record<string, never>>> => {
-    const eip = await vpc.describeEip(allocationId);
-    if (!eip) return { failed: `EIP ${allocationId} does not exist`, type: 'InvalidAllocationId.NotFound' };
+  return pollEip(vpc, allocationId, x, async (eip) => {
     if (boundTo(eip, target)) {
       return eip.status === 'InUse' ? { done: {} } : { pending: eip.status };
     }
@@ -95,10 +107,8 @@ export async function associateEip(
     if (eip.status !== 'Available') return { pending: eip.status };
     await vpc.associateEip({
       allocationId,
-      instanceId: target.instanceId,
-      instanceType: target.instanceType,
+      ...target,
       mode: target.instanceType === 'NetworkInterface' ? 'NAT' : undefined,
-      privateIpAddress: target.privateIpAddress,
       clientToken: x.clientToken(purpose),
     });
     x.checkpoint({ issued: true });
@@ -117,9 +127,7 @@ export async function unassociateEip(
   purpose: string,
   x: Execution<EipMoveState>,
 ): Promise<Record<string, never>> {
-  return x.poll(async (): Promise<Observation<Record<string, never>>> => {
-    const eip = await vpc.describeEip(allocationId);
-    if (!eip) return { failed: `EIP ${allocationId} does not exist`, type: 'InvalidAllocationId.NotFound' };
+  return pollEip(vpc, allocationId, x, async (eip) => {
     if (!eip.instanceId) return eip.status === 'Available' ? { done: {} } : { pending: eip.status };
     if (!boundTo(eip, target)) {
       return {
@@ -128,14 +136,22 @@ export async function unassociateEip(
       };
     }
     if (eip.status !== 'InUse') return { pending: eip.status };
-    await vpc.unassociateEip({
-      allocationId,
-      instanceId: target.instanceId,
-      instanceType: target.instanceType,
-      privateIpAddress: target.privateIpAddress,
-      clientToken: x.clientToken(purpose),
-    });
+    await vpc.unassociateEip({ allocationId, ...target, clientToken: x.clientToken(purpose) });
     x.checkpoint({ issued: true });
     return { pending: 'disassociation requested' };
+  });
+}
+
+/** Polls the EIP through `observe`; an EIP that no longer exists fails the move. */
+function pollEip(
+  vpc: VpcApi,
+  allocationId: string,
+  x: Execution<EipMoveState>,
+  observe: (eip: Eip) => Promise<Observation<Record<string, never>>>,
+): Promise<Record<string, never>> {
+  return x.poll(async () => {
+    const eip = await vpc.describeEip(allocationId);
+    if (!eip) return { failed: `EIP ${allocationId} does not exist`, type: 'InvalidAllocationId.NotFound' };
+    return observe(eip);
   });
 }

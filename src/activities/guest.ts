@@ -1,10 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { EGRESS_CHECK_COMMAND_DEFAULT } from '../shared/migration';
 import { SshError, type SshRunner } from '../ssh';
 import type { Execution, Observation } from './execution';
 import type { GuestCommandInput, VerifyInput } from './types';
 
-/** The runbook's egress check (step 6): the address the instance's traffic leaves from. */
-export const EGRESS_CHECK_COMMAND = 'curl -s -m 10 https://myip.ipip.net';
+/** The command that shows the address the instance's traffic leaves from: the caller's, or the runbook's. */
+export function egressCheckCommand(input: { egressCheckCommand?: string }): string {
+  return input.egressCheckCommand || EGRESS_CHECK_COMMAND_DEFAULT;
+}
 
 /** The first IPv4 address in a text, e.g. "当前 IP：47.1.2.3  来自于：..." -> 47.1.2.3. */
 export function firstIpv4(text: string): string | undefined {
@@ -49,7 +52,7 @@ export async function verifyMigration(
     const attempts = x.state.attempts + 1;
     let problem: string;
     try {
-      const r = await ssh.run(input.address, EGRESS_CHECK_COMMAND, {
+      const r = await ssh.run(input.address, egressCheckCommand(input), {
         expectedHostKey: input.hostKeyFingerprint,
       });
       const egressIp = firstIpv4(r.stdout);

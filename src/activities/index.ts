@@ -1,7 +1,14 @@
 import type { EcsApi } from '../cloud/ecs';
 import type { VpcApi } from '../cloud/vpc';
 import type { SshRunner } from '../ssh';
-import { associateEip, convertNatPublicIpToEip, unassociateEip } from './eip';
+import {
+  associateEip,
+  convertNatPublicIpToEip,
+  eniTarget,
+  instanceTarget,
+  unassociateEip,
+  type EipTarget,
+} from './eip';
 import { execute, type Observation } from './execution';
 import { prepareGuest, verifyMigration } from './guest';
 import {
@@ -40,6 +47,9 @@ export function createActivities(deps: ActivityDeps) {
   const tuning = { intervalMs: deps.pollIntervalMs ?? 2000 };
   // A detach or delete that shows no progress for this long is issued again (API doc: "re-initiate the request").
   const stuckAfterMs = Math.max(15 * tuning.intervalMs, 500);
+  // Steps 4 and 5 and their compensations: one EIP binding or unbinding, and its wait.
+  const moveEip = (move: typeof associateEip, allocationId: string, target: EipTarget, purpose: string) =>
+    execute({ issued: false }, tuning, (x) => move(vpc, allocationId, target, purpose, x));
 
   return {
     /** Step 0: every precondition, read-only; records the host key on the public address. */
@@ -99,52 +109,22 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Step 4: the EIP leaves the instance. */
     async unassociateEipFromInstance(input: EipOnInstance) {
-      return execute({ issued: false }, tuning, (x) =>
-        unassociateEip(
-          vpc,
-          input.allocationId,
-          { instanceId: input.instanceId, instanceType: 'EcsInstance' },
-          'unassoc-ecs',
-          x,
-        ),
-      );
+      return moveEip(unassociateEip, input.allocationId, instanceTarget(input), 'unassoc-ecs');
     },
 
     /** Compensation of step 4: the EIP back on the instance. */
     async associateEipToInstance(input: EipOnInstance) {
-      return execute({ issued: false }, tuning, (x) =>
-        associateEip(
-          vpc,
-          input.allocationId,
-          { instanceId: input.instanceId, instanceType: 'EcsInstance' },
-          'assoc-ecs',
-          x,
-        ),
-      );
+      return moveEip(associateEip, input.allocationId, instanceTarget(input), 'assoc-ecs');
     },
 
     /** Step 5: the EIP on the ENI's primary private IP, NAT mode. */
     async associateEipToEni(input: EipOnEni) {
-      const target = {
-        instanceId: input.networkInterfaceId,
-        instanceType: 'NetworkInterface' as const,
-        privateIpAddress: input.privateIpAddress,
-      };
-      return execute({ issued: false }, tuning, (x) =>
-        associateEip(vpc, input.allocationId, target, 'assoc-eni', x),
-      );
+      return moveEip(associateEip, input.allocationId, eniTarget(input), 'assoc-eni');
     },
 
     /** Compensation of step 5. */
     async unassociateEipFromEni(input: EipOnEni) {
-      const target = {
-        instanceId: input.networkInterfaceId,
-        instanceType: 'NetworkInterface' as const,
-        privateIpAddress: input.privateIpAddress,
-      };
-      return execute({ issued: false }, tuning, (x) =>
-        unassociateEip(vpc, input.allocationId, target, 'unassoc-eni', x),
-      );
+      return moveEip(unassociateEip, input.allocationId, eniTarget(input), 'unassoc-eni');
     },
 
     /** Before step 4, while SSH on the old address still works: the caller's guest network set-up command. */

@@ -2,7 +2,7 @@ import type { PreflightCheck } from '../shared/migration';
 import type { EcsApi, Instance } from '../cloud/ecs';
 import { cidrContains, type VpcApi } from '../cloud/vpc';
 import { SshError, type SshRunner } from '../ssh';
-import { EGRESS_CHECK_COMMAND, firstIpv4 } from './guest';
+import { egressCheckCommand, firstIpv4 } from './guest';
 import type { MigrationPlan, PreflightInput, PreflightResult } from './types';
 
 /** Instance states the runbook can act on; anything else is on its way somewhere and must settle first. */
@@ -172,7 +172,7 @@ export async function runPreflight(
   }
 
   if (input.verify && publicAddress && instance.status === 'Running') {
-    await checkSsh(ssh, publicAddress, plan, check);
+    await checkSsh(ssh, publicAddress, egressCheckCommand(input), plan, check);
   }
   return result();
 }
@@ -265,11 +265,12 @@ async function checkPublicAddress(
 async function checkSsh(
   ssh: SshRunner,
   address: string,
+  egressCommand: string,
   plan: Partial<MigrationPlan>,
   check: (name: string, ok: boolean, detail: string) => boolean,
 ): Promise<void> {
   try {
-    const r = await ssh.run(address, EGRESS_CHECK_COMMAND);
+    const r = await ssh.run(address, egressCommand);
     plan.hostKeyFingerprint = r.hostKeyFingerprint;
     check(
       'SSH reaches the instance on its public IP',

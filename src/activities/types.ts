@@ -14,6 +14,8 @@ export interface PreflightInput {
   /** Verification over SSH is on: the instance must be Running and reachable on its public address now. */
   verify: boolean;
   allowChargeTypeChange: boolean;
+  /** Run over SSH to show the egress before the move. Default EGRESS_CHECK_COMMAND_DEFAULT. */
+  egressCheckCommand?: string;
 }
 
 /** What preflight found and what the migration will do, every field read from the cloud. */
@@ -92,4 +94,6 @@ export interface VerifyInput {
   hostKeyFingerprint: string;
   snatIps: string[];
   timeoutSeconds: number;
+  /** Its output's first IPv4 address must be one of `snatIps`. Default EGRESS_CHECK_COMMAND_DEFAULT. */
+  egressCheckCommand?: string;
 }

@@ -16,3 +16,16 @@ export async function connectClient(config: AppConfig = loadConfig()): Promise<M
     );
   }
 }
+
+/** Runs `body` with a connected client, and closes it however `body` ends. */
+export async function withClient<T>(
+  config: AppConfig,
+  body: (client: MigrationClient) => Promise<T>,
+): Promise<T> {
+  const client = await connectClient(config);
+  try {
+    return await body(client);
+  } finally {
+    await client.close();
+  }
+}

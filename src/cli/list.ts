@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import type { ListFilter, MigrationSummary } from '../client';
 import { loadConfig } from '../config';
 import type { Outcome } from '../shared/migration';
-import { connectClient } from './connect';
+import { withClient } from './connect';
 import { ExitCode } from './exit-codes';
 import { runCommand } from './output';
 import { OUTCOMES, parseInstanceId, parseStepFilter, parseVpcId, positiveInt } from './validate';
@@ -41,9 +41,8 @@ export function listCommand(setExitCode: (code: number) => void): Command {
     .option('--json', 'print one JSON document: {migrations: [...]}')
     .action(async (flags: ListFlags) =>
       setExitCode(
-        await runCommand(Boolean(flags.json), async (out) => {
-          const client = await connectClient(loadConfig());
-          try {
+        await runCommand(Boolean(flags.json), (out) =>
+          withClient(loadConfig(), async (client) => {
             const migrations = await client.list({
               instanceId: flags.instance,
               vpcId: flags.vpc,
@@ -54,10 +53,8 @@ export function listCommand(setExitCode: (code: number) => void): Command {
             });
             out.result(formatTable(migrations), { migrations });
             return ExitCode.OK;
-          } finally {
-            await client.close();
-          }
-        }),
+          }),
+        ),
       ),
     );
 }

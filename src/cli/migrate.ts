@@ -1,8 +1,8 @@
 /** `eni-migrate migrate`: start (and optionally follow) the migration of one instance. */
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
-import type { MigrationInput } from '../shared/migration';
-import { connectClient } from './connect';
+import { EGRESS_CHECK_COMMAND_DEFAULT, type MigrationInput } from '../shared/migration';
+import { withClient } from './connect';
 import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeForReport } from './exit-codes';
 import { formatReport } from './report';
 import { runCommand, toCliError } from './output';
@@ -30,6 +30,7 @@ interface MigrateFlags {
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
   guestPrepareCommand?: string;
+  egressCheckCommand?: string;
   attach?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -70,6 +71,11 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
       parseCommand,
     )
     .option(
+      '--egress-check-command <cmd>',
+      `command run in the guest whose output's first IPv4 address must be the SNAT IP (default: ${EGRESS_CHECK_COMMAND_DEFAULT})`,
+      parseCommand,
+    )
+    .option(
       '--attach',
       'if this instance is already being migrated, follow that migration instead of refusing',
     )
@@ -99,9 +105,9 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       ...(flags.keepOnVerifyFailure ? { keepOnVerifyFailure: true } : {}),
       ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
       ...(flags.guestPrepareCommand ? { guestPrepareCommand: flags.guestPrepareCommand } : {}),
+      ...(flags.egressCheckCommand ? { egressCheckCommand: flags.egressCheckCommand } : {}),
     };
-    const client = await connectClient(config);
-    try {
+    return withClient(config, async (client) => {
       const started = await client.start(input, { attachIfRunning: flags.attach });
       const { workflowId } = started;
       out.info(
@@ -121,8 +127,6 @@ async function migrate(flags: MigrateFlags): Promise<number> {
         const cliError = toCliError(err);
         throw new CliError(cliError.message, cliError.exitCode, cliError.workflowId ?? workflowId);
       }
-    } finally {
-      await client.close();
-    }
+    });
   });
 }

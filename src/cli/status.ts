@@ -1,41 +1,21 @@
 /** `eni-migrate status <workflow-id>`: where a migration is, or how it ended. */
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import type { MigrationStatus } from '../client';
-import { loadConfig } from '../config';
-import { connectClient } from './connect';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
-import { runCommand } from './output';
 import { formatStep, formatDuration } from './progress';
 import { formatReport } from './report';
-import { resolveWorkflowId } from './target';
-import { parseRegionId } from './validate';
+import { onMigration, targetCommand } from './target';
 
 export function statusCommand(setExitCode: (code: number) => void): Command {
-  return new Command('status')
-    .description('show the progress of a migration, or its report once finished')
-    .argument('<workflow-id>', 'workflow id printed by migrate (or an instance id, with --region)')
-    .option(
-      '--region <id>',
-      'region, when an instance id is given (default: ALIBABA_CLOUD_REGION_ID)',
-      parseRegionId,
-    )
+  return targetCommand('status', 'show the progress of a migration, or its report once finished')
     .option('--json', 'print one JSON document: {workflowId, runId, status, progress? | report? | failure?}')
     .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (target: string, flags: { region?: string; json?: boolean }) =>
-      setExitCode(
-        await runCommand(Boolean(flags.json), async (out) => {
-          const config = loadConfig();
-          const workflowId = resolveWorkflowId(target, flags.region, config);
-          const client = await connectClient(config);
-          try {
-            const status = await client.status(workflowId);
-            out.result(formatStatus(status), status);
-            return ExitCode.OK;
-          } finally {
-            await client.close();
-          }
-        }),
-      ),
+    .action(
+      onMigration(setExitCode, async (client, workflowId, out) => {
+        const status = await client.status(workflowId);
+        out.result(formatStatus(status), status);
+        return ExitCode.OK;
+      }),
     );
 }
 

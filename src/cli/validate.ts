@@ -4,7 +4,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { InvalidArgumentError } from 'commander';
-import type { Outcome, StepName } from '../shared/migration';
+import { STEP_ORDER, type Outcome, type StepName } from '../shared/migration';
 
 /** Alibaba resource ids: a type prefix, a dash, lowercase letters and digits (e.g. i-bp67acfmxazb4ph2xxxx). */
 function resourceId(prefix: string, what: string, example: string): (value: string) => string {
@@ -49,17 +49,7 @@ export function parsePort(value: string): number {
   return n;
 }
 
-export const STEP_NAMES: readonly (StepName | 'done')[] = [
-  'preflight',
-  'convertToEip',
-  'createEni',
-  'attachEni',
-  'prepareGuest',
-  'unassociateEip',
-  'associateEipToEni',
-  'verify',
-  'done',
-];
+export const STEP_NAMES: readonly (StepName | 'done')[] = [...STEP_ORDER, 'done'];
 
 /** MigrationOutcome values: the report's outcomes, and `running` until the workflow ends. */
 export const OUTCOMES: readonly (Outcome | 'running')[] = [

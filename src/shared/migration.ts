@@ -14,6 +14,18 @@ export type StepName =
   | 'associateEipToEni'
   | 'verify';
 
+/** The runbook's steps, in the order they run (and the report lists them). */
+export const STEP_ORDER: readonly StepName[] = [
+  'preflight',
+  'convertToEip',
+  'createEni',
+  'attachEni',
+  'prepareGuest',
+  'unassociateEip',
+  'associateEipToEni',
+  'verify',
+];
+
 export type StepState =
   'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'compensating' | 'compensated';
 
@@ -40,6 +52,12 @@ export interface MigrationInput {
   allowChargeTypeChange?: boolean;
   /** Command run in the guest over SSH before step 4, to set up policy routing for the new NIC. Empty: skip. */
   guestPrepareCommand?: string;
+  /**
+   * Command run in the guest over SSH to learn its outbound address: the first IPv4 address of its output must be
+   * the SNAT IP after the move (preflight runs it too, to show the egress before). Default
+   * EGRESS_CHECK_COMMAND_DEFAULT; outside mainland China e.g. `curl -s https://ifconfig.me`.
+   */
+  egressCheckCommand?: string;
   /** How long verification may retry, in seconds (default 120). */
   verifyTimeoutSeconds?: number;
 }
@@ -105,6 +123,9 @@ export interface MigrationReport {
 }
 
 export const TASK_QUEUE_DEFAULT = 'eni-migration';
+
+/** The runbook's egress check (step 6): an echo service that answers with the caller's address. */
+export const EGRESS_CHECK_COMMAND_DEFAULT = 'curl -s -m 10 https://myip.ipip.net';
 
 /** Workflow ids derive from region and instance: one migration per instance at a time. */
 export function migrationWorkflowId(regionId: string, instanceId: string): string {

@@ -240,6 +240,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
             hostKeyFingerprint: plan.hostKeyFingerprint as string,
             snatIps: plan.snatIps,
             timeoutSeconds,
+            egressCheckCommand: input.egressCheckCommand,
           }),
         );
       } catch (err) {
@@ -288,6 +289,7 @@ async function preflight(
         primaryIpAddress: input.primaryIpAddress,
         verify,
         allowChargeTypeChange: input.allowChargeTypeChange ?? false,
+        egressCheckCommand: input.egressCheckCommand,
       }),
     );
   } catch (err) {

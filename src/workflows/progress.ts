@@ -4,29 +4,19 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type {
-  MigrationInput,
-  MigrationProgress,
-  MigrationReport,
-  MigrationResources,
-  Outcome,
-  PreflightCheck,
-  StepName,
-  StepProgress,
+import {
+  STEP_ORDER,
+  type MigrationInput,
+  type MigrationProgress,
+  type MigrationReport,
+  type MigrationResources,
+  type Outcome,
+  type PreflightCheck,
+  type StepName,
+  type StepProgress,
 } from '../shared/migration';
 import { MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
 import { messageOf } from './saga';
-
-const STEP_ORDER: StepName[] = [
-  'preflight',
-  'convertToEip',
-  'createEni',
-  'attachEni',
-  'prepareGuest',
-  'unassociateEip',
-  'associateEipToEni',
-  'verify',
-];
 
 /**
  * What the `progress` query shows and the report is built from: per-step state, timing and API calls, the resources

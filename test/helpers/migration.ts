@@ -5,7 +5,10 @@
  *   let env: MigrationEnv;
  *   before(async () => { env = await startMigrationEnv({ instances: 4 }); });
  *   after(() => env?.stop());
- *   const report = await env.migrate({ instanceId: env.instanceIds[0] });
+ *   const report = await env.migrate({ instanceId: env.instances[0].instanceId });
+ *
+ * Tests of the client, the CLI and the Web UI use it too: they reach the same worker through `temporal` (its server's
+ * address and namespace) and `taskQueue`.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -14,17 +17,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import type { WorkflowHandle } from '@temporalio/client';
-import { IllegalStateError } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { createCloudApis } from '../../src/cloud/clients';
 import { createSshRunner, type SshRunner } from '../../src/ssh';
 import { migrationWorkflowId, type MigrationInput, type MigrationReport } from '../../src/shared/migration';
 import type { LocalCloudOptions } from '../../src/local-cloud';
+import type { DevServerOptions } from '../../src/temporal/dev-server';
 import { defaultTopology, type Topology } from '../../src/local-cloud/model';
 import type { migrateInstance } from '../../src/workflows';
 import { startTestCloud, type TestCloud } from './local-cloud';
-import { startTestTemporal, type TestTemporal } from './temporal';
+import { quietRuntime, startTestTemporal, type TestTemporal } from './temporal';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 
@@ -51,6 +54,8 @@ export interface MigrationEnvOptions extends LocalCloudOptions {
   pollIntervalMs?: number;
   /** Edits the default topology (region, VPC, NAT gateway, `instances` instances) before the cloud starts. */
   topology?: (t: Topology) => void;
+  /** Options of the Temporal dev server (`{ ui: true }`: one of its own, serving the Web UI). */
+  temporal?: DevServerOptions;
 }
 
 export interface MigrationEnv {
@@ -80,7 +85,8 @@ export interface MigrationEnv {
 }
 
 export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise<MigrationEnv> {
-  quietRuntime();
+  // Failing activities are what many of these tests are about: keep their warnings out of the test output.
+  quietRuntime('ERROR');
   // A region of its own: instance ids (and so workflow ids) never collide with another file's on a shared server.
   const regionId = opts.regionId ?? `cn-test${randomBytes(3).toString('hex')}`;
   let topologyFile = opts.topologyFile;
@@ -92,7 +98,7 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
   }
   const [cloud, temporal, workflowCode] = await Promise.all([
     startTestCloud({ instances: 4, ssh: true, ...opts, regionId, topologyFile }),
-    startTestTemporal(),
+    startTestTemporal(opts.temporal),
     workflowBundle(),
   ]);
   const taskQueue = `migration-test-${randomBytes(4).toString('hex')}`;
@@ -173,15 +179,6 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
       await Promise.allSettled([cloud.cloud.stop(), temporal.stop()]);
     },
   };
-}
-
-/** Failing activities are what these tests are about: keep their warnings out of the test output. */
-function quietRuntime(): void {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch (err) {
-    if (!(err instanceof IllegalStateError)) throw err;
-  }
 }
 
 /** The product's cloud clients for the local cloud, signing with its key pair (or with `secret` instead). */

@@ -5,7 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { IllegalStateError } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type LogLevel } from '@temporalio/worker';
 import { startDevServer, type DevServer, type DevServerOptions } from '../../src/temporal/dev-server';
 import { ensureSearchAttributes } from '../../src/temporal/search-attributes';
 import { createTimeSkippingEnvironment } from '../../src/temporal/time-skipping';
@@ -22,10 +22,12 @@ export interface TestTemporal {
 /**
  * A real Temporal server for a test file: the one at TEMPORAL_TEST_ADDRESS (namespace TEMPORAL_TEST_NAMESPACE, default
  * `default`) when set, else a fresh dev server on free ports. Either way the project's search attributes exist.
+ * A test that needs the Web UI (`ui: true`) always gets a dev server of its own: the shared one may serve none.
  */
 export async function startTestTemporal(opts: DevServerOptions = {}): Promise<TestTemporal> {
   quietRuntime();
-  const server = process.env.TEMPORAL_TEST_ADDRESS ? await existingServer() : await startDevServer(opts);
+  const shared = process.env.TEMPORAL_TEST_ADDRESS && !opts.ui;
+  const server = shared ? await existingServer() : await startDevServer(opts);
   try {
     const connection = await Connection.connect({ address: server.address });
     const nativeConnection = await NativeConnection.connect({ address: server.address });
@@ -67,11 +69,12 @@ async function existingServer(): Promise<DevServer> {
 
 /**
  * Core logs at INFO drown test output. The Runtime is a per-process singleton that is dropped when the last
- * Worker or connection closes, so install it again whenever it is gone; if one is alive, keep it.
+ * Worker or connection closes, so install it again whenever it is gone; if one is alive, keep it (the first
+ * caller's level wins).
  */
-function quietRuntime(): void {
+export function quietRuntime(level: LogLevel = 'WARN'): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger(level) });
   } catch (err) {
     if (!(err instanceof IllegalStateError)) throw err; // already installed or instantiated: keep it
   }

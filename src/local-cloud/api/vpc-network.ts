@@ -17,6 +17,21 @@ import { pageByNumber } from './paging';
 
 const OWNER_ID = Number(ACCOUNT_ID); // a number in the VPC API [SDK models]
 
+/**
+ * One page (PageNumber/PageSize: 10 by default, at most 50, as every Describe here) of `matched`, shown as the
+ * VPC API nests its lists: `{TotalCount, PageNumber, PageSize, <list>: {<item>: [...]}}`.
+ */
+function pagedList<T>(
+  matched: T[],
+  params: Params,
+  list: string,
+  item: string,
+  show: (resource: T) => Record<string, unknown>,
+): Record<string, unknown> {
+  const page = pageByNumber(matched, params, { defaultSize: 10, max: 50 });
+  return { ...page.body, [list]: { [item]: page.items.map(show) } };
+}
+
 function eqParam(params: Params) {
   return (name: string, value: string) => {
     const want = params.str(name);
@@ -42,45 +57,39 @@ const describeVpcs: ActionHandler = (model, params) => {
       isDefault !== true &&
       tags.length === 0,
   );
-  const page = pageByNumber(matched, params, { defaultSize: 10, max: 50 });
-  return {
-    ...page.body,
-    Vpcs: {
-      Vpc: page.items.map((v) => ({
-        VpcId: v.vpcId,
-        VpcName: v.vpcName,
-        RegionId: r.regionId,
-        CidrBlock: v.cidrBlock,
-        Status: 'Available',
-        IsDefault: false,
-        CreationTime: isoSeconds(v.creationTime),
-        Description: '',
-        VRouterId: v.vRouterId,
-        ResourceGroupId: '',
-        OwnerId: OWNER_ID,
-        Ipv6CidrBlock: '',
-        EnabledIpv6: false,
-        DhcpOptionsSetId: '',
-        DhcpOptionsSetStatus: '',
-        DnsHostnameStatus: 'DISABLED',
-        CenStatus: 'Detached',
-        VSwitchIds: {
-          VSwitchId: [...r.vSwitches.values()].filter((s) => s.vpcId === v.vpcId).map((s) => s.vSwitchId),
-        },
-        // DescribeVpcs doubles these two names [SDK model].
-        NatGatewayIds: {
-          NatGatewayIds: [...r.natGateways.values()]
-            .filter((n) => n.vpcId === v.vpcId)
-            .map((n) => n.natGatewayId),
-        },
-        RouterTableIds: { RouterTableIds: [v.routeTableId] },
-        SecondaryCidrBlocks: { SecondaryCidrBlock: [] },
-        UserCidrs: { UserCidr: [] },
-        Ipv6CidrBlocks: { Ipv6CidrBlock: [] },
-        Tags: vpcTags([]),
-      })),
+  return pagedList(matched, params, 'Vpcs', 'Vpc', (v) => ({
+    VpcId: v.vpcId,
+    VpcName: v.vpcName,
+    RegionId: r.regionId,
+    CidrBlock: v.cidrBlock,
+    Status: 'Available',
+    IsDefault: false,
+    CreationTime: isoSeconds(v.creationTime),
+    Description: '',
+    VRouterId: v.vRouterId,
+    ResourceGroupId: '',
+    OwnerId: OWNER_ID,
+    Ipv6CidrBlock: '',
+    EnabledIpv6: false,
+    DhcpOptionsSetId: '',
+    DhcpOptionsSetStatus: '',
+    DnsHostnameStatus: 'DISABLED',
+    CenStatus: 'Detached',
+    VSwitchIds: {
+      VSwitchId: [...r.vSwitches.values()].filter((s) => s.vpcId === v.vpcId).map((s) => s.vSwitchId),
     },
-  };
+    // DescribeVpcs doubles these two names [SDK model].
+    NatGatewayIds: {
+      NatGatewayIds: [...r.natGateways.values()]
+        .filter((n) => n.vpcId === v.vpcId)
+        .map((n) => n.natGatewayId),
+    },
+    RouterTableIds: { RouterTableIds: [v.routeTableId] },
+    SecondaryCidrBlocks: { SecondaryCidrBlock: [] },
+    UserCidrs: { UserCidr: [] },
+    Ipv6CidrBlocks: { Ipv6CidrBlock: [] },
+    Tags: vpcTags([]),
+  }));
 };
 
 const describeVSwitches: ActionHandler = (model, params) => {
@@ -103,32 +112,26 @@ const describeVSwitches: ActionHandler = (model, params) => {
       isDefault !== true &&
       tags.length === 0,
   );
-  const page = pageByNumber(matched, params, { defaultSize: 10, max: 50 });
-  return {
-    ...page.body,
-    VSwitches: {
-      VSwitch: page.items.map((s) => ({
-        VSwitchId: s.vSwitchId,
-        VpcId: s.vpcId,
-        ZoneId: s.zoneId,
-        CidrBlock: s.cidrBlock,
-        Status: 'Available',
-        AvailableIpAddressCount: usableCount(s.cidrBlock) - r.usedIps(s.vSwitchId).size,
-        VSwitchName: s.vSwitchName,
-        Description: '',
-        IsDefault: false,
-        CreationTime: isoSeconds(s.creationTime),
-        ResourceGroupId: '',
-        OwnerId: OWNER_ID,
-        NetworkAclId: '',
-        Ipv6CidrBlock: '',
-        EnabledIpv6: false,
-        ShareType: '',
-        RouteTable: { RouteTableId: r.vpcs.get(s.vpcId)!.routeTableId, RouteTableType: 'System' },
-        Tags: vpcTags([]),
-      })),
-    },
-  };
+  return pagedList(matched, params, 'VSwitches', 'VSwitch', (s) => ({
+    VSwitchId: s.vSwitchId,
+    VpcId: s.vpcId,
+    ZoneId: s.zoneId,
+    CidrBlock: s.cidrBlock,
+    Status: 'Available',
+    AvailableIpAddressCount: usableCount(s.cidrBlock) - r.usedIps(s.vSwitchId).size,
+    VSwitchName: s.vSwitchName,
+    Description: '',
+    IsDefault: false,
+    CreationTime: isoSeconds(s.creationTime),
+    ResourceGroupId: '',
+    OwnerId: OWNER_ID,
+    NetworkAclId: '',
+    Ipv6CidrBlock: '',
+    EnabledIpv6: false,
+    ShareType: '',
+    RouteTable: { RouteTableId: r.vpcs.get(s.vpcId)!.routeTableId, RouteTableType: 'System' },
+    Tags: vpcTags([]),
+  }));
 };
 
 const describeNatGateways: ActionHandler = (model, params) => {
@@ -152,71 +155,65 @@ const describeNatGateways: ActionHandler = (model, params) => {
       eq('InstanceChargeType', 'PostPaid') &&
       tags.length === 0,
   );
-  const page = pageByNumber(matched, params, { defaultSize: 10, max: 50 });
-  return {
-    ...page.body,
-    NatGateways: {
-      NatGateway: page.items.map((n) => {
-        const entries = [...r.snatEntries.values()].filter((s) => s.natGatewayId === n.natGatewayId);
-        const eips = [...r.eips.values()].filter(
-          (e) => e.binding?.instanceType === 'Nat' && e.binding.instanceId === n.natGatewayId,
-        );
-        return {
-          NatGatewayId: n.natGatewayId,
-          Name: n.name,
-          Description: '',
-          Status: 'Available',
-          VpcId: n.vpcId,
-          NatType: 'Enhanced',
-          NetworkType: 'internet',
-          Spec: n.spec,
-          InstanceChargeType: 'PostPaid',
-          InternetChargeType: 'PayByLcu',
-          BusinessStatus: 'Normal',
-          CreationTime: isoSeconds(n.creationTime),
-          ExpiredTime: '',
-          EipBindMode: 'MULTI_BINDED',
-          RegionId: r.regionId,
-          ResourceGroupId: '',
-          DeletionProtection: false,
-          AutoPay: false,
-          EcsMetricEnabled: false,
-          IcmpReplyEnabled: true,
-          SecurityProtectionEnabled: false,
-          PrivateLinkEnabled: false,
-          PrivateLinkMode: '',
-          EnableSessionLog: 'false',
-          SnatTableIds: { SnatTableId: [n.snatTableId] },
-          ForwardTableIds: { ForwardTableId: [n.forwardTableId] },
-          FullNatTableIds: { FullNatTableId: [] },
-          IpLists: {
-            IpList: eips.map((e) => {
-              const used = entries.some((s) => s.snatIp.split(',').includes(e.ipAddress));
-              return {
-                AllocationId: e.allocationId,
-                IpAddress: e.ipAddress,
-                PrivateIpAddress: '',
-                SnatEntryEnabled: used,
-                UsingStatus: used ? 'UsedBySnatTable' : 'Idle',
-              };
-            }),
-          },
-          IpPrefixList: { IpPrefixList: [] },
-          NatGatewayPrivateInfo: {
-            EniInstanceId: n.eniInstanceId,
-            VswitchId: n.vSwitchId,
-            IzNo: n.zoneId,
-            PrivateIpAddress: n.privateIpAddress,
-            MaxBandwidth: 5120,
-            MaxSessionEstablishRate: 100000,
-            MaxSessionQuota: 2000000,
-            EniType: 'indirect',
-          },
-          Tags: ecsTags([]), // NAT gateway tags use the ECS shape {TagKey,TagValue} [SDK model]
-        };
-      }),
-    },
-  };
+  return pagedList(matched, params, 'NatGateways', 'NatGateway', (n) => {
+    const entries = [...r.snatEntries.values()].filter((s) => s.natGatewayId === n.natGatewayId);
+    const eips = [...r.eips.values()].filter(
+      (e) => e.binding?.instanceType === 'Nat' && e.binding.instanceId === n.natGatewayId,
+    );
+    return {
+      NatGatewayId: n.natGatewayId,
+      Name: n.name,
+      Description: '',
+      Status: 'Available',
+      VpcId: n.vpcId,
+      NatType: 'Enhanced',
+      NetworkType: 'internet',
+      Spec: n.spec,
+      InstanceChargeType: 'PostPaid',
+      InternetChargeType: 'PayByLcu',
+      BusinessStatus: 'Normal',
+      CreationTime: isoSeconds(n.creationTime),
+      ExpiredTime: '',
+      EipBindMode: 'MULTI_BINDED',
+      RegionId: r.regionId,
+      ResourceGroupId: '',
+      DeletionProtection: false,
+      AutoPay: false,
+      EcsMetricEnabled: false,
+      IcmpReplyEnabled: true,
+      SecurityProtectionEnabled: false,
+      PrivateLinkEnabled: false,
+      PrivateLinkMode: '',
+      EnableSessionLog: 'false',
+      SnatTableIds: { SnatTableId: [n.snatTableId] },
+      ForwardTableIds: { ForwardTableId: [n.forwardTableId] },
+      FullNatTableIds: { FullNatTableId: [] },
+      IpLists: {
+        IpList: eips.map((e) => {
+          const used = entries.some((s) => s.snatIp.split(',').includes(e.ipAddress));
+          return {
+            AllocationId: e.allocationId,
+            IpAddress: e.ipAddress,
+            PrivateIpAddress: '',
+            SnatEntryEnabled: used,
+            UsingStatus: used ? 'UsedBySnatTable' : 'Idle',
+          };
+        }),
+      },
+      IpPrefixList: { IpPrefixList: [] },
+      NatGatewayPrivateInfo: {
+        EniInstanceId: n.eniInstanceId,
+        VswitchId: n.vSwitchId,
+        IzNo: n.zoneId,
+        PrivateIpAddress: n.privateIpAddress,
+        MaxBandwidth: 5120,
+        MaxSessionEstablishRate: 100000,
+        MaxSessionQuota: 2000000,
+        EniType: 'indirect',
+      },
+      Tags: ecsTags([]), // NAT gateway tags use the ECS shape {TagKey,TagValue} [SDK model]
+    };
+  });
 };
 
 const describeSnatTableEntries: ActionHandler = (model, params) => {
@@ -230,38 +227,32 @@ const describeSnatTableEntries: ActionHandler = (model, params) => {
   const eq = eqParam(params);
   const r = cloud.region;
   r.settle();
-  const matched = [...r.snatEntries.values()].filter((s) => {
-    // An entry for a vSwitch shows that vSwitch's CIDR block as SourceCIDR, as the console does.
-    const sourceCidr = s.sourceCIDR ?? r.vSwitches.get(s.sourceVSwitchId ?? '')?.cidrBlock ?? '';
-    return (
+  // An entry for a vSwitch shows that vSwitch's CIDR block as SourceCIDR, as the console does.
+  const sourceCidrOf = (s: { sourceCIDR?: string; sourceVSwitchId?: string }) =>
+    s.sourceCIDR ?? r.vSwitches.get(s.sourceVSwitchId ?? '')?.cidrBlock ?? '';
+  const matched = [...r.snatEntries.values()].filter(
+    (s) =>
       eq('SnatTableId', s.snatTableId) &&
       eq('NatGatewayId', s.natGatewayId) &&
       eq('SnatEntryId', s.snatEntryId) &&
       eq('SnatEntryName', s.snatEntryName) &&
       eq('SnatIp', s.snatIp) &&
-      eq('SourceCIDR', sourceCidr) &&
+      eq('SourceCIDR', sourceCidrOf(s)) &&
       eq('SourceVSwitchId', s.sourceVSwitchId ?? '') &&
-      eniIds.length === 0
-    );
-  });
-  const page = pageByNumber(matched, params, { defaultSize: 10, max: 50 });
-  return {
-    ...page.body,
-    SnatTableEntries: {
-      SnatTableEntry: page.items.map((s) => ({
-        SnatEntryId: s.snatEntryId,
-        SnatTableId: s.snatTableId,
-        NatGatewayId: s.natGatewayId,
-        SnatIp: s.snatIp,
-        SourceCIDR: s.sourceCIDR ?? r.vSwitches.get(s.sourceVSwitchId ?? '')?.cidrBlock ?? '',
-        SourceVSwitchId: s.sourceVSwitchId ?? '',
-        NetworkInterfaceId: '',
-        Status: 'Available',
-        SnatEntryName: s.snatEntryName,
-        EipAffinity: '0',
-      })),
-    },
-  };
+      eniIds.length === 0,
+  );
+  return pagedList(matched, params, 'SnatTableEntries', 'SnatTableEntry', (s) => ({
+    SnatEntryId: s.snatEntryId,
+    SnatTableId: s.snatTableId,
+    NatGatewayId: s.natGatewayId,
+    SnatIp: s.snatIp,
+    SourceCIDR: sourceCidrOf(s),
+    SourceVSwitchId: s.sourceVSwitchId ?? '',
+    NetworkInterfaceId: '',
+    Status: 'Available',
+    SnatEntryName: s.snatEntryName,
+    EipAffinity: '0',
+  }));
 };
 
 export const VPC_NETWORK_ACTIONS: Record<string, ActionHandler> = {
