@@ -4,6 +4,7 @@
  * on states that cannot lead to success, cancellation, and the API call count.
  */
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as $Ecs from '@alicloud/ecs20140526';
 import * as $Vpc from '@alicloud/vpc20160428';
@@ -16,6 +17,8 @@ import { startTestCloud, type TestCloud } from './helpers/local-cloud';
 import { productCloudApis } from './helpers/migration';
 
 const RUN = { workflowId: 'eni-migration/test/activities', runId: '11111111-2222-3333-4444-555555555555' };
+/** Another run of the same workflow: ClientTokens derive from the run, so its tokens are its own. */
+const ownRun = () => ({ workflowId: RUN.workflowId, runId: randomUUID() });
 
 describe('activity waits', () => {
   let tc: TestCloud;
@@ -39,16 +42,17 @@ describe('activity waits', () => {
   });
   after(() => tc?.cloud.stop());
 
-  const env = (heartbeatDetails?: unknown) =>
-    new MockActivityEnvironment({ workflowExecution: RUN, heartbeatDetails } as never);
+  const env = (heartbeatDetails?: unknown, run = RUN) =>
+    new MockActivityEnvironment({ workflowExecution: run, heartbeatDetails } as never);
 
   /** Runs one activity in a fresh mock context (the SDK's `run` does not infer the result type). */
   function runAct<K extends keyof Activities>(
     name: K,
     input: Parameters<Activities[K]>[0],
     heartbeatDetails?: unknown,
+    run = RUN,
   ): Promise<Awaited<ReturnType<Activities[K]>>> {
-    return env(heartbeatDetails).run(
+    return env(heartbeatDetails, run).run(
       acts[name] as (i: typeof input) => Promise<Awaited<ReturnType<Activities[K]>>>,
       input,
     );
@@ -59,6 +63,16 @@ describe('activity waits', () => {
       new $Ecs.CreateNetworkInterfaceRequest({ regionId, vSwitchId, securityGroupId }),
     );
     return r.body!.networkInterfaceId!;
+  }
+
+  /** Ids of the ENIs in the cloud (Describe lag or not) that are not in `known`. */
+  async function newEnis(known: Iterable<string>): Promise<string[]> {
+    const state = await tc.admin.state();
+    const ids = (state.NetworkInterfaces as Array<{ NetworkInterfaceId: string }>).map(
+      (e) => e.NetworkInterfaceId,
+    );
+    const old = new Set(known);
+    return ids.filter((id) => !old.has(id));
   }
 
   it('counts its API calls exactly as the cloud does', async () => {
@@ -106,8 +120,59 @@ describe('activity waits', () => {
     // Detaching (the compensation) twice is the same as once; deleting an ENI that is gone is done.
     await env().run(acts.detachNetworkInterface, ref);
     await env().run(acts.detachNetworkInterface, ref);
-    await env().run(acts.deleteNetworkInterface, { networkInterfaceId: eni });
-    await env().run(acts.deleteNetworkInterface, { networkInterfaceId: eni });
+    const create = { instanceId: ref.instanceId, vSwitchId, securityGroupId };
+    await runAct('deleteNetworkInterface', { networkInterfaceId: eni, create });
+    await runAct('deleteNetworkInterface', { networkInterfaceId: eni, create });
+  });
+
+  it('a delete without the id re-sends the create (same ClientToken) to learn it, though Describe lags', async () => {
+    const create = { instanceId: instances[1].instanceId, vSwitchId, securityGroupId };
+    const run = ownRun(); // its own ClientToken
+    const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    const before = await newEnis(new Set());
+    await tc.admin.behaviours({ describeLagMs: 5000 });
+    try {
+      // Step 2's answer is lost: the ENI exists, the caller never learns its id.
+      await tc.admin.fault({
+        action: 'CreateNetworkInterface',
+        code: 'InternalError',
+        count: 1,
+        when: 'after',
+      });
+      await assert.rejects(runAct('createNetworkInterface', create, undefined, run));
+      const created = await newEnis(before);
+      assert.equal(created.length, 1);
+      const r = await runAct('deleteNetworkInterface', { create }, undefined, run);
+      assert.equal(r.networkInterfaceId, created[0]);
+      assert.deepEqual(await newEnis(before), [], 'the ENI is gone');
+      const creates = await tc.admin.calls({ action: 'CreateNetworkInterface', since });
+      assert.equal(creates.length, 2);
+      assert.equal(creates[1].params.ClientToken, creates[0].params.ClientToken);
+    } finally {
+      await tc.admin.clearFaults();
+      await tc.admin.behaviours({ describeLagMs: 0 });
+    }
+  });
+
+  it('a delete without the id, when the cloud refuses the create as such: nothing was created, nothing to do', async () => {
+    const taken = await newEni();
+    const d = await tc.ecs.describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [taken] }),
+    );
+    const primaryIpAddress = d.body!.networkInterfaceSets!.networkInterfaceSet![0].privateIpAddress!;
+    const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    const r = await runAct(
+      'deleteNetworkInterface',
+      { create: { instanceId: instances[1].instanceId, vSwitchId, securityGroupId, primaryIpAddress } },
+      undefined,
+      ownRun(),
+    );
+    assert.equal(r.networkInterfaceId, undefined);
+    const calls = await tc.admin.calls({ since });
+    assert.deepEqual(
+      calls.map((c) => [c.action, c.code]),
+      [['CreateNetworkInterface', 'InvalidPrivateIpAddress.Duplicated']],
+    );
   });
 
   it('fails fast when the EIP is bound elsewhere instead of waiting for a state that will not come', async () => {

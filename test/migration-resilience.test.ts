@@ -94,6 +94,51 @@ describe('retryable trouble does not stop a migration', () => {
     assert.equal((await env.view()).secondaryEnis().length, enisBefore + 1);
   });
 
+  it('a lost create answer and a lagging Describe during the rollback: the ENI is still found and deleted', async () => {
+    const { admin } = env.cloud;
+    const instance = env.instances[5];
+    const since = (await admin.calls()).at(-1)?.seq ?? 0;
+    const enisBefore = new Set((await env.view()).secondaryEnis().map((e) => e.NetworkInterfaceId));
+    // The cloud creates the ENI but answers with a non-retryable error: step 2 fails without learning the id, and
+    // Describe will not show the new ENI for the whole rollback.
+    await admin.behaviours({ describeLagMs: 30_000 });
+    await admin.fault({
+      action: 'CreateNetworkInterface',
+      code: 'InvalidVSwitchId.IpNotEnough',
+      count: 1,
+      when: 'after',
+    });
+    let report;
+    try {
+      report = await env.migrate({ instanceId: instance.instanceId });
+    } finally {
+      await admin.clearFaults();
+      await admin.behaviours({ describeLagMs: 0 });
+    }
+    assert.equal(report.outcome, 'rolled-back', JSON.stringify(report));
+    assert.match(report.cause ?? '', /InvalidVSwitchId\.IpNotEnough/);
+    assert.equal(report.leftovers, undefined);
+    // No ENI of this migration is left, visible in Describe or not.
+    const view = await env.view();
+    assert.deepEqual(
+      view.secondaryEnis().filter((e) => !enisBefore.has(e.NetworkInterfaceId)),
+      [],
+      'no ENI left behind',
+    );
+    const deleted = (await admin.calls({ action: 'DeleteNetworkInterface', since }))
+      .filter((c) => c.status < 400)
+      .map((c) => c.params.NetworkInterfaceId);
+    assert.ok(
+      deleted.some((id) => !enisBefore.has(id)),
+      `the new ENI was deleted (deletes: ${deleted.join(', ')})`,
+    );
+    // The compensation learned the id by asking again, with step 2's ClientToken.
+    const creates = await admin.calls({ action: 'CreateNetworkInterface', since });
+    assert.equal(creates.length, 2, JSON.stringify(creates.map((c) => c.code)));
+    assert.equal(creates[1].params.ClientToken, creates[0].params.ClientToken);
+    await assertAsAfterStep1(env, instance, report, enisBefore.size);
+  });
+
   it('a detach stuck in Detaching during a rollback is issued again', async () => {
     const { admin } = env.cloud;
     const instance = env.instances[3];

@@ -1,5 +1,6 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { EcsApi, NetworkInterface } from '../cloud/ecs';
-import { isNotFound } from '../cloud/errors';
+import { classifyCode, CloudApiError, isNotFound } from '../cloud/errors';
 import { workflowExecution, type Execution, type Observation } from './execution';
 import type { CreateNetworkInterfaceInput, DeleteNetworkInterfaceInput, NetworkInterfaceRef } from './types';
 
@@ -25,17 +26,7 @@ export async function createNetworkInterface(
   x: Execution<CreateState>,
 ): Promise<{ networkInterfaceId: string; privateIpAddress: string }> {
   if (!x.state.networkInterfaceId) {
-    const clientToken = x.clientToken(CREATE_PURPOSE);
-    const { workflowId } = workflowExecution();
-    const { networkInterfaceId } = await ecs.createNetworkInterface({
-      vSwitchId: input.vSwitchId,
-      securityGroupId: input.securityGroupId,
-      primaryIpAddress: input.primaryIpAddress,
-      name: `eni-migration-${input.instanceId}`,
-      description: `Secondary ENI carrying the public IP of ${input.instanceId} (migration ${workflowId})`,
-      tags: { [TAG_CREATED_BY]: CREATED_BY, [TAG_WORKFLOW_ID]: workflowId, [TAG_CLIENT_TOKEN]: clientToken },
-      clientToken,
-    });
+    const { networkInterfaceId } = await sendCreate(ecs, input, x);
     x.checkpoint({ networkInterfaceId });
   }
   const id = x.state.networkInterfaceId;
@@ -47,6 +38,28 @@ export async function createNetworkInterface(
     }
     if (eni.status === 'Available') return { pending: 'Available without a private IP yet' };
     return { failed: `new ENI ${id} is ${eni.status}, expected Available`, type: 'UnexpectedEniState' };
+  });
+}
+
+/**
+ * Step 2's one CreateNetworkInterface request. Its compensation sends exactly this again, since only the same
+ * ClientToken with the same parameters returns the first call's ENI (other parameters: IdempotentParameterMismatch).
+ */
+function sendCreate<S extends object>(
+  ecs: EcsApi,
+  input: CreateNetworkInterfaceInput,
+  x: Execution<S>,
+): Promise<{ networkInterfaceId: string }> {
+  const clientToken = x.clientToken(CREATE_PURPOSE);
+  const { workflowId } = workflowExecution();
+  return ecs.createNetworkInterface({
+    vSwitchId: input.vSwitchId,
+    securityGroupId: input.securityGroupId,
+    primaryIpAddress: input.primaryIpAddress,
+    name: `eni-migration-${input.instanceId}`,
+    description: `Secondary ENI carrying the public IP of ${input.instanceId} (migration ${workflowId})`,
+    tags: { [TAG_CREATED_BY]: CREATED_BY, [TAG_WORKFLOW_ID]: workflowId, [TAG_CLIENT_TOKEN]: clientToken },
+    clientToken,
   });
 }
 
@@ -188,8 +201,12 @@ export interface DeleteState {
 }
 
 /**
- * Compensation of step 2: DeleteNetworkInterface, then wait until it is gone. NotFound counts as done. When the id
- * is unknown (the create call's answer was lost), the ENI is found by the tag that carries the create's ClientToken.
+ * Compensation of step 2: DeleteNetworkInterface, then wait until the ENI is gone. When the workflow never learned
+ * the ENI's id, step 2's create is sent again to learn it (createdEniId).
+ *
+ * Absence from Describe never counts as gone by itself: a new ENI may be missing there for a while (eventual
+ * consistency). DeleteNetworkInterface is the authority: accepted while the ENI exists (again, too, while it is
+ * Deleting), InvalidEniId.NotFound once it is gone.
  */
 export async function deleteNetworkInterface(
   ecs: EcsApi,
@@ -198,28 +215,31 @@ export async function deleteNetworkInterface(
   stuckAfterMs: number,
 ): Promise<{ networkInterfaceId?: string }> {
   if (!x.state.networkInterfaceId) {
-    const id =
-      input.networkInterfaceId ??
-      (await ecs.listNetworkInterfaces({ tags: { [TAG_CLIENT_TOKEN]: x.clientToken(CREATE_PURPOSE) } }))[0]
-        ?.networkInterfaceId;
+    const id = input.networkInterfaceId ?? (await createdEniId(ecs, input.create, x));
     if (!id) return {};
     x.checkpoint({ networkInterfaceId: id });
   }
   const id = x.state.networkInterfaceId;
-  const issue = async () => {
+  /** Issues the delete; false when the ENI is gone. */
+  const issue = async (): Promise<boolean> => {
     try {
       await ecs.deleteNetworkInterface(id);
     } catch (err) {
-      if (!isNotFound(err)) throw err;
+      if (isNotFound(err)) return false;
+      throw err;
     }
     x.checkpoint({ deleteIssuedAt: Date.now() });
+    return true;
   };
+  const gone = { done: { networkInterfaceId: id } };
   return x.poll(async (): Promise<Observation<{ networkInterfaceId?: string }>> => {
     const eni = await ecs.describeNetworkInterface(id);
-    if (!eni) return { done: { networkInterfaceId: id } };
+    if (!eni) return (await issue()) ? { pending: 'delete requested (not in Describe yet)' } : gone;
     switch (eni.status) {
       case 'Available':
-        if (x.state.deleteIssuedAt === 0 || Date.now() - x.state.deleteIssuedAt > stuckAfterMs) await issue();
+        if (x.state.deleteIssuedAt === 0 || Date.now() - x.state.deleteIssuedAt > stuckAfterMs) {
+          if (!(await issue())) return gone;
+        }
         return { pending: 'delete requested' };
       case 'Deleting':
         return { pending: 'Deleting' };
@@ -233,4 +253,34 @@ export async function deleteNetworkInterface(
         };
     }
   });
+}
+
+/**
+ * The id of the ENI step 2 created, when step 2 never told the workflow. Describe cannot answer this (it may not
+ * show a new ENI yet); CreateNetworkInterface can: step 2's request sent again, same ClientToken, returns the first
+ * call's ENI at once. If the first call never took effect this creates the ENI, which the caller deletes right away.
+ * If the cloud refuses the request as such (no free address, a bad parameter), then no call with this token took
+ * effect either (a repeated token gets the first result back before anything is checked): nothing to delete.
+ */
+async function createdEniId(
+  ecs: EcsApi,
+  input: CreateNetworkInterfaceInput,
+  x: Execution<DeleteState>,
+): Promise<string | undefined> {
+  try {
+    return (await sendCreate(ecs, input, x)).networkInterfaceId;
+  } catch (err) {
+    if (!(err instanceof CloudApiError)) throw err;
+    if (err.code.startsWith('Idempotent')) {
+      // The cloud knows the token but will not give its result to this request (IdempotentParameterMismatch: a
+      // worker whose create request differs from the one that ran step 2, after a deploy).
+      throw ApplicationFailure.nonRetryable(
+        `cannot learn the id of the ENI created by step 2: ${err.message}; find it by its tag ${TAG_CLIENT_TOKEN}=${x.clientToken(CREATE_PURPOSE)}`,
+        err.code,
+      );
+    }
+    const { kind } = classifyCode(err.code, err.statusCode);
+    if (kind === 'invalid' || kind === 'quota' || kind === 'not-found') return undefined;
+    throw err;
+  }
 }

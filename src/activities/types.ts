@@ -64,8 +64,10 @@ export interface CreateNetworkInterfaceInput {
 }
 
 export interface DeleteNetworkInterfaceInput {
-  /** Unknown when the create call's outcome is unknown (timed out, cancelled): then the ENI is found by its tag. */
+  /** Unknown when step 2 never returned (its answer was lost, it failed or was cancelled after the cloud acted). */
   networkInterfaceId?: string;
+  /** Step 2's input: with it, an unknown id is learned by sending step 2's CreateNetworkInterface again. */
+  create: CreateNetworkInterfaceInput;
 }
 
 export interface EipOnInstance {

@@ -13,7 +13,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities, MigrationPlan } from '../activities';
+import type { Activities, CreateNetworkInterfaceInput, MigrationPlan } from '../activities';
 import type { MigrationInput, MigrationProgress, MigrationReport } from '../shared/migration';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from '../shared/search-attributes';
 import { MigrationTracker } from './progress';
@@ -161,24 +161,27 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     }
     const allocationId = track.resources.allocationId as string;
 
-    // 2. Create the secondary ENI.
+    // 2. Create the secondary ENI. Its compensation gets the same input: without the ENI's id (the create's answer
+    // never arrived), it sends the same create again to learn it.
+    const eniSpec: CreateNetworkInterfaceInput = {
+      instanceId: plan.instanceId,
+      vSwitchId: plan.vSwitchId,
+      securityGroupId: plan.securityGroupId,
+      primaryIpAddress: plan.primaryIpAddress,
+    };
     saga.register({
       name: 'delete the ENI',
       undo: () =>
         track.undo('createEni', () =>
-          undo.deleteNetworkInterface({ networkInterfaceId: track.resources.networkInterfaceId }),
+          undo.deleteNetworkInterface({
+            networkInterfaceId: track.resources.networkInterfaceId,
+            create: eniSpec,
+          }),
         ),
       leftover: () =>
         `ENI ${track.resources.networkInterfaceId ?? `tagged MigrationWorkflowId=${workflowInfo().workflowId}`} created by this migration: delete it (ECS DeleteNetworkInterface) once it is Available`,
     });
-    const eni = await track.run('createEni', () =>
-      changes.createNetworkInterface({
-        instanceId: plan.instanceId,
-        vSwitchId: plan.vSwitchId,
-        securityGroupId: plan.securityGroupId,
-        primaryIpAddress: plan.primaryIpAddress,
-      }),
-    );
+    const eni = await track.run('createEni', () => changes.createNetworkInterface(eniSpec));
     track.resources.networkInterfaceId = eni.networkInterfaceId;
     track.resources.eniPrivateIp = eni.privateIpAddress;
     const eniRef = { networkInterfaceId: eni.networkInterfaceId, instanceId: plan.instanceId };
