@@ -97,7 +97,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const { worker, close } = await createMigrationWorker(options);
   const stop = (why: string) => {
     if (worker.getState() !== 'RUNNING') return;
-    log(`eni-migrate worker: ${why}, shutting down (running activities get the grace time to finish)`);
+    log(`eni-migrate worker: ${why}, shutting down (running activities are cancelled; their retries resume from the last heartbeat)`);
     worker.shutdown();
   };
   const onSignal = (signal: NodeJS.Signals) => stop(`received ${signal}`);
