@@ -15,6 +15,7 @@ import {
   describeConfig,
   loadConfig,
   requireRegion,
+  taskQueueFor,
   temporalConnectionOptions,
   type AppConfig,
 } from './config';
@@ -78,7 +79,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     const worker = await Worker.create({
       connection,
       namespace: config.temporal.namespace,
-      taskQueue: config.temporal.taskQueue,
+      taskQueue: taskQueueFor(regionId, config.temporal.taskQueue),
       ...(options.workflowBundle
         ? { workflowBundle: options.workflowBundle }
         : { workflowsPath: require.resolve('./workflows') }),
@@ -97,7 +98,9 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
   const { worker, close } = await createMigrationWorker(options);
   const stop = (why: string) => {
     if (worker.getState() !== 'RUNNING') return;
-    log(`eni-migrate worker: ${why}, shutting down (running activities are cancelled; their retries resume from the last heartbeat)`);
+    log(
+      `eni-migrate worker: ${why}, shutting down (running activities are cancelled; their retries resume from the last heartbeat)`,
+    );
     worker.shutdown();
   };
   const onSignal = (signal: NodeJS.Signals) => stop(`received ${signal}`);
