@@ -25,7 +25,7 @@ import {
   WorkflowNotFoundError,
   type SearchAttributePair,
 } from '@temporalio/common';
-import { loadConfig, temporalConnectionOptions, type TemporalSettings } from './config';
+import { loadConfig, taskQueueFor, temporalConnectionOptions, type TemporalSettings } from './config';
 import {
   TASK_QUEUE_DEFAULT,
   migrationWorkflowId,
@@ -131,7 +131,10 @@ export interface MigrationStatus extends MigrationSummary {
 }
 
 export interface ConnectOptions {
-  /** Default: from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TLS / API key). */
+  /**
+   * Default: from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TLS / API key).
+   * `taskQueue` is the base name: a migration in region R starts on `<taskQueue>-R` (see taskQueueFor).
+   */
   temporal?: Partial<TemporalSettings>;
   /** Use an existing client (tests, embedding); close() then leaves its connection open. */
   client?: Client;
@@ -142,9 +145,15 @@ export interface ConnectOptions {
 export class MigrationClient {
   private constructor(
     readonly client: Client,
+    /** The base of the per-region task queue names. */
     readonly taskQueue: string,
     private readonly ownedConnection?: Connection,
   ) {}
+
+  /** The task queue a migration in this region runs on, which that region's worker polls. */
+  taskQueueFor(regionId: string): string {
+    return taskQueueFor(regionId, this.taskQueue);
+  }
 
   static async connect(options: ConnectOptions = {}): Promise<MigrationClient> {
     if (options.client) {
@@ -170,7 +179,8 @@ export class MigrationClient {
     if (options.vpcId) searchAttributes.push({ key: VPC_ID, value: options.vpcId });
     try {
       const handle = await this.client.workflow.start<typeof migrateInstance>(WORKFLOW_TYPE, {
-        taskQueue: this.taskQueue,
+        // Per region: the activities after preflight carry ids only, and another region's worker must not run them.
+        taskQueue: this.taskQueueFor(input.regionId),
         workflowId,
         args: [input],
         typedSearchAttributes: searchAttributes,

@@ -23,7 +23,8 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   {
     name: 'TEMPORAL_TASK_QUEUE',
     default: TASK_QUEUE_DEFAULT,
-    description: 'Task queue of the migration worker.',
+    description:
+      'Base name of the task queues: a migration in region R runs on `<base>-R`, where the worker of region R polls.',
   },
   {
     name: 'TEMPORAL_API_KEY',
@@ -60,7 +61,10 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: 'ENI_MIGRATE_SSH_CONFIG',
     description: 'OpenSSH ssh_config used for verification (HostName, Port, User, IdentityFile, ProxyJump).',
   },
-  { name: 'ENI_MIGRATE_SSH_USER', description: 'SSH user when no ssh_config names one (default root).' },
+  {
+    name: 'ENI_MIGRATE_SSH_USER',
+    description: 'SSH user when the ssh_config names none for the host (default root).',
+  },
   { name: 'ENI_MIGRATE_SSH_KEY', description: 'Path of the SSH private key when no ssh_config names one.' },
   {
     name: 'ENI_MIGRATE_POLL_INTERVAL_MS',
@@ -71,6 +75,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
 export interface TemporalSettings {
   address: string;
   namespace: string;
+  /** The base of the task queue names; see taskQueueFor. */
   taskQueue: string;
   apiKey?: string;
   tls?: {
@@ -211,6 +216,15 @@ export function requireRegion(cloud: CloudSettings): string {
   return cloud.regionId;
 }
 
+/**
+ * The task queue of one region's migrations: `<base>-<regionId>`. Activities after preflight act on resource ids
+ * alone, so a worker configured for another region must never pick them up: each region gets its own queue, which
+ * the client starts on and only that region's worker polls.
+ */
+export function taskQueueFor(regionId: string, base: string = TASK_QUEUE_DEFAULT): string {
+  return `${base}-${regionId}`;
+}
+
 /** Connection options for both @temporalio/client Connection and @temporalio/worker NativeConnection. */
 export function temporalConnectionOptions(t: TemporalSettings): {
   address: string;
@@ -251,7 +265,9 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     temporal: {
       address: t.address,
       namespace: t.namespace,
-      taskQueue: t.taskQueue,
+      taskQueue: config.cloud.regionId
+        ? taskQueueFor(config.cloud.regionId, t.taskQueue)
+        : taskQueueFor('<region>', t.taskQueue),
       tls: t.tls ? (t.tls.clientCertPath ? 'mTLS' : 'on') : 'off',
       apiKey: t.apiKey ? 'set' : 'unset',
       ...(t.tls?.serverName ? { tlsServerName: t.tls.serverName } : {}),

@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Connection } from '@temporalio/client';
-import type { MigrationReport } from '../src/shared/migration';
+import { formatReport } from '../src/cli/report';
+import { STEP_ORDER, type MigrationReport, type StepState } from '../src/shared/migration';
 import { missingSearchAttributes, startDevServer, type DevServer } from '../src/temporal';
 import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import { eventually } from './helpers/eventually';
@@ -113,6 +114,18 @@ describe(
       assert.equal(run.stdout, '');
     });
 
+    it('a usage error with --json still prints one JSON document on stdout', async () => {
+      const run = await runCli(['migrate', '--instance', 'i-bp1abcdef', '--bogus', '--json'], env);
+      assert.equal(run.code, 2, run.stderr);
+      const doc = run.json<{ error: string; exitCode: number }>();
+      assert.deepEqual(Object.keys(doc).sort(), ['error', 'exitCode']);
+      assert.match(doc.error, /^unknown option '--bogus'/);
+      assert.equal(doc.exitCode, 2);
+      const missing = await runCli(['migrate', '--json'], env);
+      assert.equal(missing.code, 2);
+      assert.match(missing.json<{ error: string }>().error, /required option '--instance <id>'/);
+    });
+
     it('a malformed instance id names --instance and the expected shape', async () => {
       const run = await runCli(['migrate', '--instance', 'web-01', '--json'], env);
       assert.equal(run.code, 2, run.stderr);
@@ -206,6 +219,20 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
       [],
     );
     assert.ok(calls.length > 0, 'preflight read the cloud');
+  });
+
+  it('a dry run whose checks fail exits 2, so `migrate --dry-run && migrate` stops there', async () => {
+    const [instance] = instances;
+    const run = await runCli(
+      ['migrate', '--instance', instance, '--dry-run', '--vswitch', 'vsw-bp1doesnotexist0000', '--json'],
+      env,
+    );
+    assert.equal(run.code, 2, run.stderr);
+    const { report } = run.json<{ report: MigrationReport }>();
+    assert.equal(report.outcome, 'planned');
+    const vSwitch = report.checks.find((c) => c.name === 'vSwitch');
+    assert.equal(vSwitch?.ok, false, JSON.stringify(report.checks));
+    assert.match(vSwitch?.detail ?? '', /vsw-bp1doesnotexist0000 not found/);
   });
 
   it('migrate --wait --json verifies, with progress on stderr and one JSON document on stdout', async () => {
@@ -411,7 +438,8 @@ describe('eni-migrate worker and cloud, configured only by the environment', () 
     });
     const worker = startCli(['worker'], env);
     started.push(worker);
-    await worker.waitFor('stderr', /polling task queue eni-migration/);
+    // One queue per region: a migration started for this region runs only on this region's worker.
+    await worker.waitFor('stderr', new RegExp(`polling task queue eni-migration-${info.regionId}\\b`));
     assert.match(worker.out.stderr, /registered search attributes in namespace default/);
 
     const run = await runCli(
@@ -430,5 +458,37 @@ describe('eni-migrate worker and cloud, configured only by the environment', () 
 
     cloud.child.kill('SIGINT');
     assert.equal(await cloud.exited, 0, cloud.out.stderr);
+  });
+});
+
+describe('the human report', () => {
+  const report = (convertToEip: StepState, publicIp?: string): MigrationReport => ({
+    workflowId: 'eni-migration/cn-hangzhou/i-bp1abcdef',
+    regionId: 'cn-hangzhou',
+    instanceId: 'i-bp1abcdef',
+    outcome: 'rolled-back',
+    cause: 'cancelled',
+    durationMs: 1200,
+    apiCalls: 7,
+    checks: [],
+    publicIp,
+    allocationId: convertToEip === 'done' ? 'eip-bp1abcdef' : undefined,
+    steps: STEP_ORDER.map((name) => ({
+      name,
+      state: name === 'preflight' ? 'done' : name === 'convertToEip' ? convertToEip : 'pending',
+      apiCalls: 0,
+    })),
+  });
+
+  it('a rollback mentions the EIP only when step 1 converted the public IP', () => {
+    assert.match(
+      formatReport(report('done', '47.96.1.2')),
+      /keeps its public IP 47\.96\.1\.2 as EIP eip-bp1abcdef/,
+    );
+    for (const state of ['pending', 'failed'] as const) {
+      const text = formatReport(report(state, '47.96.1.2'));
+      assert.doesNotMatch(text, /as EIP/, text);
+      assert.match(text, /the instance was not changed/);
+    }
   });
 });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as $Ecs from '@alicloud/ecs20140526';
 import { MigrationAlreadyRunningError, MigrationClient, MigrationClosedError } from '../src/client';
+import { taskQueueFor } from '../src/config';
 import { migrationWorkflowId, type MigrationProgress, type MigrationReport } from '../src/shared/migration';
 import { eventually } from './helpers/eventually';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
@@ -104,6 +105,30 @@ describe('MigrationClient', () => {
     assert.equal(enis.body?.networkInterfaceSets?.networkInterfaceSet?.length ?? 0, 0);
     const status = await client.status(workflowId);
     assert.notEqual(status.status, 'RUNNING');
+  });
+
+  it("starts on its region's task queue, so another region's worker never runs its activities", async () => {
+    assert.equal(taskQueueFor('cn-hangzhou'), 'eni-migration-cn-hangzhou');
+    assert.equal(taskQueueFor('cn-hangzhou', 'fleet'), 'fleet-cn-hangzhou');
+    const instanceId = instances[2];
+    const here = await client.start({ regionId, instanceId, requireApproval: true });
+    // The same instance id in another region: a queue this region's worker does not poll, so nothing runs it.
+    const elsewhere = await client.start({ regionId: 'cn-elsewhere', instanceId });
+    try {
+      const describe = (id: string) => client.client.workflow.getHandle(id).describe();
+      assert.equal((await describe(here.workflowId)).taskQueue, `${env.taskQueue}-${regionId}`);
+      assert.equal((await describe(elsewhere.workflowId)).taskQueue, `${env.taskQueue}-cn-elsewhere`);
+      await eventually(async () => (await client.progress(here.workflowId)).awaitingApproval, 'the gate');
+      const history = await client.client.workflow.getHandle(elsewhere.workflowId).fetchHistory();
+      assert.ok(
+        !history.events?.some((e) => e.workflowTaskStartedEventAttributes),
+        'no worker picked up the other region',
+      );
+    } finally {
+      await client.client.workflow.getHandle(elsewhere.workflowId).terminate('test done');
+      await client.cancel(here.workflowId);
+      await client.result(here.workflowId).catch(() => undefined);
+    }
   });
 
   it('list filters are validated, not spliced into the query', async () => {

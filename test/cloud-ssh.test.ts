@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,8 +35,15 @@ describe('SSH client', () => {
     assert.ok(t.port > 0 && t.port !== 22);
     assert.equal(t.user, 'root');
     assert.deepEqual(t.identityFiles, [tc.cloud.sshPrivateKey]);
-    // Explicit options win over the file, like `ssh -l`.
-    assert.equal(resolveTarget(publicIp, { sshConfigPath: configPath, user: 'admin' }).user, 'admin');
+    // The config's User wins over ENI_MIGRATE_SSH_USER, which is the fallback for hosts it names no User for.
+    assert.equal(resolveTarget(publicIp, { sshConfigPath: configPath, user: 'admin' }).user, 'root');
+    const dir = mkdtempSync(join(tmpdir(), 'ssh-user-'));
+    const cfg = join(dir, 'config');
+    writeFileSync(cfg, 'Host named\n  User ecs-user\n');
+    assert.equal(resolveTarget('named', { sshConfigPath: cfg, user: 'admin' }).user, 'ecs-user');
+    assert.equal(resolveTarget('unnamed', { sshConfigPath: cfg, user: 'admin' }).user, 'admin');
+    assert.equal(resolveTarget('unnamed', { sshConfigPath: cfg }).user, 'root');
+    assert.equal(resolveTarget('unnamed', { user: 'admin' }).user, 'admin');
   });
 
   it('expands ~ in IdentityFile', () => {
@@ -124,14 +132,17 @@ describe('SSH client', () => {
       const target = SSHConfig.parse(readFileSync(configPath, 'utf8')).compute(publicIp);
       const dir = mkdtempSync(join(tmpdir(), 'ssh-jump-'));
       const cfg = join(dir, 'config');
+      const knownHosts = join(dir, 'known_hosts');
+      const bastionPort = (bastion.address() as AddressInfo).port;
       writeFileSync(
         cfg,
         [
           'Host bastion',
           '  HostName 127.0.0.1',
-          `  Port ${(bastion.address() as AddressInfo).port}`,
+          `  Port ${bastionPort}`,
           '  User jumper',
           `  IdentityFile ${tc.cloud.sshPrivateKey}`,
+          `  UserKnownHostsFile ${knownHosts}`,
           `Host ${publicIp}`,
           `  HostName ${target.HostName}`,
           `  Port ${target.Port}`,
@@ -148,6 +159,32 @@ describe('SSH client', () => {
       assert.equal(
         r.hostKeyFingerprint,
         await createSshRunner({ sshConfigPath: configPath }).hostKeyFingerprint(publicIp),
+      );
+
+      // The bastion's key is checked against known_hosts: another key listed for it is refused, before auth...
+      const other = utils.generateKeyPairSync('ed25519');
+      writeFileSync(knownHosts, `[127.0.0.1]:${bastionPort} ${other.public}\n`);
+      await assert.rejects(
+        ssh.run(publicIp, 'hostname'),
+        (err: unknown) => err instanceof SshError && err.kind === 'host-key-mismatch',
+      );
+      assert.equal(forwarded.length, 1, 'nothing was forwarded through a bastion with an unknown key');
+      // ...its own key is accepted, also from a hashed entry (ssh-keygen -H), whatever else is listed.
+      const name = `[127.0.0.1]:${bastionPort}`;
+      const salt = Buffer.from('0123456789abcdefghij');
+      const hashed = `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`;
+      writeFileSync(knownHosts, `${hashed} ${other.public}\n`);
+      await assert.rejects(
+        ssh.run(publicIp, 'hostname'),
+        (err: unknown) => err instanceof SshError && err.kind === 'host-key-mismatch',
+      );
+      writeFileSync(knownHosts, `other.example ${other.public}\n${hashed} ${hostKey.public}\n`);
+      assert.equal((await ssh.run(publicIp, 'hostname')).exitCode, 0);
+      // ...and a revoked key is refused even when listed.
+      writeFileSync(knownHosts, `${name} ${hostKey.public}\n@revoked * ${hostKey.public}\n`);
+      await assert.rejects(
+        ssh.run(publicIp, 'hostname'),
+        (err: unknown) => err instanceof SshError && err.kind === 'host-key-mismatch',
       );
     } finally {
       bastion.close();

@@ -4,13 +4,19 @@ import type { MigrationReport, Outcome } from '../shared/migration';
  * The CLI's exit codes, one meaning each, so scripts can branch on them (documented in `eni-migrate --help`).
  */
 export const ExitCode = {
-  /** Verified, plan printed (dry run), started (without --wait), or the command did what was asked. */
+  /** Verified, a dry run whose checks all pass, started (without --wait), or the command did what was asked. */
   OK: 0,
   /** The migration failed: resources may be left (the report lists them and how to fix them), or the command failed. */
   FAILED: 1,
-  /** Bad input: a malformed flag or variable, or preflight refused the instance. Nothing in the cloud changed. */
+  /**
+   * Bad input: a malformed flag or variable, or preflight refused the instance (also in a dry run, so that
+   * `migrate --dry-run && migrate` stops there). Nothing in the cloud changed.
+   */
   USAGE: 2,
-  /** The migration rolled back: the instance is as after step 1 (its public IP is now an EIP on it). */
+  /**
+   * The migration rolled back: no ENI is left; if step 1 ran, the instance keeps its public IP as an EIP on it,
+   * otherwise it is untouched.
+   */
   ROLLED_BACK: 3,
   /** The migration was cancelled (its compensations ran). */
   CANCELLED: 4,
@@ -36,18 +42,24 @@ export function exitCodeForOutcome(outcome: Outcome): ExitCodeValue {
   }
 }
 
-/** A cancelled migration rolls back and reports so: cancellation gets its own code. */
-export function exitCodeForReport(report: Pick<MigrationReport, 'outcome' | 'cause'>): ExitCodeValue {
+/**
+ * A cancelled migration rolls back and reports so: cancellation gets its own code. A dry run whose checks fail is
+ * refused like preflight would refuse the migration, so a script does not go on to the real run.
+ */
+export function exitCodeForReport(
+  report: Pick<MigrationReport, 'outcome' | 'cause'> & { checks?: MigrationReport['checks'] },
+): ExitCodeValue {
   if (report.outcome === 'rolled-back' && report.cause === 'cancelled') return ExitCode.CANCELLED;
+  if (report.outcome === 'planned' && report.checks?.some((c) => !c.ok)) return ExitCode.USAGE;
   return exitCodeForOutcome(report.outcome);
 }
 
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0    verified, plan printed (--dry-run), started (without --wait), or done
+  0    verified, --dry-run with every check passed, started (without --wait), or done
   1    failed: the report lists what is left in the cloud and how to fix it
-  2    bad input (flag, variable, or preflight refused it): nothing changed
-  3    rolled back: the instance keeps its public IP as an EIP, no ENI left
+  2    bad input (flag, variable, or preflight refused it, --dry-run too): nothing changed
+  3    rolled back: no ENI left; the public IP is an EIP on the instance if step 1 ran
   4    cancelled: rolled back like 3
   5    Temporal unreachable (check TEMPORAL_ADDRESS)
   6    a migration of this instance is already running (use --attach or status)

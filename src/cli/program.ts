@@ -56,9 +56,22 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       // Commander already printed its message (naming the flag) on stderr.
-      return err.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+      if (err.exitCode === 0) return ExitCode.OK; // --help, --version
+      // A script that asked for --json reads stdout: give it the one document, as for any other error.
+      if (wantsJson(argv)) {
+        const doc = { error: err.message.replace(/^error: /, ''), exitCode: ExitCode.USAGE };
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      }
+      return ExitCode.USAGE;
     }
     throw err;
   }
   return exitCode;
+}
+
+/** Whether --json is among the options (argv as process.argv: node and the script first; `--` ends options). */
+function wantsJson(argv: string[]): boolean {
+  const args = argv.slice(2);
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
 }

@@ -21,11 +21,7 @@ export function formatReport(report: MigrationReport): string {
       break;
     case 'rolled-back':
       lines.push(`  cause: ${report.cause ?? 'unknown'}`);
-      if (report.publicIp) {
-        lines.push(
-          `  the instance keeps its public IP ${report.publicIp} as EIP ${report.allocationId ?? '?'}`,
-        );
-      }
+      lines.push(`  ${rolledBackState(report)}`);
       break;
     case 'failed':
       lines.push(`  cause: ${report.cause ?? 'unknown'}`);
@@ -48,4 +44,14 @@ export function formatReport(report: MigrationReport): string {
   if (steps.length && report.outcome !== 'planned') lines.push(`  steps: ${steps.join('; ')}`);
   lines.push(`  workflow: ${report.workflowId}`);
   return lines.join('\n');
+}
+
+/** What a rollback leaves: step 1 (the conversion to an EIP) is never undone, but it may not have run at all. */
+function rolledBackState(report: MigrationReport): string {
+  const convert = report.steps.find((s) => s.name === 'convertToEip')?.state;
+  if (convert === 'done' || convert === 'skipped') {
+    const ip = report.publicIp ? ` ${report.publicIp}` : '';
+    return `no ENI left; the instance keeps its public IP${ip} as EIP ${report.allocationId ?? '?'}`;
+  }
+  return `no ENI left; the instance was not changed${report.publicIp ? ` (NAT public IP ${report.publicIp})` : ''}`;
 }

@@ -37,7 +37,7 @@ export async function waitForReport(
           if (hinted) return;
           hinted = true;
           out.info(
-            `  (no answer from the workflow yet: is a worker polling task queue ${client.taskQueue}? ` +
+            `  (no answer from the workflow yet: is a worker polling task queue ${queueOf(client, workflowId)}? ` +
               'start one with `eni-migrate worker`; waiting)',
           );
         },
@@ -48,4 +48,10 @@ export async function waitForReport(
   } finally {
     process.off('SIGINT', onSigint);
   }
+}
+
+/** The queue the migration runs on: its workflow id (eni-migration/<region>/<instance>) names the region. */
+function queueOf(client: MigrationClient, workflowId: string): string {
+  const regionId = /^eni-migration\/([^/]+)\//.exec(workflowId)?.[1];
+  return regionId ? client.taskQueueFor(regionId) : `${client.taskQueue}-<region>`;
 }

@@ -91,7 +91,15 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
     for (let pageNumber = 1; ; pageNumber++) {
       const res = await callApi('DescribeNatGateways', () =>
         client.describeNatGateways(
-          new $Vpc.DescribeNatGatewaysRequest({ regionId, vpcId, pageNumber, pageSize: PAGE_SIZE }),
+          // Filtered here and checked again in pickSnatEntry: an intranet (VPC) NAT gateway's SNAT entry
+          // translates to a private address, which is no egress to the Internet.
+          new $Vpc.DescribeNatGatewaysRequest({
+            regionId,
+            vpcId,
+            networkType: 'internet',
+            pageNumber,
+            pageSize: PAGE_SIZE,
+          }),
         ),
       );
       const page = res.body?.natGateways?.natGateway ?? [];
@@ -178,23 +186,75 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
     },
 
     async findSnatEntryFor(vpcId, vSwitchId, privateIp) {
-      const rank = (e: SnatEntry): number => {
-        if (e.sourceCidr === `${privateIp}/32`) return 3;
-        if (e.sourceVSwitchId === vSwitchId) return 2;
-        if (e.sourceCidr && cidrContains(e.sourceCidr, privateIp)) return 1;
-        return 0;
-      };
-      let best: SnatEntry | undefined;
+      const gateways: NatGatewaySnat[] = [];
       for (const gw of await natGateways(vpcId)) {
-        if (!gw.natGatewayId || (gw.status && gw.status !== 'Available')) continue;
-        for (const entry of await snatEntries(gw.natGatewayId)) {
-          if (entry.status !== 'Available' || entry.snatIps.length === 0) continue;
-          if (rank(entry) > (best ? rank(best) : 0)) best = entry;
-        }
+        if (!gw.natGatewayId) continue;
+        const gateway = { natGatewayId: gw.natGatewayId, status: gw.status, networkType: gw.networkType };
+        // Only internet gateways have SNAT entries worth reading; skip the rest without another call.
+        if (!isInternetNatGateway(gateway)) continue;
+        gateways.push({ ...gateway, entries: await snatEntries(gw.natGatewayId) });
       }
-      return best;
+      return pickSnatEntry(gateways, vSwitchId, privateIp);
     },
   };
+}
+
+/** A NAT gateway as the SNAT lookup sees it: its kind and its SNAT entries. */
+export interface NatGatewaySnat {
+  natGatewayId: string;
+  status?: string;
+  /** internet | intranet. Intranet (VPC) gateways translate to private addresses: no way out to the Internet. */
+  networkType?: string;
+  entries: SnatEntry[];
+}
+
+/** An internet NAT gateway that is in service. A gateway from before NetworkType existed is an internet one. */
+export function isInternetNatGateway(gw: Pick<NatGatewaySnat, 'status' | 'networkType'>): boolean {
+  return (!gw.status || gw.status === 'Available') && (gw.networkType ?? 'internet') === 'internet';
+}
+
+/**
+ * The SNAT entry that takes a private IP of a vSwitch to the Internet: only internet gateways, only entries whose
+ * addresses are public (a private or shared address would be taken for the egress IP and fail verification or pass
+ * preflight wrongly). An entry for the address itself wins over one for its vSwitch, which wins over a CIDR block.
+ */
+export function pickSnatEntry(
+  gateways: readonly NatGatewaySnat[],
+  vSwitchId: string,
+  privateIp: string,
+): SnatEntry | undefined {
+  const rank = (e: SnatEntry): number => {
+    if (e.sourceCidr === `${privateIp}/32`) return 3;
+    if (e.sourceVSwitchId === vSwitchId) return 2;
+    if (e.sourceCidr && cidrContains(e.sourceCidr, privateIp)) return 1;
+    return 0;
+  };
+  let best: SnatEntry | undefined;
+  for (const gw of gateways) {
+    if (!isInternetNatGateway(gw)) continue;
+    for (const entry of gw.entries) {
+      if (entry.status !== 'Available' || entry.snatIps.length === 0) continue;
+      if (entry.snatIps.some((ip) => !isPublicIpv4(ip))) continue;
+      if (rank(entry) > (best ? rank(best) : 0)) best = entry;
+    }
+  }
+  return best;
+}
+
+/** Address blocks that never leave a VPC: RFC 1918, shared address space (RFC 6598), loopback, link-local. */
+const NON_PUBLIC_BLOCKS = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  '0.0.0.0/8',
+];
+
+/** Whether an IPv4 address can be someone's source address on the Internet. */
+export function isPublicIpv4(ip: string): boolean {
+  return ipv4ToInt(ip) !== undefined && !NON_PUBLIC_BLOCKS.some((block) => cidrContains(block, ip));
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

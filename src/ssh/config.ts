@@ -2,12 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
+import { knownHostsName } from './known-hosts';
 
 /** How the worker reaches instances over SSH. Secrets (the keys' contents) stay on the worker. */
 export interface SshOptions {
   /** An OpenSSH ssh_config: HostName, Port, User, IdentityFile and ProxyJump (one hop) are honoured. */
   sshConfigPath?: string;
-  /** Overrides the config's User, like `ssh -l`. Default: the config's User, else root. */
+  /** User for a host the config names no User for (ENI_MIGRATE_SSH_USER). The config's User wins; default root. */
   user?: string;
   /** Tried before the config's IdentityFile entries, like `ssh -i`. */
   privateKeyPath?: string;
@@ -28,9 +29,13 @@ export interface SshTarget {
   identityFiles: string[];
   /** One bastion hop, from ProxyJump. */
   jump?: SshTarget;
+  /** UserKnownHostsFile (default ~/.ssh/known_hosts and known_hosts2), and the name the host is listed under. */
+  knownHostsFiles: string[];
+  knownHostsName: string;
 }
 
 const DEFAULT_IDENTITY_FILES = ['~/.ssh/id_ed25519', '~/.ssh/id_ecdsa', '~/.ssh/id_rsa'];
+const DEFAULT_KNOWN_HOSTS_FILES = ['~/.ssh/known_hosts', '~/.ssh/known_hosts2'];
 
 export function expandHome(path: string): string {
   if (path === '~') return homedir();
@@ -76,9 +81,8 @@ function resolveWith(
 ): SshTarget {
   const c = config?.compute(address) ?? {};
   const hostName = asString(c.HostName)?.replace(/%h/g, address) ?? address;
-  // Like `ssh -l`: the option wins for the target; a bastion keeps its own User from the config.
-  const user =
-    hop.user ?? (allowJump ? (opts.user ?? asString(c.User)) : (asString(c.User) ?? opts.user)) ?? 'root';
+  // The config knows each host best (instances and bastions may differ): the option is the fallback, then root.
+  const user = hop.user ?? asString(c.User) ?? opts.user ?? 'root';
   const configured = asList(c.IdentityFile).map(expandHome);
   const explicit = allowJump && opts.privateKeyPath ? [expandHome(opts.privateKeyPath)] : [];
   const fallbacks =
@@ -97,13 +101,17 @@ function resolveWith(
     const h = parseHop(proxyJump);
     jump = resolveWith(config, h.host, opts, false, h);
   }
+  const port = hop.port ?? Number(asString(c.Port) ?? 22);
+  const listed = asList(c.UserKnownHostsFile).flatMap((f) => f.split(/\s+/).filter(Boolean));
   return {
     alias: address,
     host: hostName,
-    port: hop.port ?? Number(asString(c.Port) ?? 22),
+    port,
     user,
     identityFiles,
     jump,
+    knownHostsFiles: (listed.length ? listed : DEFAULT_KNOWN_HOSTS_FILES).map(expandHome),
+    knownHostsName: knownHostsName(hostName, port, asString(c.HostKeyAlias)),
   };
 }
 

@@ -1,8 +1,11 @@
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { Client, type ConnectConfig, type PublicKeyAuthMethod } from 'ssh2';
 import { resolveTarget, SshError, type SshOptions, type SshTarget } from './config';
+import { fingerprintOf } from './fingerprint';
+import { isAcceptedHostKey, knownHostKeys } from './known-hosts';
+
+export { fingerprintOf } from './fingerprint';
 
 export interface CommandResult {
   stdout: string;
@@ -22,11 +25,6 @@ export interface SshRunner {
   /** The SHA256 fingerprint of the host key presented on `address`; no credentials are sent. */
   hostKeyFingerprint(address: string): Promise<string>;
   run(address: string, command: string, opts?: RunOptions): Promise<CommandResult>;
-}
-
-/** SHA256:<base64 without padding> of the key blob: the format `ssh-keygen -lf` and `ssh -v` print. */
-export function fingerprintOf(keyBlob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '')}`;
 }
 
 export function createSshRunner(opts: SshOptions = {}): SshRunner {
@@ -56,7 +54,11 @@ export function createSshRunner(opts: SshOptions = {}): SshRunner {
     let bastion: Client | undefined;
     let sock: Readable | undefined;
     if (target.jump) {
-      const hop = await connect(target.jump, () => true);
+      // The bastion is checked against the user's known_hosts (UserKnownHostsFile), as `ssh -J` would; one it
+      // does not list is accepted like StrictHostKeyChecking=accept-new. The instance behind it is pinned by the caller.
+      const jump = target.jump;
+      const known = knownHostKeys(jump.knownHostsFiles, jump.knownHostsName);
+      const hop = await connect(jump, (fp) => isAcceptedHostKey(known, fp));
       bastion = hop.client;
       sock = await new Promise<Readable>((resolve, reject) =>
         hop.client.forwardOut('127.0.0.1', 0, target.host, target.port, (err, stream) =>

@@ -20,6 +20,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { createCloudApis } from '../../src/cloud/clients';
+import { taskQueueFor } from '../../src/config';
 import { createSshRunner, type SshRunner } from '../../src/ssh';
 import { migrationWorkflowId, type MigrationInput, type MigrationReport } from '../../src/shared/migration';
 import type { LocalCloudOptions } from '../../src/local-cloud';
@@ -62,6 +63,7 @@ export interface MigrationEnv {
   cloud: TestCloud;
   temporal: TestTemporal;
   regionId: string;
+  /** The base of the task queue names (TEMPORAL_TASK_QUEUE); the worker polls `taskQueueFor(regionId, taskQueue)`. */
   taskQueue: string;
   /** The instances of the cloud's default topology, in order, with their NAT public IPs. */
   instances: Array<{ instanceId: string; publicIp: string }>;
@@ -102,6 +104,8 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     workflowBundle(),
   ]);
   const taskQueue = `migration-test-${randomBytes(4).toString('hex')}`;
+  // The queue the product's client starts this region's migrations on.
+  const regionQueue = taskQueueFor(regionId, taskQueue);
   const { ecs, vpc } = productCloudApis(cloud, regionId);
   const ssh = createSshRunner({
     sshConfigPath: cloud.cloud.sshConfig,
@@ -116,7 +120,7 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     worker = await Worker.create({
       connection: temporal.nativeConnection,
       namespace: temporal.server.namespace,
-      taskQueue,
+      taskQueue: regionQueue,
       workflowBundle: workflowCode,
       activities,
       // A worker going away in a test should hand its activities back at once, not after the default 10 s grace.
@@ -154,7 +158,7 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     return w.runUntil(fn(queue));
   };
 
-  const start = (input: Partial<MigrationInput> & { instanceId: string }, queue = taskQueue) =>
+  const start = (input: Partial<MigrationInput> & { instanceId: string }, queue = regionQueue) =>
     temporal.client.workflow.start<typeof migrateInstance>('migrateInstance', {
       taskQueue: queue,
       workflowId: migrationWorkflowId(regionId, input.instanceId),
