@@ -29,7 +29,7 @@ describe('activity waits', () => {
   let securityGroupId: string;
 
   before(async () => {
-    tc = await startTestCloud({ instances: 3 });
+    tc = await startTestCloud({ instances: 4 });
     regionId = tc.cloud.regionId;
     const { ecs, vpc } = productCloudApis(tc, regionId);
     acts = createActivities({ ecs, vpc, ssh: createSshRunner({}), pollIntervalMs: 20 });
@@ -198,6 +198,124 @@ describe('activity waits', () => {
       new $Vpc.DescribeEipAddressesRequest({ regionId, allocationId }),
     );
     assert.equal(eips.body!.eipAddresses!.eipAddress![0].instanceId, a.instanceId);
+  });
+
+  it('ClientTokens follow the seed the workflow passes: a reset (new run, same seed) gets the same ENI', async () => {
+    const create = {
+      instanceId: instances[2].instanceId,
+      vSwitchId,
+      securityGroupId,
+      tokenSeed: randomUUID(),
+    };
+    const before = await newEnis(new Set());
+    const first = await runAct('createNetworkInterface', create, undefined, ownRun());
+    const afterReset = await runAct('createNetworkInterface', create, undefined, ownRun());
+    assert.equal(afterReset.networkInterfaceId, first.networkInterfaceId);
+    assert.deepEqual(await newEnis(before), [first.networkInterfaceId]);
+    // Another migration (another seed) gets an ENI of its own.
+    const next = await runAct('createNetworkInterface', { ...create, tokenSeed: randomUUID() });
+    assert.notEqual(next.networkInterfaceId, first.networkInterfaceId);
+  });
+
+  it('an EIP binding that did not take is requested again with a new ClientToken', async () => {
+    const { instanceId, publicIp } = instances[3];
+    const { allocationId } = await runAct('convertNatPublicIpToEip', { instanceId, publicIp });
+    const eip = { allocationId, instanceId, tokenSeed: randomUUID() };
+    const someoneElse = ownRun();
+    await runAct('unassociateEipFromInstance', { allocationId, instanceId }, undefined, someoneElse);
+    const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    await runAct('associateEipToInstance', eip);
+    // Undone behind the activity's back; its retry (resumed from its checkpoint) must not reuse the token, which
+    // would only get the first request's success back while the EIP stays Available.
+    await runAct('unassociateEipFromInstance', { allocationId, instanceId }, undefined, someoneElse);
+    const retried = runAct('associateEipToInstance', eip, {
+      apiCalls: 0,
+      polls: 0,
+      state: { issued: 1, issuedAt: Date.now() - 60_000 },
+    });
+    const timeout = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('never bound')), 5000).unref(),
+    );
+    await Promise.race([retried, timeout]);
+    const tokens = (await tc.admin.calls({ action: 'AssociateEipAddress', since })).map(
+      (c) => c.params.ClientToken,
+    );
+    assert.equal(tokens.length, 2);
+    assert.notEqual(tokens[0], tokens[1]);
+    const eips = await tc.vpc.describeEipAddresses(
+      new $Vpc.DescribeEipAddressesRequest({ regionId, allocationId }),
+    );
+    assert.equal(eips.body!.eipAddresses!.eipAddress![0].status, 'InUse');
+  });
+
+  it('refuses to detach or delete an ENI that still carries the EIP', async () => {
+    const { instanceId, publicIp } = instances[3];
+    const { allocationId } = await runAct('convertNatPublicIpToEip', { instanceId, publicIp });
+    // An ENI in the instance's own vSwitch (this instance is in another zone than the others).
+    const i = await tc.ecs.describeInstances(
+      new $Ecs.DescribeInstancesRequest({ regionId, instanceIds: JSON.stringify([instanceId]) }),
+    );
+    const own = i.body!.instances!.instance![0];
+    const create = {
+      instanceId,
+      vSwitchId: own.vpcAttributes!.vSwitchId!,
+      securityGroupId: own.securityGroupIds!.securityGroupId![0],
+    };
+    const { networkInterfaceId: eni } = await runAct('createNetworkInterface', create, undefined, ownRun());
+    await runAct('attachNetworkInterface', { networkInterfaceId: eni, instanceId });
+    const d = await tc.ecs.describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [eni] }),
+    );
+    const privateIpAddress = d.body!.networkInterfaceSets!.networkInterfaceSet![0].privateIpAddress!;
+    const run = ownRun();
+    await runAct('unassociateEipFromInstance', { allocationId, instanceId }, undefined, run);
+    await runAct(
+      'associateEipToEni',
+      { allocationId, networkInterfaceId: eni, privateIpAddress },
+      undefined,
+      run,
+    );
+    const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    for (const attempt of [
+      runAct('detachNetworkInterface', { networkInterfaceId: eni, instanceId }),
+      runAct('deleteNetworkInterface', { networkInterfaceId: eni, create }),
+    ]) {
+      const err = await attempt.catch((e: unknown) => e);
+      assert.ok(err instanceof ApplicationFailure, String(err));
+      assert.equal(err.type, 'EniHasEip');
+      assert.equal(err.nonRetryable, true);
+      assert.match(err.message, new RegExp(`carries EIP ${publicIp.replace(/\./g, '\\.')}`));
+    }
+    const changes = (await tc.admin.calls({ since })).filter((c) => !c.action.startsWith('Describe'));
+    assert.deepEqual(changes, []);
+    // Once the EIP is back on the instance, the same compensations go through.
+    await runAct(
+      'unassociateEipFromEni',
+      { allocationId, networkInterfaceId: eni, privateIpAddress },
+      undefined,
+      run,
+    );
+    await runAct('associateEipToInstance', { allocationId, instanceId }, undefined, run);
+    await runAct('detachNetworkInterface', { networkInterfaceId: eni, instanceId });
+    await runAct('deleteNetworkInterface', { networkInterfaceId: eni, create });
+  });
+
+  it('a detach issued moments ago is not issued again while the ENI still shows InUse', async () => {
+    const eni = await newEni();
+    const ref = { networkInterfaceId: eni, instanceId: instances[0].instanceId };
+    await runAct('attachNetworkInterface', ref);
+    const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    const started = Date.now();
+    // A retry resumed right after an attempt that issued the detach, before Describe shows Detaching.
+    await runAct('detachNetworkInterface', ref, {
+      apiCalls: 0,
+      polls: 0,
+      state: { detachIssuedAt: started },
+    });
+    const detaches = await tc.admin.calls({ action: 'DetachNetworkInterface', since });
+    assert.equal(detaches.length, 1);
+    // Issued only once the earlier detach counted as stuck (15 poll intervals, at least 500 ms).
+    assert.ok(Date.parse(String(detaches[0].time)) - started >= 450, JSON.stringify(detaches[0]));
   });
 
   it('a cancelled wait stops at once', async () => {

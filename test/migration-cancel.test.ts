@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { FAST_TIMINGS } from '../src/local-cloud';
 import type { StepName } from '../src/shared/migration';
+import { MIGRATION_OUTCOME, MIGRATION_STEP } from '../src/shared/search-attributes';
 import { progressQuery, type migrateInstance } from '../src/workflows';
 import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
@@ -22,7 +24,7 @@ describe('cancelling a migration rolls it back', () => {
   let env: MigrationEnv;
   before(async () => {
     env = await startMigrationEnv({
-      instances: 5,
+      instances: 6,
       // The last instance's guest needs set-up for a secondary NIC, so verification keeps retrying until cancelled.
       topology: (t) => void (t.instances[4].imageId = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd'),
     });
@@ -57,5 +59,27 @@ describe('cancelling a migration rolls it back', () => {
         await env.cloud.admin.timings(FAST_TIMINGS);
       }
     });
+  });
+
+  it('in preflight: nothing to undo, and the Web UI does not list it as running', async () => {
+    const instance = env.instances[5];
+    await env.cloud.admin.latency('DescribeInstances', 1500);
+    try {
+      const handle = await env.start({ instanceId: instance.instanceId });
+      await waitForStep(handle, 'preflight');
+      await handle.cancel();
+      const err = await handle.result().then(
+        () => assert.fail('a migration cancelled in preflight has no report'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure, String(err));
+      const sa = (await handle.describe()).typedSearchAttributes;
+      assert.equal(sa.get(MIGRATION_OUTCOME), 'cancelled');
+      assert.equal(sa.get(MIGRATION_STEP), 'done');
+      assert.equal((await handle.query(progressQuery)).currentStep, 'done');
+      assert.deepEqual((await env.view()).instance(instance.instanceId).PublicIpAddress, [instance.publicIp]);
+    } finally {
+      await env.cloud.admin.clearLatency();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { progressQuery } from '../src/workflows';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from '../src/shared/search-attributes';
 import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
@@ -13,8 +14,9 @@ describe('migrateInstance: the runbook end to end', () => {
   let env: MigrationEnv;
   before(async () => {
     env = await startMigrationEnv({
-      instances: 12,
+      instances: 13,
       topology: (t) => {
+        t.instances[12].imageId = MANUAL_NIC_IMAGE;
         t.instances[6].imageId = MANUAL_NIC_IMAGE;
         t.instances[7].imageId = MANUAL_NIC_IMAGE;
         t.instances[9].imageId = MANUAL_NIC_IMAGE;
@@ -154,6 +156,51 @@ describe('migrateInstance: the runbook end to end', () => {
       const view = await env.view();
       assert.equal(view.eniById(report.networkInterfaceId!), undefined);
       assert.equal(view.eipByAddress(instance.publicIp)?.Status, 'Available');
+    } finally {
+      await env.cloud.admin.clearFaults();
+    }
+  });
+
+  it('a rollback that cannot take the EIP off the ENI leaves the ENI attached, carrying it', async () => {
+    const { instanceId, publicIp } = env.instances[12];
+    // Verification fails (the guest needs set-up for a second NIC); once it is running, unbinding is forbidden.
+    const handle = await env.start({ instanceId, verifyTimeoutSeconds: 3 });
+    const deadline = Date.now() + 20_000;
+    while ((await handle.query(progressQuery)).currentStep !== 'verify') {
+      assert.ok(Date.now() < deadline, 'never reached verify');
+      await sleep(25);
+    }
+    await env.cloud.admin.fault({ action: 'UnassociateEipAddress', code: 'Forbidden.RAM', count: 1000 });
+    try {
+      const report = await handle.result();
+      assert.equal(report.outcome, 'failed', JSON.stringify(report));
+      assert.match(report.cause ?? '', /verification failed.*rollback incomplete/);
+      const eniId = report.networkInterfaceId!;
+      // Not detached, not deleted: the EIP still maps to the ENI, which is still on the instance.
+      const view = await env.view();
+      const eni = view.eniById(eniId);
+      assert.equal(eni?.Status, 'InUse');
+      assert.equal(eni?.InstanceId, instanceId);
+      const eip = view.eipByAddress(publicIp);
+      assert.equal(eip?.Status, 'InUse');
+      assert.equal(eip?.InstanceId, eniId);
+      // Every resource not undone is named, with how to fix it by hand.
+      const leftovers = report.leftovers ?? [];
+      assert.equal(leftovers.length, 4, JSON.stringify(leftovers));
+      assert.match(leftovers[0], new RegExp(`EIP ${publicIp} .* may still be on ENI ${eniId}: unbind it`));
+      assert.match(leftovers[0], /Forbidden\.RAM/);
+      assert.match(leftovers[1], new RegExp(`EIP ${publicIp} .* is not on ${instanceId}: bind it back`));
+      assert.match(leftovers[2], new RegExp(`ENI ${eniId} still attached to ${instanceId}`));
+      assert.match(leftovers[3], new RegExp(`ENI ${eniId} created by this migration: delete it`));
+      for (const l of leftovers.slice(1)) assert.match(l, /not attempted/);
+      const step = (name: string) => report.steps.find((s) => s.name === name);
+      assert.equal(step('associateEipToEni')?.state, 'failed');
+      assert.notEqual(step('attachEni')?.state, 'compensated');
+      assert.match(step('attachEni')?.error ?? '', /rollback not attempted/);
+      const detaches = (await env.cloud.admin.calls()).filter(
+        (c) => c.action === 'DetachNetworkInterface' && c.params.NetworkInterfaceId === eniId,
+      );
+      assert.deepEqual(detaches, [], 'the ENI carrying the EIP was never detached');
     } finally {
       await env.cloud.admin.clearFaults();
     }

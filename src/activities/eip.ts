@@ -79,7 +79,31 @@ export async function convertNatPublicIpToEip(
 }
 
 export interface EipMoveState {
-  issued: boolean;
+  /** Requests sent so far (each with its own ClientToken, see `request`). */
+  issued: number;
+  /** Epoch ms of the last request. */
+  issuedAt: number;
+}
+
+/**
+ * Sends the move, unless the last request may still take effect. A retry after a lost answer sends the same request
+ * again, same ClientToken (the count is checkpointed only once the cloud accepted it). A request the cloud accepted
+ * but that shows no effect once `settleMs` passed (it failed asynchronously, or someone undid it) is sent anew with a
+ * new token: the same token would only get the first request's success back, and the wait would never end.
+ */
+async function request(
+  x: Execution<EipMoveState>,
+  purpose: string,
+  settleMs: number,
+  send: (clientToken: string) => Promise<unknown>,
+): Promise<Observation<Record<string, never>>> {
+  const issued = Number(x.state.issued); // `true` in a checkpoint written before requests were counted
+  if (issued > 0 && Date.now() - x.state.issuedAt <= settleMs)
+    return { pending: 'requested, not in effect yet' };
+  const n = issued + 1;
+  await send(x.clientToken(n === 1 ? purpose : `${purpose}-${n}`));
+  x.checkpoint({ issued: n, issuedAt: Date.now() });
+  return { pending: n === 1 ? 'requested' : `requested again (#${n}): the last request did not take effect` };
 }
 
 /**
@@ -92,6 +116,7 @@ export async function associateEip(
   target: EipTarget,
   purpose: string,
   x: Execution<EipMoveState>,
+  settleMs: number,
 ): Promise<Record<string, never>> {
   return pollEip(vpc, allocationId, x, async (eip) => {
     if (boundTo(eip, target)) {
@@ -105,14 +130,14 @@ export async function associateEip(
       };
     }
     if (eip.status !== 'Available') return { pending: eip.status };
-    await vpc.associateEip({
-      allocationId,
-      ...target,
-      mode: target.instanceType === 'NetworkInterface' ? 'NAT' : undefined,
-      clientToken: x.clientToken(purpose),
-    });
-    x.checkpoint({ issued: true });
-    return { pending: 'association requested' };
+    return request(x, purpose, settleMs, (clientToken) =>
+      vpc.associateEip({
+        allocationId,
+        ...target,
+        mode: target.instanceType === 'NetworkInterface' ? 'NAT' : undefined,
+        clientToken,
+      }),
+    );
   });
 }
 
@@ -126,6 +151,7 @@ export async function unassociateEip(
   target: EipTarget,
   purpose: string,
   x: Execution<EipMoveState>,
+  settleMs: number,
 ): Promise<Record<string, never>> {
   return pollEip(vpc, allocationId, x, async (eip) => {
     if (!eip.instanceId) return eip.status === 'Available' ? { done: {} } : { pending: eip.status };
@@ -136,9 +162,9 @@ export async function unassociateEip(
       };
     }
     if (eip.status !== 'InUse') return { pending: eip.status };
-    await vpc.unassociateEip({ allocationId, ...target, clientToken: x.clientToken(purpose) });
-    x.checkpoint({ issued: true });
-    return { pending: 'disassociation requested' };
+    return request(x, purpose, settleMs, (clientToken) =>
+      vpc.unassociateEip({ allocationId, ...target, clientToken }),
+    );
   });
 }
 

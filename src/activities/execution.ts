@@ -40,6 +40,7 @@ export class Execution<S extends object> {
   constructor(
     initial: S,
     private readonly tuning: PollTuning,
+    private readonly tokenSeed?: string,
   ) {
     // A retry of this activity (same workflow, same activity) starts from the last checkpoint.
     const resumed = activityInfo().heartbeatDetails as Checkpoint<S> | undefined;
@@ -80,12 +81,14 @@ export class Execution<S extends object> {
   }
 
   /**
-   * A ClientToken that is the same for every attempt of the same step of the same workflow run, and different for
-   * another run (a rerun after a rollback must create a new ENI, not get the deleted one back). ≤64 ASCII characters.
+   * A ClientToken that is the same for every attempt of the same step of the same migration, across a reset of its
+   * workflow too (seeded by its firstExecutionRunId, see TokenSeeded), and different for another migration (a rerun
+   * after a rollback must create a new ENI, not get the deleted one back). ≤64 ASCII characters.
    */
   clientToken(purpose: string): string {
     const { workflowId, runId } = workflowExecution();
-    const digest = createHash('sha256').update(`${workflowId}\n${runId}\n${purpose}`).digest('hex');
+    const seed = this.tokenSeed ?? runId;
+    const digest = createHash('sha256').update(`${workflowId}\n${seed}\n${purpose}`).digest('hex');
     return `eni-migration-${purpose}-${digest}`.slice(0, 64);
   }
 }
@@ -105,8 +108,9 @@ export async function execute<S extends object, R extends object>(
   initial: S,
   tuning: PollTuning,
   body: (x: Execution<S>) => Promise<R>,
+  tokenSeed?: string,
 ): Promise<R & Metered> {
-  const x = new Execution(initial, tuning);
+  const x = new Execution(initial, tuning, tokenSeed);
   // Heartbeat on a timer too, not only between polls: an SSH command or a slow API call must not read as a lost
   // worker, and cancellation (delivered with heartbeat answers) must reach the activity promptly.
   x.checkpoint();

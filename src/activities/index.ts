@@ -47,9 +47,21 @@ export function createActivities(deps: ActivityDeps) {
   const tuning = { intervalMs: deps.pollIntervalMs ?? 2000 };
   // A detach or delete that shows no progress for this long is issued again (API doc: "re-initiate the request").
   const stuckAfterMs = Math.max(15 * tuning.intervalMs, 500);
+  // An EIP binding or unbinding that shows no effect for this long did not take: it is requested again.
+  const settleMs = stuckAfterMs;
   // Steps 4 and 5 and their compensations: one EIP binding or unbinding, and its wait.
-  const moveEip = (move: typeof associateEip, allocationId: string, target: EipTarget, purpose: string) =>
-    execute({ issued: false }, tuning, (x) => move(vpc, allocationId, target, purpose, x));
+  const moveEip = (
+    move: typeof associateEip,
+    input: { allocationId: string; tokenSeed?: string },
+    target: EipTarget,
+    purpose: string,
+  ) =>
+    execute(
+      { issued: 0, issuedAt: 0 },
+      tuning,
+      (x) => move(vpc, input.allocationId, target, purpose, x, settleMs),
+      input.tokenSeed,
+    );
 
   return {
     /** Step 0: every precondition, read-only; records the host key on the public address. */
@@ -58,20 +70,25 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Before step 1, only when the caller allowed it: a PrePaid instance becomes PostPaid (pay-as-you-go). */
-    async switchToPostPaid(input: { instanceId: string }) {
-      return execute({ issued: false }, tuning, async (x) => {
-        return x.poll(async (): Promise<Observation<{ chargeType: string }>> => {
-          const instance = await ecs.describeInstance(input.instanceId);
-          if (!instance)
-            return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
-          if (instance.chargeType === 'PostPaid') return { done: { chargeType: instance.chargeType } };
-          if (!x.state.issued) {
-            await ecs.modifyInstanceChargeType(input.instanceId, 'PostPaid', x.clientToken('postpaid'));
-            x.checkpoint({ issued: true });
-          }
-          return { pending: instance.chargeType };
-        });
-      });
+    async switchToPostPaid(input: { instanceId: string; tokenSeed?: string }) {
+      return execute(
+        { issued: false },
+        tuning,
+        async (x) => {
+          return x.poll(async (): Promise<Observation<{ chargeType: string }>> => {
+            const instance = await ecs.describeInstance(input.instanceId);
+            if (!instance)
+              return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
+            if (instance.chargeType === 'PostPaid') return { done: { chargeType: instance.chargeType } };
+            if (!x.state.issued) {
+              await ecs.modifyInstanceChargeType(input.instanceId, 'PostPaid', x.clientToken('postpaid'));
+              x.checkpoint({ issued: true });
+            }
+            return { pending: instance.chargeType };
+          });
+        },
+        input.tokenSeed,
+      );
     },
 
     /** Step 1 (irreversible): NAT public IP -> EIP on the instance. */
@@ -81,15 +98,21 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Step 2: a secondary ENI in the chosen vSwitch and security group, Available. */
     async createNetworkInterface(input: CreateNetworkInterfaceInput) {
-      return execute({ networkInterfaceId: '', invisiblePolls: 0 }, tuning, (x) =>
-        createNetworkInterface(ecs, input, x),
+      return execute(
+        { networkInterfaceId: '', invisiblePolls: 0 },
+        tuning,
+        (x) => createNetworkInterface(ecs, input, x),
+        input.tokenSeed,
       );
     },
 
     /** Compensation of step 2. */
     async deleteNetworkInterface(input: DeleteNetworkInterfaceInput) {
-      return execute({ networkInterfaceId: '', deleteIssuedAt: 0 }, tuning, (x) =>
-        deleteNetworkInterface(ecs, input, x, stuckAfterMs),
+      return execute(
+        { networkInterfaceId: '', deleteIssuedAt: 0 },
+        tuning,
+        (x) => deleteNetworkInterface(ecs, input, x, stuckAfterMs),
+        input.create.tokenSeed,
       );
     },
 
@@ -109,22 +132,22 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Step 4: the EIP leaves the instance. */
     async unassociateEipFromInstance(input: EipOnInstance) {
-      return moveEip(unassociateEip, input.allocationId, instanceTarget(input), 'unassoc-ecs');
+      return moveEip(unassociateEip, input, instanceTarget(input), 'unassoc-ecs');
     },
 
     /** Compensation of step 4: the EIP back on the instance. */
     async associateEipToInstance(input: EipOnInstance) {
-      return moveEip(associateEip, input.allocationId, instanceTarget(input), 'assoc-ecs');
+      return moveEip(associateEip, input, instanceTarget(input), 'assoc-ecs');
     },
 
     /** Step 5: the EIP on the ENI's primary private IP, NAT mode. */
     async associateEipToEni(input: EipOnEni) {
-      return moveEip(associateEip, input.allocationId, eniTarget(input), 'assoc-eni');
+      return moveEip(associateEip, input, eniTarget(input), 'assoc-eni');
     },
 
     /** Compensation of step 5. */
     async unassociateEipFromEni(input: EipOnEni) {
-      return moveEip(unassociateEip, input.allocationId, eniTarget(input), 'unassoc-eni');
+      return moveEip(unassociateEip, input, eniTarget(input), 'unassoc-eni');
     },
 
     /** Before step 4, while SSH on the old address still works: the caller's guest network set-up command. */

@@ -152,8 +152,23 @@ export interface DetachState {
 }
 
 /**
+ * An ENI that still carries an EIP must not be detached or deleted: the public address would reach nothing (the
+ * cloud allows both). Unbinding the EIP first is the caller's job; this refuses, for good.
+ */
+function carriesEip(eni: NetworkInterface): { failed: string; type: string } | undefined {
+  const eip = eni.associatedPublicIp;
+  if (!eip) return undefined;
+  return {
+    failed: `ENI ${eni.networkInterfaceId} still carries EIP ${eip.publicIpAddress} (${eip.allocationId}): unbind it first`,
+    type: 'EniHasEip',
+  };
+}
+
+/**
  * Compensation of step 3: DetachNetworkInterface, then wait until Available. Already detached or gone counts as
- * done. A detach stuck in Detaching is issued again, as the API doc says to.
+ * done. The detach is issued once; again only when it shows no progress for `stuckAfterMs` (the API doc says to
+ * re-initiate a stuck detach), since Describe may still show InUse right after the call, and a second call then
+ * fails with InvalidOperation.InvalidEniState.
  */
 export async function detachNetworkInterface(
   ecs: EcsApi,
@@ -174,21 +189,20 @@ export async function detachNetworkInterface(
     if (!eni || eni.status === 'Deleting') return { done: { reissued: x.state.reissued } };
     const elsewhere = attachedElsewhere(eni, ref.instanceId);
     if (elsewhere) return elsewhere;
+    if (eni.status === 'Available') return { done: { reissued: x.state.reissued } };
+    const hasEip = carriesEip(eni);
+    if (hasEip) return hasEip;
     switch (eni.status) {
-      case 'Available':
-        return { done: { reissued: x.state.reissued } };
       case 'Attaching':
         return { pending: 'Attaching (detach once it settles)' };
       case 'InUse':
-        await issue();
-        return { pending: 'detach requested' };
       case 'Detaching':
         if (x.state.detachIssuedAt === 0 || Date.now() - x.state.detachIssuedAt > stuckAfterMs) {
           x.checkpoint({ reissued: x.state.reissued + (x.state.detachIssuedAt === 0 ? 0 : 1) });
           await issue();
-          return { pending: 'Detaching (detach issued again)' };
+          return { pending: `${eni.status} (detach ${x.state.reissued ? 'issued again' : 'requested'})` };
         }
-        return { pending: 'Detaching' };
+        return { pending: eni.status };
       default:
         return { failed: `ENI ${ref.networkInterfaceId} is ${eni.status}`, type: 'UnexpectedEniState' };
     }
@@ -235,6 +249,8 @@ export async function deleteNetworkInterface(
   return x.poll(async (): Promise<Observation<{ networkInterfaceId?: string }>> => {
     const eni = await ecs.describeNetworkInterface(id);
     if (!eni) return (await issue()) ? { pending: 'delete requested (not in Describe yet)' } : gone;
+    const hasEip = eni.status === 'Deleting' ? undefined : carriesEip(eni);
+    if (hasEip) return hasEip;
     switch (eni.status) {
       case 'Available':
         if (x.state.deleteIssuedAt === 0 || Date.now() - x.state.deleteIssuedAt > stuckAfterMs) {

@@ -51,12 +51,22 @@ export interface PreflightResult {
   plan: Partial<MigrationPlan>;
 }
 
+/**
+ * Inputs of the activities that send a ClientToken carry its seed: the workflow's firstExecutionRunId, which a
+ * Temporal reset keeps (a reset replays the steps in a new run; with tokens from the run id, step 2 would create a
+ * second ENI) and a new migration of the same instance does not (it must not get the deleted ENI back).
+ */
+export interface TokenSeeded {
+  /** Absent in inputs scheduled before this field existed: the activity's run id is used then. */
+  tokenSeed?: string;
+}
+
 export interface NetworkInterfaceRef {
   networkInterfaceId: string;
   instanceId: string;
 }
 
-export interface CreateNetworkInterfaceInput {
+export interface CreateNetworkInterfaceInput extends TokenSeeded {
   instanceId: string;
   vSwitchId: string;
   securityGroupId: string;
@@ -70,12 +80,12 @@ export interface DeleteNetworkInterfaceInput {
   create: CreateNetworkInterfaceInput;
 }
 
-export interface EipOnInstance {
+export interface EipOnInstance extends TokenSeeded {
   allocationId: string;
   instanceId: string;
 }
 
-export interface EipOnEni {
+export interface EipOnEni extends TokenSeeded {
   allocationId: string;
   networkInterfaceId: string;
   /** The ENI's primary private IP, which the EIP maps to (NAT mode). */

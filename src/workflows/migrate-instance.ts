@@ -31,6 +31,7 @@ export const approveSignal = defineSignal('approve');
 const NEVER_RETRY = [
   'EipBoundElsewhere',
   'EniAttachedElsewhere',
+  'EniHasEip',
   'HostKeyMismatch',
   'VerificationFailed',
   'GuestPrepareFailed',
@@ -127,12 +128,20 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   const verify = input.verify ?? true;
 
   // 0. Preflight: read-only; a failed check ends the migration before any change, naming cause and fix.
-  const plan = await preflight(input, verify, track);
+  let plan: MigrationPlan;
+  try {
+    plan = await preflight(input, verify, track);
+  } catch (err) {
+    track.endWithoutReport(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
   if (input.dryRun) {
     const failed = track.checks.filter((c) => !c.ok);
     return track.finish('planned', failed.length ? { cause: summarize(failed) } : {});
   }
 
+  // ClientTokens derive from this: the same across a reset of this workflow, another for the next migration.
+  const tokenSeed = workflowInfo().firstExecutionRunId;
   const saga = new Saga();
   try {
     if (input.requireApproval && !approved) {
@@ -146,7 +155,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     if (plan.convert) {
       const converted = await track.run('convertToEip', async () => {
         const postPaid = plan.switchToPostPaid
-          ? await changes.switchToPostPaid({ instanceId: plan.instanceId })
+          ? await changes.switchToPostPaid({ instanceId: plan.instanceId, tokenSeed })
           : { apiCalls: 0 };
         const r = await changes.convertNatPublicIpToEip({
           instanceId: plan.instanceId,
@@ -168,9 +177,12 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       vSwitchId: plan.vSwitchId,
       securityGroupId: plan.securityGroupId,
       primaryIpAddress: plan.primaryIpAddress,
+      tokenSeed,
     };
     saga.register({
-      name: 'delete the ENI',
+      name: DELETE_ENI,
+      requires: [DETACH_ENI],
+      blocked: (reason) => track.notUndone('createEni', reason),
       undo: () =>
         track.undo('createEni', () =>
           undo.deleteNetworkInterface({
@@ -188,7 +200,10 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
 
     // 3. Attach it to the instance.
     saga.register({
-      name: 'detach the ENI',
+      name: DETACH_ENI,
+      // Detaching an ENI that still carries the EIP would leave the public address reaching nothing.
+      requires: [UNBIND_EIP_FROM_ENI],
+      blocked: (reason) => track.notUndone('attachEni', reason),
       undo: () => track.undo('attachEni', () => undo.detachNetworkInterface(eniRef)),
       leftover: () =>
         `ENI ${eni.networkInterfaceId} still attached to ${plan.instanceId}: detach it (ECS DetachNetworkInterface; if it stays Detaching, issue it again or restart the instance), then delete it`,
@@ -210,9 +225,11 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     }
 
     // 4. Unbind the EIP from the instance.
-    const eipOnInstance = { allocationId, instanceId: plan.instanceId };
+    const eipOnInstance = { allocationId, instanceId: plan.instanceId, tokenSeed };
     saga.register({
       name: 'bind the EIP back to the instance',
+      requires: [UNBIND_EIP_FROM_ENI],
+      blocked: (reason) => track.notUndone('unassociateEip', reason),
       undo: () => track.undo('unassociateEip', () => undo.associateEipToInstance(eipOnInstance)),
       leftover: () =>
         `EIP ${plan.publicIp} (${allocationId}) is not on ${plan.instanceId}: bind it back (VPC AssociateEipAddress, InstanceType=EcsInstance) once it is Available`,
@@ -224,9 +241,10 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       allocationId,
       networkInterfaceId: eni.networkInterfaceId,
       privateIpAddress: eni.privateIpAddress,
+      tokenSeed,
     };
     saga.register({
-      name: 'unbind the EIP from the ENI',
+      name: UNBIND_EIP_FROM_ENI,
       undo: () => track.undo('associateEipToEni', () => undo.unassociateEipFromEni(eipOnEni)),
       leftover: () =>
         `EIP ${plan.publicIp} (${allocationId}) may still be on ENI ${eni.networkInterfaceId}: unbind it (VPC UnassociateEipAddress, InstanceType=NetworkInterface), then bind it to ${plan.instanceId}`,
@@ -275,6 +293,11 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   }
 }
 
+// Compensations others depend on (Saga `requires`).
+const UNBIND_EIP_FROM_ENI = 'unbind the EIP from the ENI';
+const DETACH_ENI = 'detach the ENI';
+const DELETE_ENI = 'delete the ENI';
+
 /** Step 0. Throws a non-retryable PreflightFailed (unless dry run) naming every failed check and its fix. */
 async function preflight(
   input: MigrationInput,
@@ -297,7 +320,6 @@ async function preflight(
     );
   } catch (err) {
     if (isCancellation(err)) throw err;
-    track.failWithoutReport();
     throw ApplicationFailure.nonRetryable(
       `preflight of ${input.instanceId} failed: ${messageOf(err)}`,
       'PreflightFailed',
@@ -316,7 +338,6 @@ async function preflight(
   });
   if (plan.vpcId) upsertSearchAttributes([{ key: VPC_ID, value: plan.vpcId }]);
   if (!result.ok && !input.dryRun) {
-    track.failWithoutReport();
     const failed = result.checks.filter((c) => !c.ok);
     throw ApplicationFailure.nonRetryable(
       `preflight of ${input.instanceId} refused the migration, nothing was changed: ${summarize(failed)}`,

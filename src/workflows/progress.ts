@@ -86,6 +86,11 @@ export class MigrationTracker {
     }
   }
 
+  /** A compensation that did not run because one it depends on failed: the step's resource is still there. */
+  notUndone(name: StepName, reason: string): void {
+    this.get(name).error = `rollback ${reason}`;
+  }
+
   skip(name: StepName): void {
     this.get(name).state = 'skipped';
   }
@@ -122,10 +127,17 @@ export class MigrationTracker {
     };
   }
 
-  /** Records the outcome of a migration that ends with an error rather than a report (preflight refused). */
-  failWithoutReport(): void {
+  /**
+   * Records the end of a migration that ends with an error rather than a report (preflight refused or failed, the
+   * workflow cancelled before any change), so the Web UI's list does not show it running forever.
+   */
+  endWithoutReport(outcome: 'failed' | 'cancelled'): void {
     this.current = 'done';
-    upsertSearchAttributes([{ key: MIGRATION_OUTCOME, value: 'failed' }]);
+    for (const step of this.steps.values()) if (step.state === 'pending') step.state = 'skipped';
+    upsertSearchAttributes([
+      { key: MIGRATION_STEP, value: 'done' },
+      { key: MIGRATION_OUTCOME, value: outcome },
+    ]);
   }
 
   private get(name: StepName): StepProgress {
