@@ -318,6 +318,47 @@ describe('activity waits', () => {
     assert.ok(Date.parse(String(detaches[0].time)) - started >= 450, JSON.stringify(detaches[0]));
   });
 
+  it('an attach that stays Attaching past its wait budget fails retryably; the retry gets a fresh budget', async () => {
+    const eni = await newEni();
+    const ref = { networkInterfaceId: eni, instanceId: instances[0].instanceId };
+    const { ecs, vpc } = productCloudApis(tc, regionId);
+    const budgetMs = 300;
+    const impatient = createActivities({
+      ecs,
+      vpc,
+      ssh: createSshRunner({}),
+      pollIntervalMs: 20,
+      waitBudgetMs: budgetMs,
+    });
+    await tc.admin.timings({ attachMs: 1500 });
+    try {
+      const e = env();
+      let lastBeat: unknown;
+      e.on('heartbeat', (d: unknown) => (lastBeat = d));
+      const started = Date.now();
+      const err = await e.run(impatient.attachNetworkInterface, ref).catch((x: unknown) => x);
+      const took = Date.now() - started;
+      assert.ok(err instanceof ApplicationFailure, String(err));
+      assert.equal(err.type, 'WaitBudgetExceeded');
+      assert.equal(err.nonRetryable, false);
+      assert.match(
+        err.message,
+        new RegExp(`ENI ${eni} \\(attach to ${ref.instanceId}\\): still Attaching after 0\\.\\d s`),
+      );
+      assert.ok(took >= budgetMs && took < budgetMs + 700, `failed after ${took} ms`);
+      // The retry resumes from the last checkpoint, whose deadline has passed: it waits anew, until InUse.
+      assert.ok((lastBeat as { deadline: number }).deadline <= Date.now());
+      await runAct('attachNetworkInterface', ref, lastBeat);
+      const d = await tc.ecs.describeNetworkInterfaces(
+        new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [eni] }),
+      );
+      assert.equal(d.body!.networkInterfaceSets!.networkInterfaceSet![0].status, 'InUse');
+    } finally {
+      await tc.admin.timings({ attachMs: 100 });
+    }
+    await runAct('detachNetworkInterface', ref);
+  });
+
   it('a cancelled wait stops at once', async () => {
     const eni = await newEni();
     await tc.admin.timings({ attachMs: 5000 });

@@ -47,35 +47,39 @@ export async function convertNatPublicIpToEip(
   vpc: VpcApi,
   input: { instanceId: string; publicIp: string },
   x: Execution<ConvertState>,
+  budgetMs: number,
 ): Promise<{ allocationId: string }> {
-  return x.poll(async (): Promise<Observation<{ allocationId: string }>> => {
-    const eip = await vpc.findEipByAddress(input.publicIp);
-    if (eip) {
-      if (eip.status === 'InUse' && boundTo(eip, instanceTarget(input)))
-        return { done: { allocationId: eip.allocationId } };
-      if (eip.instanceId && eip.instanceId !== input.instanceId) {
-        return {
-          failed: `EIP ${input.publicIp} is bound to ${eip.instanceId}, not ${input.instanceId}`,
-          type: 'EipBoundElsewhere',
-        };
+  return x.poll(
+    async (): Promise<Observation<{ allocationId: string }>> => {
+      const eip = await vpc.findEipByAddress(input.publicIp);
+      if (eip) {
+        if (eip.status === 'InUse' && boundTo(eip, instanceTarget(input)))
+          return { done: { allocationId: eip.allocationId } };
+        if (eip.instanceId && eip.instanceId !== input.instanceId) {
+          return {
+            failed: `EIP ${input.publicIp} is bound to ${eip.instanceId}, not ${input.instanceId}`,
+            type: 'EipBoundElsewhere',
+          };
+        }
+        return { pending: `EIP ${eip.allocationId} ${describeBinding(eip)}` };
       }
-      return { pending: `EIP ${eip.allocationId} ${describeBinding(eip)}` };
-    }
-    if (x.state.converted) return { pending: 'converted; EIP not visible yet' };
-    const instance = await ecs.describeInstance(input.instanceId);
-    if (!instance)
-      return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
-    if (instance.publicIp === input.publicIp && !instance.eip) {
-      await ecs.convertNatPublicIpToEip(input.instanceId);
-      x.checkpoint({ converted: true });
-      return { pending: 'conversion requested' };
-    }
-    if (instance.eip?.ipAddress === input.publicIp) return { pending: 'converted; EIP not visible yet' };
-    return {
-      failed: `${input.instanceId} no longer has the public IP ${input.publicIp} (it has ${instance.publicIp ?? instance.eip?.ipAddress ?? 'none'})`,
-      type: 'PublicIpChanged',
-    };
-  });
+      if (x.state.converted) return { pending: 'converted; EIP not visible yet' };
+      const instance = await ecs.describeInstance(input.instanceId);
+      if (!instance)
+        return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
+      if (instance.publicIp === input.publicIp && !instance.eip) {
+        await ecs.convertNatPublicIpToEip(input.instanceId);
+        x.checkpoint({ converted: true });
+        return { pending: 'conversion requested' };
+      }
+      if (instance.eip?.ipAddress === input.publicIp) return { pending: 'converted; EIP not visible yet' };
+      return {
+        failed: `${input.instanceId} no longer has the public IP ${input.publicIp} (it has ${instance.publicIp ?? instance.eip?.ipAddress ?? 'none'})`,
+        type: 'PublicIpChanged',
+      };
+    },
+    { resource: `public IP ${input.publicIp} of ${input.instanceId} (conversion to an EIP)`, ms: budgetMs },
+  );
 }
 
 export interface EipMoveState {
@@ -117,8 +121,9 @@ export async function associateEip(
   purpose: string,
   x: Execution<EipMoveState>,
   settleMs: number,
+  budgetMs: number,
 ): Promise<Record<string, never>> {
-  return pollEip(vpc, allocationId, x, async (eip) => {
+  return pollEip(vpc, allocationId, target, x, budgetMs, async (eip) => {
     if (boundTo(eip, target)) {
       return eip.status === 'InUse' ? { done: {} } : { pending: eip.status };
     }
@@ -152,8 +157,9 @@ export async function unassociateEip(
   purpose: string,
   x: Execution<EipMoveState>,
   settleMs: number,
+  budgetMs: number,
 ): Promise<Record<string, never>> {
-  return pollEip(vpc, allocationId, x, async (eip) => {
+  return pollEip(vpc, allocationId, target, x, budgetMs, async (eip) => {
     if (!eip.instanceId) return eip.status === 'Available' ? { done: {} } : { pending: eip.status };
     if (!boundTo(eip, target)) {
       return {
@@ -168,16 +174,27 @@ export async function unassociateEip(
   });
 }
 
-/** Polls the EIP through `observe`; an EIP that no longer exists fails the move. */
+/**
+ * Polls the EIP through `observe`; an EIP that no longer exists fails the move, one that does not settle within
+ * the budget (Terraform allows 5 min per association) fails the attempt.
+ */
 function pollEip(
   vpc: VpcApi,
   allocationId: string,
+  target: EipTarget,
   x: Execution<EipMoveState>,
+  budgetMs: number,
   observe: (eip: Eip) => Promise<Observation<Record<string, never>>>,
 ): Promise<Record<string, never>> {
-  return x.poll(async () => {
-    const eip = await vpc.describeEip(allocationId);
-    if (!eip) return { failed: `EIP ${allocationId} does not exist`, type: 'InvalidAllocationId.NotFound' };
-    return observe(eip);
-  });
+  return x.poll(
+    async () => {
+      const eip = await vpc.describeEip(allocationId);
+      if (!eip) return { failed: `EIP ${allocationId} does not exist`, type: 'InvalidAllocationId.NotFound' };
+      return observe(eip);
+    },
+    {
+      resource: `EIP ${allocationId} (move to or from ${target.instanceType} ${target.instanceId})`,
+      ms: budgetMs,
+    },
+  );
 }

@@ -24,7 +24,22 @@ export interface Metered {
 interface Checkpoint<S> {
   apiCalls: number;
   polls: number;
+  /** Epoch ms when the running wait's budget ends; 0 when none runs. */
+  deadline?: number;
   state: S;
+}
+
+/** The failure type of a wait that outlived its budget: retryable, the next attempt looks again. */
+export const WAIT_BUDGET_EXCEEDED = 'WaitBudgetExceeded';
+
+/**
+ * A wait for a transitional state that may never settle (an ENI stuck Attaching, an EIP that stays Available). Without
+ * a budget it would end only by the activity's startToCloseTimeout, once per attempt.
+ */
+export interface WaitBudget {
+  /** Names the resource in the failure, e.g. "ENI eni-123 on i-456". */
+  resource: string;
+  ms: number;
 }
 
 export interface PollTuning {
@@ -35,6 +50,7 @@ export interface PollTuning {
 export class Execution<S extends object> {
   readonly meter: CallMeter;
   private polls: number;
+  private deadline: number;
   state: S;
 
   constructor(
@@ -46,26 +62,41 @@ export class Execution<S extends object> {
     const resumed = activityInfo().heartbeatDetails as Checkpoint<S> | undefined;
     this.meter = { calls: resumed?.apiCalls ?? 0, actions: [] };
     this.polls = resumed?.polls ?? 0;
+    // A retry after a lost worker keeps the running budget, so restarts do not extend it. A deadline already past is
+    // the earlier attempt's own failure (or a crash right at it): this attempt checks again with a fresh budget.
+    const deadline = resumed?.deadline ?? 0;
+    this.deadline = deadline > Date.now() ? deadline : 0;
     this.state = { ...initial, ...(resumed?.state ?? {}) };
   }
 
   /** Records progress: liveness for the heartbeat timeout and the state a retry resumes from. */
   checkpoint(patch: Partial<S> = {}): void {
     this.state = { ...this.state, ...patch };
-    heartbeat({ apiCalls: this.meter.calls, polls: this.polls, state: this.state } satisfies Checkpoint<S>);
+    heartbeat({
+      apiCalls: this.meter.calls,
+      polls: this.polls,
+      deadline: this.deadline,
+      state: this.state,
+    } satisfies Checkpoint<S>);
   }
 
   /**
    * Polls `observe` until it reports done or failed, heartbeating between polls. Not a retry loop: a failed call
-   * inside `observe` propagates, and Temporal's retry policy decides what happens next.
+   * inside `observe` propagates, and Temporal's retry policy decides what happens next. With a `budget`, a wait still
+   * pending when it runs out fails retryably (WAIT_BUDGET_EXCEEDED), and the retry re-checks or re-issues.
    */
-  async poll<R>(observe: () => Promise<Observation<R>>): Promise<R> {
+  async poll<R>(observe: () => Promise<Observation<R>>, budget?: WaitBudget): Promise<R> {
+    if (budget && this.deadline === 0) {
+      this.deadline = Date.now() + budget.ms;
+      this.checkpoint();
+    }
     for (;;) {
       const o = await observe();
       if ('done' in o) return o.done;
       if ('failed' in o) {
         throw ApplicationFailure.create({ message: o.failed, type: o.type, nonRetryable: !o.retryable });
       }
+      if (budget && Date.now() >= this.deadline) throw budgetExceeded(budget, o.pending, this.deadline);
       this.polls += 1;
       this.checkpoint();
       await sleep(this.nextDelay());
@@ -91,6 +122,17 @@ export class Execution<S extends object> {
     const digest = createHash('sha256').update(`${workflowId}\n${seed}\n${purpose}`).digest('hex');
     return `eni-migration-${purpose}-${digest}`.slice(0, 64);
   }
+}
+
+function budgetExceeded(budget: WaitBudget, state: string, deadline: number): ApplicationFailure {
+  const waitedMs = Date.now() - (deadline - budget.ms);
+  const seconds = (ms: number) => `${Math.round(ms / 100) / 10} s`;
+  return ApplicationFailure.create({
+    message: `${budget.resource}: still ${state} after ${seconds(waitedMs)} (wait budget ${seconds(budget.ms)}); the retry checks again`,
+    type: WAIT_BUDGET_EXCEEDED,
+    nonRetryable: false,
+    details: [{ resource: budget.resource, state, waitedMs }],
+  });
 }
 
 /** The workflow run this activity works for: ClientTokens and resource tags derive from it. */

@@ -35,6 +35,11 @@ export interface ActivityDeps {
   ssh: SshRunner;
   /** First wait between two polls of a resource's status (default 2000 ms; tests use ~50–100). */
   pollIntervalMs?: number;
+  /**
+   * How long one wait for an ENI or EIP state may take before the attempt fails with WaitBudgetExceeded and the retry
+   * looks again (default: 2 min for ENIs, 5 min for EIPs, Terraform's timeouts). Tests set it small.
+   */
+  waitBudgetMs?: number;
 }
 
 /**
@@ -49,6 +54,8 @@ export function createActivities(deps: ActivityDeps) {
   const stuckAfterMs = Math.max(15 * tuning.intervalMs, 500);
   // An EIP binding or unbinding that shows no effect for this long did not take: it is requested again.
   const settleMs = stuckAfterMs;
+  const eniBudgetMs = deps.waitBudgetMs ?? 2 * 60_000;
+  const eipBudgetMs = deps.waitBudgetMs ?? 5 * 60_000;
   // Steps 4 and 5 and their compensations: one EIP binding or unbinding, and its wait.
   const moveEip = (
     move: typeof associateEip,
@@ -59,7 +66,7 @@ export function createActivities(deps: ActivityDeps) {
     execute(
       { issued: 0, issuedAt: 0 },
       tuning,
-      (x) => move(vpc, input.allocationId, target, purpose, x, settleMs),
+      (x) => move(vpc, input.allocationId, target, purpose, x, settleMs, eipBudgetMs),
       input.tokenSeed,
     );
 
@@ -93,7 +100,9 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Step 1 (irreversible): NAT public IP -> EIP on the instance. */
     async convertNatPublicIpToEip(input: { instanceId: string; publicIp: string }) {
-      return execute({ converted: false }, tuning, (x) => convertNatPublicIpToEip(ecs, vpc, input, x));
+      return execute({ converted: false }, tuning, (x) =>
+        convertNatPublicIpToEip(ecs, vpc, input, x, eipBudgetMs),
+      );
     },
 
     /** Step 2: a secondary ENI in the chosen vSwitch and security group, Available. */
@@ -101,7 +110,7 @@ export function createActivities(deps: ActivityDeps) {
       return execute(
         { networkInterfaceId: '', invisiblePolls: 0 },
         tuning,
-        (x) => createNetworkInterface(ecs, input, x),
+        (x) => createNetworkInterface(ecs, input, x, eniBudgetMs),
         input.tokenSeed,
       );
     },
@@ -111,7 +120,7 @@ export function createActivities(deps: ActivityDeps) {
       return execute(
         { networkInterfaceId: '', deleteIssuedAt: 0 },
         tuning,
-        (x) => deleteNetworkInterface(ecs, input, x, stuckAfterMs),
+        (x) => deleteNetworkInterface(ecs, input, x, stuckAfterMs, eniBudgetMs),
         input.create.tokenSeed,
       );
     },
@@ -119,14 +128,14 @@ export function createActivities(deps: ActivityDeps) {
     /** Step 3: the ENI InUse on the instance. */
     async attachNetworkInterface(input: NetworkInterfaceRef) {
       return execute({ sawAttaching: false, pollsSinceAttach: 0 }, tuning, (x) =>
-        attachNetworkInterface(ecs, input, x),
+        attachNetworkInterface(ecs, input, x, eniBudgetMs),
       );
     },
 
     /** Compensation of step 3. */
     async detachNetworkInterface(input: NetworkInterfaceRef) {
       return execute({ detachIssuedAt: 0, reissued: 0 }, tuning, (x) =>
-        detachNetworkInterface(ecs, input, x, stuckAfterMs),
+        detachNetworkInterface(ecs, input, x, stuckAfterMs, eniBudgetMs),
       );
     },
 

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { EcsApi, NetworkInterface } from '../cloud/ecs';
 import { classifyCode, CloudApiError, isNotFound } from '../cloud/errors';
-import { workflowExecution, type Execution, type Observation } from './execution';
+import { workflowExecution, type Execution, type Observation, type WaitBudget } from './execution';
 import type { CreateNetworkInterfaceInput, DeleteNetworkInterfaceInput, NetworkInterfaceRef } from './types';
 
 /** Tags on every ENI this product creates: who made it, for which migration, and the create call's token. */
@@ -24,21 +24,25 @@ export async function createNetworkInterface(
   ecs: EcsApi,
   input: CreateNetworkInterfaceInput,
   x: Execution<CreateState>,
+  budgetMs: number,
 ): Promise<{ networkInterfaceId: string; privateIpAddress: string }> {
   if (!x.state.networkInterfaceId) {
     const { networkInterfaceId } = await sendCreate(ecs, input, x);
     x.checkpoint({ networkInterfaceId });
   }
   const id = x.state.networkInterfaceId;
-  return x.poll(async (): Promise<Observation<{ networkInterfaceId: string; privateIpAddress: string }>> => {
-    const eni = await ecs.describeNetworkInterface(id);
-    if (!eni) return invisible(x, id);
-    if (eni.status === 'Available' && eni.privateIpAddress) {
-      return { done: { networkInterfaceId: id, privateIpAddress: eni.privateIpAddress } };
-    }
-    if (eni.status === 'Available') return { pending: 'Available without a private IP yet' };
-    return { failed: `new ENI ${id} is ${eni.status}, expected Available`, type: 'UnexpectedEniState' };
-  });
+  return x.poll(
+    async (): Promise<Observation<{ networkInterfaceId: string; privateIpAddress: string }>> => {
+      const eni = await ecs.describeNetworkInterface(id);
+      if (!eni) return invisible(x, id);
+      if (eni.status === 'Available' && eni.privateIpAddress) {
+        return { done: { networkInterfaceId: id, privateIpAddress: eni.privateIpAddress } };
+      }
+      if (eni.status === 'Available') return { pending: 'Available without a private IP yet' };
+      return { failed: `new ENI ${id} is ${eni.status}, expected Available`, type: 'UnexpectedEniState' };
+    },
+    { resource: `new ENI ${id}`, ms: budgetMs },
+  );
 }
 
 /**
@@ -90,46 +94,50 @@ export async function attachNetworkInterface(
   ecs: EcsApi,
   ref: NetworkInterfaceRef,
   x: Execution<AttachState>,
+  budgetMs: number,
 ): Promise<Record<string, never>> {
   let issued = false;
-  return x.poll(async (): Promise<Observation<Record<string, never>>> => {
-    const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
-    if (!eni) {
-      return { failed: `ENI ${ref.networkInterfaceId} does not exist`, type: 'InvalidEniId.NotFound' };
-    }
-    const elsewhere = attachedElsewhere(eni, ref.instanceId);
-    if (elsewhere) return elsewhere;
-    switch (eni.status) {
-      case 'InUse':
-        return { done: {} };
-      case 'Attaching':
-        x.checkpoint({ sawAttaching: true });
-        return { pending: 'Attaching' };
-      case 'Detaching':
-        return { pending: 'Detaching (waiting to attach again)' };
-      case 'Available':
-        if (issued) {
-          const polls = x.state.pollsSinceAttach + 1;
-          x.checkpoint({ pollsSinceAttach: polls });
-          // Available right after the call may be a Describe lagging behind; after Attaching it is a failure.
-          if (x.state.sawAttaching || polls > 3) {
-            x.checkpoint({ sawAttaching: false, pollsSinceAttach: 0 });
-            return {
-              failed: `attach of ${ref.networkInterfaceId} to ${ref.instanceId} fell back to Available`,
-              type: 'AttachFellBack',
-              retryable: true,
-            };
+  return x.poll(
+    async (): Promise<Observation<Record<string, never>>> => {
+      const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
+      if (!eni) {
+        return { failed: `ENI ${ref.networkInterfaceId} does not exist`, type: 'InvalidEniId.NotFound' };
+      }
+      const elsewhere = attachedElsewhere(eni, ref.instanceId);
+      if (elsewhere) return elsewhere;
+      switch (eni.status) {
+        case 'InUse':
+          return { done: {} };
+        case 'Attaching':
+          x.checkpoint({ sawAttaching: true });
+          return { pending: 'Attaching' };
+        case 'Detaching':
+          return { pending: 'Detaching (waiting to attach again)' };
+        case 'Available':
+          if (issued) {
+            const polls = x.state.pollsSinceAttach + 1;
+            x.checkpoint({ pollsSinceAttach: polls });
+            // Available right after the call may be a Describe lagging behind; after Attaching it is a failure.
+            if (x.state.sawAttaching || polls > 3) {
+              x.checkpoint({ sawAttaching: false, pollsSinceAttach: 0 });
+              return {
+                failed: `attach of ${ref.networkInterfaceId} to ${ref.instanceId} fell back to Available`,
+                type: 'AttachFellBack',
+                retryable: true,
+              };
+            }
+            return { pending: 'Available (attach requested)' };
           }
-          return { pending: 'Available (attach requested)' };
-        }
-        await ecs.attachNetworkInterface(ref.networkInterfaceId, ref.instanceId);
-        issued = true;
-        x.checkpoint({ sawAttaching: false, pollsSinceAttach: 0 });
-        return { pending: 'attach requested' };
-      default:
-        return { failed: `ENI ${ref.networkInterfaceId} is ${eni.status}`, type: 'UnexpectedEniState' };
-    }
-  });
+          await ecs.attachNetworkInterface(ref.networkInterfaceId, ref.instanceId);
+          issued = true;
+          x.checkpoint({ sawAttaching: false, pollsSinceAttach: 0 });
+          return { pending: 'attach requested' };
+        default:
+          return { failed: `ENI ${ref.networkInterfaceId} is ${eni.status}`, type: 'UnexpectedEniState' };
+      }
+    },
+    eniBudget(ref, 'attach to', budgetMs),
+  );
 }
 
 function attachedElsewhere(
@@ -175,6 +183,7 @@ export async function detachNetworkInterface(
   ref: NetworkInterfaceRef,
   x: Execution<DetachState>,
   stuckAfterMs: number,
+  budgetMs: number,
 ): Promise<{ reissued: number }> {
   const issue = async () => {
     try {
@@ -184,29 +193,37 @@ export async function detachNetworkInterface(
     }
     x.checkpoint({ detachIssuedAt: Date.now() });
   };
-  return x.poll(async (): Promise<Observation<{ reissued: number }>> => {
-    const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
-    if (!eni || eni.status === 'Deleting') return { done: { reissued: x.state.reissued } };
-    const elsewhere = attachedElsewhere(eni, ref.instanceId);
-    if (elsewhere) return elsewhere;
-    if (eni.status === 'Available') return { done: { reissued: x.state.reissued } };
-    const hasEip = carriesEip(eni);
-    if (hasEip) return hasEip;
-    switch (eni.status) {
-      case 'Attaching':
-        return { pending: 'Attaching (detach once it settles)' };
-      case 'InUse':
-      case 'Detaching':
-        if (x.state.detachIssuedAt === 0 || Date.now() - x.state.detachIssuedAt > stuckAfterMs) {
-          x.checkpoint({ reissued: x.state.reissued + (x.state.detachIssuedAt === 0 ? 0 : 1) });
-          await issue();
-          return { pending: `${eni.status} (detach ${x.state.reissued ? 'issued again' : 'requested'})` };
-        }
-        return { pending: eni.status };
-      default:
-        return { failed: `ENI ${ref.networkInterfaceId} is ${eni.status}`, type: 'UnexpectedEniState' };
-    }
-  });
+  return x.poll(
+    async (): Promise<Observation<{ reissued: number }>> => {
+      const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
+      if (!eni || eni.status === 'Deleting') return { done: { reissued: x.state.reissued } };
+      const elsewhere = attachedElsewhere(eni, ref.instanceId);
+      if (elsewhere) return elsewhere;
+      if (eni.status === 'Available') return { done: { reissued: x.state.reissued } };
+      const hasEip = carriesEip(eni);
+      if (hasEip) return hasEip;
+      switch (eni.status) {
+        case 'Attaching':
+          return { pending: 'Attaching (detach once it settles)' };
+        case 'InUse':
+        case 'Detaching':
+          if (x.state.detachIssuedAt === 0 || Date.now() - x.state.detachIssuedAt > stuckAfterMs) {
+            x.checkpoint({ reissued: x.state.reissued + (x.state.detachIssuedAt === 0 ? 0 : 1) });
+            await issue();
+            return { pending: `${eni.status} (detach ${x.state.reissued ? 'issued again' : 'requested'})` };
+          }
+          return { pending: eni.status };
+        default:
+          return { failed: `ENI ${ref.networkInterfaceId} is ${eni.status}`, type: 'UnexpectedEniState' };
+      }
+    },
+    eniBudget(ref, 'detach from', budgetMs),
+  );
+}
+
+/** The budget of a wait for an attach or detach to settle (Terraform allows 2 min to attach, 1 min to detach). */
+function eniBudget(ref: NetworkInterfaceRef, change: string, ms: number): WaitBudget {
+  return { resource: `ENI ${ref.networkInterfaceId} (${change} ${ref.instanceId})`, ms };
 }
 
 export interface DeleteState {
@@ -227,6 +244,7 @@ export async function deleteNetworkInterface(
   input: DeleteNetworkInterfaceInput,
   x: Execution<DeleteState>,
   stuckAfterMs: number,
+  budgetMs: number,
 ): Promise<{ networkInterfaceId?: string }> {
   if (!x.state.networkInterfaceId) {
     const id = input.networkInterfaceId ?? (await createdEniId(ecs, input.create, x));
@@ -246,29 +264,32 @@ export async function deleteNetworkInterface(
     return true;
   };
   const gone = { done: { networkInterfaceId: id } };
-  return x.poll(async (): Promise<Observation<{ networkInterfaceId?: string }>> => {
-    const eni = await ecs.describeNetworkInterface(id);
-    if (!eni) return (await issue()) ? { pending: 'delete requested (not in Describe yet)' } : gone;
-    const hasEip = eni.status === 'Deleting' ? undefined : carriesEip(eni);
-    if (hasEip) return hasEip;
-    switch (eni.status) {
-      case 'Available':
-        if (x.state.deleteIssuedAt === 0 || Date.now() - x.state.deleteIssuedAt > stuckAfterMs) {
-          if (!(await issue())) return gone;
-        }
-        return { pending: 'delete requested' };
-      case 'Deleting':
-        return { pending: 'Deleting' };
-      case 'Attaching':
-      case 'Detaching':
-        return { pending: `${eni.status} (delete once it settles)` };
-      default:
-        return {
-          failed: `ENI ${id} is ${eni.status}${eni.instanceId ? ` on ${eni.instanceId}` : ''}: detach it before deleting`,
-          type: 'EniStillAttached',
-        };
-    }
-  });
+  return x.poll(
+    async (): Promise<Observation<{ networkInterfaceId?: string }>> => {
+      const eni = await ecs.describeNetworkInterface(id);
+      if (!eni) return (await issue()) ? { pending: 'delete requested (not in Describe yet)' } : gone;
+      const hasEip = eni.status === 'Deleting' ? undefined : carriesEip(eni);
+      if (hasEip) return hasEip;
+      switch (eni.status) {
+        case 'Available':
+          if (x.state.deleteIssuedAt === 0 || Date.now() - x.state.deleteIssuedAt > stuckAfterMs) {
+            if (!(await issue())) return gone;
+          }
+          return { pending: 'delete requested' };
+        case 'Deleting':
+          return { pending: 'Deleting' };
+        case 'Attaching':
+        case 'Detaching':
+          return { pending: `${eni.status} (delete once it settles)` };
+        default:
+          return {
+            failed: `ENI ${id} is ${eni.status}${eni.instanceId ? ` on ${eni.instanceId}` : ''}: detach it before deleting`,
+            type: 'EniStillAttached',
+          };
+      }
+    },
+    { resource: `ENI ${id} (delete)`, ms: budgetMs },
+  );
 }
 
 /**
