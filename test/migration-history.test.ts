@@ -14,7 +14,8 @@ import { FAST_TIMINGS } from '../src/local-cloud';
 import { progressQuery, type migrateInstance } from '../src/workflows';
 import { productCloudApis, startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
-const FIXTURES = join(__dirname, 'fixtures', 'histories');
+// Each release records into its own folder; earlier releases' histories stay as they were.
+const FIXTURES = join(__dirname, 'fixtures', 'histories', require('../package.json').version as string);
 const WRONG_SECRET = 'wrong-secret-Zq7u4vXk2p9';
 
 /** Every string in the history, with base64 payload data decoded too (payloads are base64 JSON in the export). */

@@ -1,2 +1,3 @@
 /** The workflows of this worker (the bundle's entry point). */
-export { approveSignal, approveUpdate, migrateInstance, progressQuery } from './migrate-instance';
+export { approveSignal, approveUpdate, progressQuery } from './messages';
+export { migrateInstance } from './migrate-instance';
