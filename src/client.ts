@@ -27,6 +27,7 @@ import {
 } from '@temporalio/common';
 import { loadConfig, taskQueueFor, temporalConnectionOptions, type TemporalSettings } from './config';
 import {
+  MIGRATION_FAILED,
   TASK_QUEUE_DEFAULT,
   migrationWorkflowId,
   type MigrationInput,
@@ -36,7 +37,14 @@ import {
   type StepName,
 } from './shared/migration';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from './shared/search-attributes';
-import { approveUpdate, progressQuery, type migrateInstance } from './workflows';
+import {
+  approveUpdate,
+  progressQuery,
+  reportQuery,
+  retryRollbackUpdate,
+  rollForwardUpdate,
+  type migrateInstance,
+} from './workflows';
 
 export type { MigrationInput, MigrationProgress, MigrationReport } from './shared/migration';
 
@@ -101,10 +109,10 @@ export interface ListFilter {
   query?: string;
   instanceId?: string;
   vpcId?: string;
-  /** MigrationStep: a step name, `awaiting-approval`, `rollback:<step>` or `done`. */
-  step?: StepName | 'done' | 'awaiting-approval' | `rollback:${StepName}`;
-  /** MigrationOutcome: `running` until the end, then the report's outcome. */
-  outcome?: Outcome | 'running';
+  /** MigrationStep: a step name, `awaiting-approval`, `rollback:<step>`, `rollback-stuck:<step>` or `done`. */
+  step?: StepName | 'done' | 'awaiting-approval' | `rollback:${StepName}` | `rollback-stuck:${StepName}`;
+  /** MigrationOutcome: `running` until the end, then the report's outcome (`cancelled` for a cancelled one). */
+  outcome?: Outcome | 'running' | 'cancelled';
   /** Stop after this many (default 100). */
   limit?: number;
 }
@@ -124,7 +132,7 @@ export interface MigrationSummary {
 export interface MigrationStatus extends MigrationSummary {
   /** While running: the live progress. */
   progress?: MigrationProgress;
-  /** Once completed: the report. */
+  /** Once ended: the report (completed; failed with resources left; cancelled, while a worker answers). */
   report?: MigrationReport;
   /** Failed, cancelled, terminated or timed out: why. */
   failure?: string;
@@ -203,12 +211,33 @@ export class MigrationClient {
     );
     if (options.onProgress) await this.followProgress(workflowId, done, options);
     const settled = await done;
-    if ('report' in settled) {
+    const report =
+      'report' in settled ? settled.report : await this.reportOfClosed(workflowId, settled.error);
+    if (report) {
       // The last transitions can fall between two polls: the report has them all.
-      options.onProgress?.(finalProgress(settled.report));
-      return settled.report;
+      options.onProgress?.(finalProgress(report));
+      return report;
     }
-    throw closedError(workflowId, settled.error);
+    throw closedError(workflowId, (settled as { error: unknown }).error);
+  }
+
+  /**
+   * The report of a migration that did not complete: a failed one (resources left) carries it in its failure's
+   * details; a cancelled one answers the `report` query (which needs a worker; without one, there is none).
+   */
+  private async reportOfClosed(workflowId: string, error: unknown): Promise<MigrationReport | undefined> {
+    if (!(error instanceof WorkflowFailedError)) return undefined;
+    const root = rootFailure(error.cause);
+    if (root instanceof ApplicationFailure && root.type === MIGRATION_FAILED) {
+      return root.details?.[0] as MigrationReport | undefined;
+    }
+    if (error.cause instanceof CancelledFailure) {
+      const handle = this.client.workflow.getHandle(workflowId);
+      return this.client.connection
+        .withDeadline(Date.now() + 10_000, () => handle.query(reportQuery))
+        .catch(() => undefined);
+    }
+    return undefined;
   }
 
   /** The live progress (current step, per-step state and durations, resource ids, API calls). */
@@ -220,17 +249,28 @@ export class MigrationClient {
 
   /** Lets a migration started with requireApproval proceed to the irreversible conversion (step 1). */
   async approve(workflowId: string): Promise<void> {
+    await this.update(workflowId, 'approve', approveUpdate);
+  }
+
+  /** A rollback step reported stuck (`rollback-stuck:<step>`): run its next round now. */
+  async retryRollback(workflowId: string): Promise<void> {
+    await this.update(workflowId, 'retry the rollback of', retryRollbackUpdate);
+  }
+
+  /** A rollback step reported stuck: stop going back; bind the EIP to the new ENI instead (outcome rolled-forward). */
+  async rollForward(workflowId: string): Promise<void> {
+    await this.update(workflowId, 'roll forward', rollForwardUpdate);
+  }
+
+  /** Runs an update without arguments; a refusal (its validator's, or a closed workflow) becomes the message. */
+  private async update(workflowId: string, what: string, update: typeof approveUpdate): Promise<void> {
     try {
-      await this.client.workflow.getHandle(workflowId).executeUpdate(approveUpdate);
+      await this.client.workflow.getHandle(workflowId).executeUpdate(update);
     } catch (err) {
       // "Workflow Update failed" says nothing; the workflow's validator says why (e.g. no approval gate).
       if (err instanceof WorkflowUpdateFailedError && err.cause) {
-        throw new Error(
-          `cannot approve ${workflowId}: ${rootFailure(err.cause)?.message ?? err.cause.message}`,
-          {
-            cause: err,
-          },
-        );
+        const why = rootFailure(err.cause)?.message ?? err.cause.message;
+        throw new Error(`cannot ${what} ${workflowId}: ${why}`, { cause: err });
       }
       // The server answers "not found" for an update on a closed workflow: tell the two apart.
       if (err instanceof WorkflowNotFoundError) {
@@ -240,10 +280,8 @@ export class MigrationClient {
           .catch(() => undefined);
         if (closed) {
           throw new Error(
-            `cannot approve ${workflowId}: the migration has already ended (${closed.status.name})`,
-            {
-              cause: err,
-            },
+            `cannot ${what} ${workflowId}: the migration has already ended (${closed.status.name})`,
+            { cause: err },
           );
         }
       }
@@ -274,6 +312,8 @@ export class MigrationClient {
         await handle.result();
       } catch (err) {
         status.failure = closedError(workflowId, err).message;
+        const report = await this.reportOfClosed(workflowId, err);
+        if (report) status.report = report;
       }
     }
     return status;

@@ -67,6 +67,11 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   },
   { name: 'ENI_MIGRATE_SSH_KEY', description: 'Path of the SSH private key when no ssh_config names one.' },
   {
+    name: 'ENI_MIGRATE_GUEST_SCRIPTS',
+    description:
+      "JSON file of the operator's guest scripts (added to the built-in ones, or replacing them by name); migrations name them, never carry shell text.",
+  },
+  {
     name: 'ENI_MIGRATE_POLL_INTERVAL_MS',
     description: 'First interval of the status polls (they back off from there).',
   },
@@ -102,6 +107,8 @@ export interface AppConfig {
   temporal: TemporalSettings;
   cloud: CloudSettings;
   ssh: SshSettings;
+  /** The operator's guest script file (ENI_MIGRATE_GUEST_SCRIPTS), read by the worker at start. */
+  guestScriptsPath?: string;
   pollIntervalMs?: number;
 }
 
@@ -146,6 +153,7 @@ const envSchema = z.object({
   ENI_MIGRATE_SSH_CONFIG: optional,
   ENI_MIGRATE_SSH_USER: optional,
   ENI_MIGRATE_SSH_KEY: optional,
+  ENI_MIGRATE_GUEST_SCRIPTS: optional,
   ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce
@@ -202,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       user: e.ENI_MIGRATE_SSH_USER,
       privateKeyPath: e.ENI_MIGRATE_SSH_KEY,
     },
+    guestScriptsPath: e.ENI_MIGRATE_GUEST_SCRIPTS,
     pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
   };
 }
@@ -283,6 +292,7 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
       user: config.ssh.user ?? '(default)',
       privateKey: config.ssh.privateKeyPath ?? '(unset)',
     },
+    guestScripts: config.guestScriptsPath ?? '(built-in only)',
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
   };
 }

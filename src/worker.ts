@@ -19,8 +19,10 @@ import {
   temporalConnectionOptions,
   type AppConfig,
 } from './config';
+import { loadGuestScripts } from './guest-scripts';
 import { createSshRunner } from './ssh';
 import { ensureSearchAttributes } from './temporal';
+import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface RunWorkerOptions {
   /** Default: loadConfig() (the environment). */
@@ -34,7 +36,7 @@ export interface RunWorkerOptions {
   signal?: AbortSignal;
   /** Where progress lines go (default stderr). Never receives a secret. */
   log?: (line: string) => void;
-  /** A prebuilt workflow bundle (tests build it once); default: bundle src/workflows at start. */
+  /** A workflow bundle (tests build it once); default: lib/workflows.bundle.js when current (see workflow-bundle.ts). */
   workflowBundle?: WorkflowBundleOption;
   /** Register missing search attributes on start (default true). */
   registerSearchAttributes?: boolean;
@@ -55,6 +57,9 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
   const log = options.log ?? stderrLog;
   const regionId = requireRegion(config.cloud);
   log(`eni-migrate worker: ${JSON.stringify(describeConfig(config))}`);
+  // Validated before anything connects: a bad file stops the worker with the file, the script and the fault named.
+  const guestScripts = loadGuestScripts(config.guestScriptsPath);
+  log(`eni-migrate worker: guest scripts ${guestScripts.names().join(', ')}`);
 
   const { ecs, vpc } = createCloudApis({
     regionId,
@@ -67,7 +72,13 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     user: config.ssh.user,
     privateKeyPath: config.ssh.privateKeyPath,
   });
-  const activities = createActivities({ ecs, vpc, ssh, pollIntervalMs: config.pollIntervalMs });
+  const activities = createActivities({
+    ecs,
+    vpc,
+    ssh,
+    guestScripts,
+    pollIntervalMs: config.pollIntervalMs,
+  });
 
   const connectionOptions = temporalConnectionOptions(config.temporal);
   if (options.registerSearchAttributes ?? true) {
@@ -80,9 +91,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
       connection,
       namespace: config.temporal.namespace,
       taskQueue: taskQueueFor(regionId, config.temporal.taskQueue),
-      ...(options.workflowBundle
-        ? { workflowBundle: options.workflowBundle }
-        : { workflowsPath: require.resolve('./workflows') }),
+      workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle(log)),
       activities,
     });
     return { worker, connection, close: () => connection.close() };

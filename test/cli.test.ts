@@ -168,6 +168,33 @@ describe(
       assert.equal(run.json<{ exitCode: number }>().exitCode, 5);
     });
 
+    it("release 0.1's shell-text flags are refused, saying what to use instead; a script name is only a name", async () => {
+      for (const [flag, replacement] of [
+        ['--guest-prepare-command', '--guest-prepare-script <name>'],
+        ['--egress-check-command', '--egress-check-script <name>'],
+      ]) {
+        const run = await runCli(
+          ['migrate', '--instance', 'i-bp1abcdef', flag, 'systemctl restart eni.service', '--json'],
+          env,
+        );
+        assert.equal(run.code, 2, run.stderr);
+        const { error } = run.json<{ error: string }>();
+        assert.match(error, new RegExp(`${flag} <cmd>.*this flag was removed`, 's'));
+        assert.match(error, /define a named guest script in the worker's configuration/);
+        assert.ok(error.includes(`pass ${replacement}`), error);
+      }
+      const help = await runCli(['migrate', '--help'], env);
+      assert.match(help.stdout, /--guest-prepare-script <name>/);
+      assert.match(help.stdout, /--egress-check-script <name>/);
+      assert.doesNotMatch(help.stdout, /-command/);
+      const shell = await runCli(
+        ['migrate', '--instance', 'i-bp1abcdef', '--guest-prepare-script', 'curl x | sh'],
+        env,
+      );
+      assert.equal(shell.code, 2, shell.stderr);
+      assert.match(shell.stderr, /--guest-prepare-script <name>.*name of a guest script of the worker/s);
+    });
+
     it('--help lists the exit codes and exits 0', async () => {
       const run = await runCli(['migrate', '--help'], env);
       assert.equal(run.code, 0);
@@ -233,6 +260,46 @@ describe('eni-migrate against Temporal, a worker and the local cloud', () => {
     const vSwitch = report.checks.find((c) => c.name === 'vSwitch');
     assert.equal(vSwitch?.ok, false, JSON.stringify(report.checks));
     assert.match(vSwitch?.detail ?? '', /vsw-bp1doesnotexist0000 not found/);
+  });
+
+  it('guest scripts are named by flag; a name the worker does not know fails the dry run (exit 2)', async () => {
+    const [instance] = instances;
+    const named = await runCli(
+      [
+        'migrate',
+        '--instance',
+        instance,
+        '--dry-run',
+        '--guest-prepare-script',
+        'secondary-nic-setup',
+        '--egress-check-script',
+        'egress-check-global',
+        '--json',
+      ],
+      env,
+    );
+    assert.equal(named.code, 0, named.stderr);
+    const scripts = named
+      .json<{ report: MigrationReport }>()
+      .report.checks.find((c) => c.name === 'guest scripts');
+    assert.deepEqual(scripts, {
+      name: 'guest scripts',
+      ok: true,
+      detail: 'egress check egress-check-global; guest preparation secondary-nic-setup',
+    });
+    const unknown = await runCli(
+      ['migrate', '--instance', instance, '--dry-run', '--egress-check-script', 'no-such-check', '--json'],
+      env,
+    );
+    assert.equal(unknown.code, 2, unknown.stderr);
+    const check = unknown
+      .json<{ report: MigrationReport }>()
+      .report.checks.find((c) => c.name === 'guest scripts');
+    assert.equal(check?.ok, false);
+    assert.match(
+      check?.detail ?? '',
+      /unknown guest script "no-such-check" \(the worker knows egress-check, /,
+    );
   });
 
   it('migrate --wait --json verifies, with progress on stderr and one JSON document on stdout', async () => {

@@ -918,6 +918,34 @@ describe('instances as seen from the network and from inside', () => {
     );
   });
 
+  it('runs the built-in guest scripts: curl -4 (no IPv6 route), sudo for a non-root user, sh -c, sh quoting', () => {
+    assert.equal(
+      cloud.runGuestCommand(web(), 'curl -4 -sS -m 10 https://ifconfig.me').stdout,
+      '203.0.113.10',
+    );
+    assert.equal(cloud.runGuestCommand(web(), 'curl --ipv4 -s ifconfig.me').stdout, '203.0.113.10');
+    const v6 = cloud.runGuestCommand(web(), 'curl -6 -sS -m 10 https://ifconfig.me');
+    assert.equal(v6.exitCode, 7);
+    assert.match(v6.stderr, /Network is unreachable/);
+    assert.equal(cloud.runGuestCommand(web(), 'whoami', 'ecs-user').stdout, 'ecs-user\n');
+    assert.equal(cloud.runGuestCommand(web(), 'whoami').stdout, 'root\n');
+    assert.equal(cloud.runGuestCommand(web(), 'sudo -n whoami', 'ecs-user').stdout, 'root\n');
+    assert.equal(cloud.runGuestCommand(web(), 'id -u', 'ecs-user').stdout, '1000\n');
+    const denied = cloud.runGuestCommand(web(), 'systemctl restart eni.service', 'ecs-user');
+    assert.equal(denied.exitCode, 1);
+    assert.match(denied.stderr, /Failed to restart eni\.service: Interactive authentication required/);
+    assert.deepEqual(
+      cloud.runGuestCommand(
+        web(),
+        `sudo -n sh -c 'systemctl restart eni.service && echo "it'\\''s up"'`,
+        'ecs-user',
+      ),
+      { stdout: "it's up\n", stderr: '', exitCode: 0 },
+    );
+    assert.equal(cloud.runGuestCommand(web(), 'echo a\\ b "c\\"d"').stdout, 'a b c"d\n');
+    assert.match(cloud.runGuestCommand(web(), 'sudo -u admin whoami').stderr, /option -u is not emulated/);
+  });
+
   it('snapshot lists every resource with the API field names', () => {
     const s = cloud.snapshot() as Record<string, Array<Record<string, unknown>>>;
     assert.equal(s.Instances.length, topo.instances.length);

@@ -1,17 +1,49 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { EGRESS_CHECK_COMMAND_DEFAULT } from '../shared/migration';
+import {
+  ipv4Answer,
+  runGuestScript,
+  type GuestScript,
+  type GuestScriptRegistry,
+  type GuestScriptRole,
+} from '../guest-scripts';
+import { EGRESS_CHECK_SCRIPT_DEFAULT } from '../shared/migration';
 import { SshError, type SshRunner } from '../ssh';
 import type { Execution, Observation } from './execution';
-import type { GuestCommandInput, VerifyInput } from './types';
+import type { GuestScriptInput, VerifyInput } from './types';
 
-/** The command that shows the address the instance's traffic leaves from: the caller's, or the runbook's. */
-export function egressCheckCommand(input: { egressCheckCommand?: string }): string {
-  return input.egressCheckCommand || EGRESS_CHECK_COMMAND_DEFAULT;
+/** Release 0.1's activity inputs carried shell text in these fields. */
+const SHELL_TEXT_FIELDS = ['command', 'egressCheckCommand'] as const;
+
+/**
+ * Refuses an input in release 0.1's shape (a workflow started before the upgrade): shell text from a workflow input is
+ * never run, whoever started it. An unset or empty egressCheckCommand meant "the default" then, and still does.
+ */
+export function refuseShellText(input: object): void {
+  const fields = input as Record<string, unknown>;
+  const field = SHELL_TEXT_FIELDS.find((f) => f in fields && (f === 'command' || !!fields[f]));
+  if (!field) return;
+  throw ApplicationFailure.nonRetryable(
+    `shell text in workflow input is no longer run (this input, in release 0.1's shape, has "${field}"): define a named guest script in the worker's configuration (ENI_MIGRATE_GUEST_SCRIPTS, see docs/configuration.md) and start the migration with its name (guestPrepareScript / egressCheckScript)`,
+    'GuestCommandRefused',
+  );
 }
 
-/** The first IPv4 address in a text, e.g. "当前 IP：47.1.2.3  来自于：..." -> 47.1.2.3. */
-export function firstIpv4(text: string): string | undefined {
-  return /\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b/.exec(text)?.[0];
+/** The egress check a migration uses: the one it names, or the runbook's. */
+export function egressCheckScriptName(input: { egressCheckScript?: string }): string {
+  return input.egressCheckScript || EGRESS_CHECK_SCRIPT_DEFAULT;
+}
+
+/** The named script, fit for `role`; otherwise a non-retryable failure naming the scripts the worker knows. */
+export function scriptFor(scripts: GuestScriptRegistry, name: string, role: GuestScriptRole): GuestScript {
+  const problem = scripts.problem(name, role);
+  const script = scripts.find(name);
+  if (problem || !script) {
+    throw ApplicationFailure.nonRetryable(
+      `${role}: ${problem}`,
+      script ? 'UnsuitableGuestScript' : 'UnknownGuestScript',
+    );
+  }
+  return script;
 }
 
 function excerpt(s: string): string {
@@ -19,16 +51,44 @@ function excerpt(s: string): string {
   return t.length > 300 ? `${t.slice(0, 300)}…` : t;
 }
 
-/** Runs the caller's guest network set-up command over SSH, on the instance's current public address. */
-export async function prepareGuest(ssh: SshRunner, input: GuestCommandInput): Promise<{ exitCode: number }> {
-  const r = await ssh.run(input.address, input.command, { expectedHostKey: input.hostKeyFingerprint });
+/** Runs the named guest set-up script over SSH, on the instance's current public address. */
+export async function prepareGuest(
+  ssh: SshRunner,
+  scripts: GuestScriptRegistry,
+  input: GuestScriptInput,
+): Promise<{ exitCode: number }> {
+  refuseShellText(input);
+  const script = scriptFor(scripts, input.script, 'guest preparation');
+  const r = await runGuestScript(ssh, input.address, script, { expectedHostKey: input.hostKeyFingerprint });
   if (r.exitCode !== 0) {
     throw ApplicationFailure.nonRetryable(
-      `guest preparation command exited with ${r.exitCode} on ${input.address}: ${excerpt(r.stderr || r.stdout)}`,
+      `guest script "${script.name}" exited with ${r.exitCode} on ${input.address}: ${excerpt(r.stderr || r.stdout)}`,
       'GuestPrepareFailed',
     );
   }
   return { exitCode: r.exitCode };
+}
+
+/** What one run of the egress check found: the IPv4 address the guest's traffic leaves from, or why there is none. */
+export async function checkEgress(
+  ssh: SshRunner,
+  address: string,
+  script: GuestScript,
+  expectedHostKey?: string,
+): Promise<{ egressIp?: string; problem?: string; hostKeyFingerprint: string }> {
+  const r = await runGuestScript(ssh, address, script, { expectedHostKey });
+  if (r.exitCode !== 0) {
+    return {
+      problem: `the egress check "${script.name}" exited with ${r.exitCode}: ${excerpt(r.stderr || r.stdout) || 'no output'}`,
+      hostKeyFingerprint: r.hostKeyFingerprint,
+    };
+  }
+  const answer = ipv4Answer(r.stdout);
+  return {
+    egressIp: answer.ip,
+    problem: answer.problem && `the egress check "${script.name}" ${answer.problem}`,
+    hostKeyFingerprint: r.hostKeyFingerprint,
+  };
 }
 
 interface VerifyState {
@@ -44,22 +104,23 @@ interface VerifyState {
  */
 export async function verifyMigration(
   ssh: SshRunner,
+  scripts: GuestScriptRegistry,
   input: VerifyInput,
   x: Execution<VerifyState>,
 ): Promise<{ egressIp: string; attempts: number }> {
+  refuseShellText(input);
+  const script = scriptFor(scripts, egressCheckScriptName(input), 'egress check');
   if (x.state.deadline === 0) x.checkpoint({ deadline: Date.now() + input.timeoutSeconds * 1000 });
   return x.poll(async (): Promise<Observation<{ egressIp: string; attempts: number }>> => {
     const attempts = x.state.attempts + 1;
     let problem: string;
     try {
-      const r = await ssh.run(input.address, egressCheckCommand(input), {
-        expectedHostKey: input.hostKeyFingerprint,
-      });
-      const egressIp = firstIpv4(r.stdout);
+      const egress = await checkEgress(ssh, input.address, script, input.hostKeyFingerprint);
+      const egressIp = egress.egressIp;
       if (egressIp && input.snatIps.includes(egressIp)) return { done: { egressIp, attempts } };
       problem = egressIp
         ? `traffic leaves via ${egressIp}, not the SNAT IP ${input.snatIps.join(' / ')}`
-        : `the egress check answered no address (exit ${r.exitCode}: ${excerpt(r.stderr || r.stdout) || 'no output'})`;
+        : (egress.problem ?? 'the egress check answered no address');
     } catch (err) {
       if (!(err instanceof SshError)) throw err;
       if (err.kind === 'host-key-mismatch') {
@@ -76,7 +137,7 @@ export async function verifyMigration(
     x.checkpoint({ attempts, lastProblem: problem });
     if (Date.now() >= x.state.deadline) {
       return {
-        failed: `verification failed after ${attempts} attempts in ${input.timeoutSeconds}s: ${problem}. If the guest needs policy routing for the secondary NIC, pass a guest preparation command`,
+        failed: `verification failed after ${attempts} attempts in ${input.timeoutSeconds}s: ${problem}. If the guest needs its secondary NIC set up (policy routing), start the migration with a guest preparation script, e.g. secondary-nic-setup`,
         type: 'VerificationFailed',
       };
     }

@@ -1,5 +1,6 @@
 import type { EcsApi } from '../cloud/ecs';
 import type { VpcApi } from '../cloud/vpc';
+import { guestScriptRegistry, type GuestScriptRegistry } from '../guest-scripts';
 import type { SshRunner } from '../ssh';
 import {
   associateEip,
@@ -23,7 +24,7 @@ import type {
   DeleteNetworkInterfaceInput,
   EipOnEni,
   EipOnInstance,
-  GuestCommandInput,
+  GuestScriptInput,
   NetworkInterfaceRef,
   PreflightInput,
   VerifyInput,
@@ -33,6 +34,11 @@ export interface ActivityDeps {
   ecs: EcsApi;
   vpc: VpcApi;
   ssh: SshRunner;
+  /**
+   * The guest scripts workflow inputs may name (the worker's configuration: built-in plus ENI_MIGRATE_GUEST_SCRIPTS).
+   * Default: the built-in ones.
+   */
+  guestScripts?: GuestScriptRegistry;
   /** First wait between two polls of a resource's status (default 2000 ms; tests use ~50–100). */
   pollIntervalMs?: number;
   /**
@@ -49,6 +55,7 @@ export interface ActivityDeps {
  */
 export function createActivities(deps: ActivityDeps) {
   const { ecs, vpc, ssh } = deps;
+  const scripts = deps.guestScripts ?? guestScriptRegistry();
   const tuning = { intervalMs: deps.pollIntervalMs ?? 2000 };
   // A detach or delete that shows no progress for this long is issued again (API doc: "re-initiate the request").
   const stuckAfterMs = Math.max(15 * tuning.intervalMs, 500);
@@ -73,7 +80,15 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Step 0: every precondition, read-only; records the host key on the public address. */
     async preflight(input: PreflightInput) {
-      return execute({}, tuning, () => runPreflight({ ecs, vpc, ssh }, input));
+      return execute({}, tuning, () => runPreflight({ ecs, vpc, ssh, scripts }, input));
+    },
+
+    /** After a failed step 1: whether the address is an EIP now (the conversion may have run, its answer lost). */
+    async findEipByAddress(input: { publicIp: string }) {
+      return execute({}, tuning, async () => {
+        const eip = await vpc.findEipByAddress(input.publicIp);
+        return { allocationId: eip?.allocationId };
+      });
     },
 
     /** Before step 1, only when the caller allowed it: a PrePaid instance becomes PostPaid (pay-as-you-go). */
@@ -159,15 +174,15 @@ export function createActivities(deps: ActivityDeps) {
       return moveEip(unassociateEip, input, eniTarget(input), 'unassoc-eni');
     },
 
-    /** Before step 4, while SSH on the old address still works: the caller's guest network set-up command. */
-    async prepareGuest(input: GuestCommandInput) {
-      return execute({}, tuning, () => prepareGuest(ssh, input));
+    /** Before step 4, while SSH on the old address still works: the guest set-up script the migration names. */
+    async prepareGuest(input: GuestScriptInput) {
+      return execute({}, tuning, () => prepareGuest(ssh, scripts, input));
     },
 
     /** Step 6: SSH via the EIP reaches the same host; egress leaves through the SNAT IP. */
     async verifyMigration(input: VerifyInput) {
       return execute({ deadline: 0, attempts: 0, lastProblem: '' }, tuning, (x) =>
-        verifyMigration(ssh, input, x),
+        verifyMigration(ssh, scripts, input, x),
       );
     },
   };

@@ -1,8 +1,9 @@
 import type { PreflightCheck } from '../shared/migration';
 import type { EcsApi, Instance } from '../cloud/ecs';
 import { cidrContains, type VpcApi } from '../cloud/vpc';
+import type { GuestScript, GuestScriptRegistry } from '../guest-scripts';
 import { SshError, type SshRunner } from '../ssh';
-import { egressCheckCommand, firstIpv4 } from './guest';
+import { checkEgress, egressCheckScriptName, refuseShellText } from './guest';
 import type { MigrationPlan, PreflightInput, PreflightResult } from './types';
 
 /** Instance states the runbook can act on; anything else is on its way somewhere and must settle first. */
@@ -13,10 +14,11 @@ const STEADY_STATES = new Set(['Running', 'Stopped']);
  * fails says what is wrong and how to fix it. Later checks that depend on a failed one are not evaluated.
  */
 export async function runPreflight(
-  deps: { ecs: EcsApi; vpc: VpcApi; ssh: SshRunner },
+  deps: { ecs: EcsApi; vpc: VpcApi; ssh: SshRunner; scripts: GuestScriptRegistry },
   input: PreflightInput,
 ): Promise<PreflightResult> {
   const { ecs, vpc, ssh } = deps;
+  refuseShellText(input);
   const checks: PreflightCheck[] = [];
   const plan: Partial<MigrationPlan> = { instanceId: input.instanceId };
   const check = (name: string, ok: boolean, detail: string): boolean => {
@@ -36,6 +38,7 @@ export async function runPreflight(
   ) {
     return result();
   }
+  const egressScript = checkGuestScripts(deps.scripts, input, check);
   const instance = await ecs.describeInstance(input.instanceId);
   if (
     !check(
@@ -171,8 +174,8 @@ export async function runPreflight(
     plan.snatIps = snat.snatIps;
   }
 
-  if (input.verify && publicAddress && instance.status === 'Running') {
-    await checkSsh(ssh, publicAddress, egressCheckCommand(input), plan, check);
+  if (input.verify && publicAddress && instance.status === 'Running' && egressScript) {
+    await checkSsh(ssh, publicAddress, egressScript, plan, check);
   }
   return result();
 }
@@ -262,20 +265,44 @@ async function checkPublicAddress(
   return undefined;
 }
 
+/**
+ * The guest scripts the migration names exist on this worker (and the egress check answers an address): a typo is
+ * refused here, before anything changes, not after the irreversible step. Returns the egress check when it is usable.
+ */
+function checkGuestScripts(
+  scripts: GuestScriptRegistry,
+  input: PreflightInput,
+  check: (name: string, ok: boolean, detail: string) => boolean,
+): GuestScript | undefined {
+  const egress = egressCheckScriptName(input);
+  const problems = [
+    scripts.problem(egress, 'egress check'),
+    input.guestPrepareScript ? scripts.problem(input.guestPrepareScript, 'guest preparation') : undefined,
+  ].filter((p): p is string => p !== undefined);
+  check(
+    'guest scripts',
+    problems.length === 0,
+    problems.length
+      ? problems.join('; ')
+      : `egress check ${egress}; guest preparation ${input.guestPrepareScript ?? '(none)'}`,
+  );
+  return scripts.problem(egress, 'egress check') ? undefined : scripts.find(egress);
+}
+
 async function checkSsh(
   ssh: SshRunner,
   address: string,
-  egressCommand: string,
+  egressScript: GuestScript,
   plan: Partial<MigrationPlan>,
   check: (name: string, ok: boolean, detail: string) => boolean,
 ): Promise<void> {
   try {
-    const r = await ssh.run(address, egressCommand);
-    plan.hostKeyFingerprint = r.hostKeyFingerprint;
+    const egress = await checkEgress(ssh, address, egressScript);
+    plan.hostKeyFingerprint = egress.hostKeyFingerprint;
     check(
       'SSH reaches the instance on its public IP',
       true,
-      `host key ${r.hostKeyFingerprint}; egress now via ${firstIpv4(r.stdout) ?? '(no answer)'}`,
+      `host key ${egress.hostKeyFingerprint}; egress now via ${egress.egressIp ?? `(no address: ${egress.problem})`}`,
     );
   } catch (err) {
     const why = err instanceof SshError ? err.message : String(err);

@@ -14,8 +14,10 @@ export interface PreflightInput {
   /** Verification over SSH is on: the instance must be Running and reachable on its public address now. */
   verify: boolean;
   allowChargeTypeChange: boolean;
-  /** Run over SSH to show the egress before the move. Default EGRESS_CHECK_COMMAND_DEFAULT. */
-  egressCheckCommand?: string;
+  /** Name of the guest script run over SSH to show the egress before the move. Default EGRESS_CHECK_SCRIPT_DEFAULT. */
+  egressCheckScript?: string;
+  /** Name of the guest script step 4 will run: checked now, so an unknown name is refused before anything changes. */
+  guestPrepareScript?: string;
 }
 
 /** What preflight found and what the migration will do, every field read from the cloud. */
@@ -92,10 +94,11 @@ export interface EipOnEni extends TokenSeeded {
   privateIpAddress: string;
 }
 
-export interface GuestCommandInput {
+export interface GuestScriptInput {
   /** The public address to SSH to. */
   address: string;
-  command: string;
+  /** Name of a guest script of the worker's registry (never shell text). */
+  script: string;
   /** The host key recorded in preflight: the connection is refused before authenticating if it differs. */
   hostKeyFingerprint?: string;
 }
@@ -106,6 +109,6 @@ export interface VerifyInput {
   hostKeyFingerprint: string;
   snatIps: string[];
   timeoutSeconds: number;
-  /** Its output's first IPv4 address must be one of `snatIps`. Default EGRESS_CHECK_COMMAND_DEFAULT. */
-  egressCheckCommand?: string;
+  /** Name of the guest script whose answer (an IPv4 address) must be one of `snatIps`. Default EGRESS_CHECK_SCRIPT_DEFAULT. */
+  egressCheckScript?: string;
 }

@@ -4,7 +4,10 @@ import type { MigrationReport, Outcome } from '../shared/migration';
  * The CLI's exit codes, one meaning each, so scripts can branch on them (documented in `eni-migrate --help`).
  */
 export const ExitCode = {
-  /** Verified, a dry run whose checks all pass, started (without --wait), or the command did what was asked. */
+  /**
+   * Verified, migrated with verification off, a dry run whose checks all pass, started (without --wait), or the
+   * command did what was asked.
+   */
   OK: 0,
   /** The migration failed: resources may be left (the report lists them and how to fix them), or the command failed. */
   FAILED: 1,
@@ -24,6 +27,11 @@ export const ExitCode = {
   UNAVAILABLE: 5,
   /** A migration of this instance is already running (use --attach or status). */
   ALREADY_RUNNING: 6,
+  /**
+   * Rolled forward: going back was impossible (or an operator chose so), so the EIP is on the new ENI, unverified;
+   * the report says why.
+   */
+  ROLLED_FORWARD: 7,
   /** Interrupted by Ctrl-C; a started migration keeps running in Temporal. */
   INTERRUPTED: 130,
 } as const;
@@ -33,10 +41,13 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export function exitCodeForOutcome(outcome: Outcome): ExitCodeValue {
   switch (outcome) {
     case 'verified':
+    case 'migrated':
     case 'planned':
       return ExitCode.OK;
     case 'rolled-back':
       return ExitCode.ROLLED_BACK;
+    case 'rolled-forward':
+      return ExitCode.ROLLED_FORWARD;
     case 'failed':
       return ExitCode.FAILED;
   }
@@ -56,13 +67,14 @@ export function exitCodeForReport(
 
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0    verified, --dry-run with every check passed, started (without --wait), or done
+  0    verified (or migrated with --no-verify), --dry-run with every check passed, started, or done
   1    failed: the report lists what is left in the cloud and how to fix it
   2    bad input (flag, variable, or preflight refused it, --dry-run too): nothing changed
   3    rolled back: no ENI left; the public IP is an EIP on the instance if step 1 ran
   4    cancelled: rolled back like 3
   5    Temporal unreachable (check TEMPORAL_ADDRESS)
   6    a migration of this instance is already running (use --attach or status)
+  7    rolled forward: going back was impossible, so the EIP is on the new ENI (unverified)
   130  interrupted (Ctrl-C); a started migration keeps running in Temporal`;
 
 /** An error the CLI reports as one line on stderr (and in the JSON document with --json), with its exit code. */

@@ -1,19 +1,20 @@
 /** `eni-migrate migrate`: start (and optionally follow) the migration of one instance. */
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
-import { EGRESS_CHECK_COMMAND_DEFAULT, type MigrationInput } from '../shared/migration';
+import { EGRESS_CHECK_SCRIPT_DEFAULT, type MigrationInput } from '../shared/migration';
 import { withClient } from './connect';
 import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeForReport } from './exit-codes';
 import { formatReport } from './report';
 import { runCommand, toCliError } from './output';
 import {
-  parseCommand,
   parseIPv4,
   parseInstanceId,
   parseRegionId,
+  parseScriptName,
   parseSecurityGroupId,
   parseVSwitchId,
   positiveInt,
+  removedFlag,
 } from './validate';
 import { waitForReport } from './wait';
 
@@ -29,60 +30,79 @@ interface MigrateFlags {
   verifyTimeout?: number;
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
-  guestPrepareCommand?: string;
-  egressCheckCommand?: string;
+  guestPrepareScript?: string;
+  egressCheckScript?: string;
   attach?: boolean;
   wait?: boolean;
   json?: boolean;
 }
 
 export function migrateCommand(setExitCode: (code: number) => void): Command {
-  return new Command('migrate')
-    .description("move an instance's NAT public IP onto a new secondary ENI (as an EIP in NAT mode)")
-    .requiredOption('--instance <id>', 'ECS instance id (i-…)', parseInstanceId)
-    .option('--region <id>', 'region id (default: ALIBABA_CLOUD_REGION_ID)', parseRegionId)
-    .option('--vswitch <id>', "vSwitch of the new ENI (default: the instance's own)", parseVSwitchId)
-    .option(
-      '--security-group <id>',
-      "security group of the new ENI (default: the instance's first)",
-      parseSecurityGroupId,
-    )
-    .option(
-      '--primary-ip <ipv4>',
-      'primary private IP of the new ENI (default: allocated by the vSwitch)',
-      parseIPv4,
-    )
-    .option('--dry-run', 'evaluate every precondition and print the plan; no mutating call (implies --wait)')
-    .option('--require-approval', 'pause before the irreversible EIP conversion until `eni-migrate approve`')
-    .option('--no-verify', 'skip the SSH verification (required for a Stopped instance)')
-    .addOption(
-      new Option('--verify-timeout <seconds>', 'how long verification may retry (default 120)').argParser(
-        positiveInt('seconds', 3600),
-      ),
-    )
-    .option(
-      '--keep-on-verify-failure',
-      'keep the migrated state when verification fails (default: roll back)',
-    )
-    .option('--allow-charge-type-change', 'switch a PrePaid instance to PostPaid first (default: refuse)')
-    .option(
-      '--guest-prepare-command <cmd>',
-      'command run in the guest over SSH before the EIP moves',
-      parseCommand,
-    )
-    .option(
-      '--egress-check-command <cmd>',
-      `command run in the guest whose output's first IPv4 address must be the SNAT IP (default: ${EGRESS_CHECK_COMMAND_DEFAULT})`,
-      parseCommand,
-    )
-    .option(
-      '--attach',
-      'if this instance is already being migrated, follow that migration instead of refusing',
-    )
-    .option('--wait', 'wait for the report, showing progress on stderr')
-    .option('--json', 'print one JSON document on stdout: {workflowId, runId, attached[, report]}')
-    .addHelpText('after', EXIT_CODES_HELP)
-    .action(async (flags: MigrateFlags) => setExitCode(await migrate(flags)));
+  return (
+    new Command('migrate')
+      .description("move an instance's NAT public IP onto a new secondary ENI (as an EIP in NAT mode)")
+      .requiredOption('--instance <id>', 'ECS instance id (i-…)', parseInstanceId)
+      .option('--region <id>', 'region id (default: ALIBABA_CLOUD_REGION_ID)', parseRegionId)
+      .option('--vswitch <id>', "vSwitch of the new ENI (default: the instance's own)", parseVSwitchId)
+      .option(
+        '--security-group <id>',
+        "security group of the new ENI (default: the instance's first)",
+        parseSecurityGroupId,
+      )
+      .option(
+        '--primary-ip <ipv4>',
+        'primary private IP of the new ENI (default: allocated by the vSwitch)',
+        parseIPv4,
+      )
+      .option(
+        '--dry-run',
+        'evaluate every precondition and print the plan; no mutating call (implies --wait)',
+      )
+      .option(
+        '--require-approval',
+        'pause before the irreversible EIP conversion until `eni-migrate approve`',
+      )
+      .option('--no-verify', 'skip the SSH verification (required for a Stopped instance)')
+      .addOption(
+        new Option('--verify-timeout <seconds>', 'how long verification may retry (default 120)').argParser(
+          positiveInt('seconds', 3600),
+        ),
+      )
+      .option(
+        '--keep-on-verify-failure',
+        'keep the migrated state when verification fails (default: roll back)',
+      )
+      .option('--allow-charge-type-change', 'switch a PrePaid instance to PostPaid first (default: refuse)')
+      .option(
+        '--guest-prepare-script <name>',
+        "guest script (of the worker's configuration) run over SSH before the EIP moves, e.g. secondary-nic-setup",
+        parseScriptName,
+      )
+      .option(
+        '--egress-check-script <name>',
+        `guest script whose answer, the guest's outbound IPv4 address, must be the SNAT IP (default: ${EGRESS_CHECK_SCRIPT_DEFAULT})`,
+        parseScriptName,
+      )
+      // Release 0.1's flags carried shell text into the workflow input: refused with what to use instead, not in --help.
+      .addOption(
+        new Option('--guest-prepare-command <cmd>')
+          .hideHelp()
+          .argParser(removedFlag('--guest-prepare-script <name>')),
+      )
+      .addOption(
+        new Option('--egress-check-command <cmd>')
+          .hideHelp()
+          .argParser(removedFlag('--egress-check-script <name>')),
+      )
+      .option(
+        '--attach',
+        'if this instance is already being migrated, follow that migration instead of refusing',
+      )
+      .option('--wait', 'wait for the report, showing progress on stderr')
+      .option('--json', 'print one JSON document on stdout: {workflowId, runId, attached[, report]}')
+      .addHelpText('after', EXIT_CODES_HELP)
+      .action(async (flags: MigrateFlags) => setExitCode(await migrate(flags)))
+  );
 }
 
 async function migrate(flags: MigrateFlags): Promise<number> {
@@ -104,8 +124,8 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       ...(flags.verifyTimeout ? { verifyTimeoutSeconds: flags.verifyTimeout } : {}),
       ...(flags.keepOnVerifyFailure ? { keepOnVerifyFailure: true } : {}),
       ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
-      ...(flags.guestPrepareCommand ? { guestPrepareCommand: flags.guestPrepareCommand } : {}),
-      ...(flags.egressCheckCommand ? { egressCheckCommand: flags.egressCheckCommand } : {}),
+      ...(flags.guestPrepareScript ? { guestPrepareScript: flags.guestPrepareScript } : {}),
+      ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),
     };
     return withClient(config, async (client) => {
       const started = await client.start(input, { attachIfRunning: flags.attach });

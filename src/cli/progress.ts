@@ -84,6 +84,7 @@ export function formatStep(step: StepProgress, resources: MigrationResources): s
 export class ProgressPrinter {
   private readonly seen = new Map<StepName, StepState>();
   private approvalShown = false;
+  private stuckShown?: string;
 
   constructor(
     private readonly write: (line: string) => void,
@@ -97,6 +98,16 @@ export class ProgressPrinter {
       if (step.state === 'pending') continue;
       this.write(`${this.prefix}${formatStep(step, progress.resources)}`);
     }
+    const stuck = progress.rollbackStuck;
+    const stuckKey = stuck ? `${stuck.action}/${stuck.lastError}` : undefined;
+    if (stuck && stuckKey !== this.stuckShown) {
+      this.write(
+        `${this.prefix}⚠ rollback stuck since ${stuck.since} (${stuck.rounds} rounds): ${stuck.action}: ${stuck.lastError}` +
+          `${stuck.fix ? `; fix: ${stuck.fix}` : ''}; next try ${stuck.nextRetryAt}, or now: eni-migrate retry-rollback ${progress.workflowId}` +
+          `${stuck.canRollForward ? `; or eni-migrate roll-forward ${progress.workflowId}` : ''}`,
+      );
+    }
+    this.stuckShown = stuckKey;
     if (progress.awaitingApproval && !this.approvalShown) {
       this.approvalShown = true;
       this.write(

@@ -8,11 +8,18 @@ export function formatReport(report: MigrationReport): string {
   lines.push(`${head} in ${formatDuration(report.durationMs)}, ${report.apiCalls} API calls`);
   switch (report.outcome) {
     case 'verified':
+    case 'migrated':
+    case 'rolled-forward':
+      if (report.cause) lines.push(`  cause: ${report.cause}`);
+      if (report.rolledForward) lines.push(`  rolled forward: ${report.rolledForward}`);
       lines.push(
         `  public IP ${report.publicIp ?? '?'} is now EIP ${report.allocationId ?? '?'} on ENI ` +
           `${report.networkInterfaceId ?? '?'} (${report.eniPrivateIp ?? '?'}), NAT mode`,
       );
-      if (report.snatIp) lines.push(`  egress via SNAT IP ${report.snatIp}`);
+      if (report.outcome === 'verified' && report.snatIp) lines.push(`  egress via SNAT IP ${report.snatIp}`);
+      if (report.outcome !== 'verified') {
+        lines.push(`  not verified: ${report.verificationSkipped ?? 'the migration did not reach step 6'}`);
+      }
       break;
     case 'planned':
       lines.push('  dry run: no mutating call was made. Preconditions:');
@@ -42,6 +49,18 @@ export function formatReport(report: MigrationReport): string {
         `${STEP_LABELS[s.name] ?? s.name} ${s.state}${s.durationMs !== undefined ? ` ${formatDuration(s.durationMs)}` : ''}`,
     );
   if (steps.length && report.outcome !== 'planned') lines.push(`  steps: ${steps.join('; ')}`);
+  if (report.offlineMs !== undefined) {
+    lines.push(`  without a public address for ${formatDuration(report.offlineMs)} (steps 4–5)`);
+  }
+  if (report.eipConverted === 'yes' && report.outcome !== 'verified' && report.outcome !== 'migrated') {
+    lines.push(
+      `  step 1 ran: ${report.publicIp ?? 'the public IP'} is now EIP ${report.allocationId ?? '?'} (billed apart from the instance, never converted back)`,
+    );
+  } else if (report.eipConverted === 'unknown') {
+    lines.push(
+      `  step 1 may have run: check whether ${report.publicIp ?? 'the public IP'} is now an EIP (VPC DescribeEipAddresses)`,
+    );
+  }
   lines.push(`  workflow: ${report.workflowId}`);
   return lines.join('\n');
 }
@@ -49,7 +68,7 @@ export function formatReport(report: MigrationReport): string {
 /** What a rollback leaves: step 1 (the conversion to an EIP) is never undone, but it may not have run at all. */
 function rolledBackState(report: MigrationReport): string {
   const convert = report.steps.find((s) => s.name === 'convertToEip')?.state;
-  if (convert === 'done' || convert === 'skipped') {
+  if (convert === 'done' || convert === 'skipped' || report.eipConverted === 'yes') {
     const ip = report.publicIp ? ` ${report.publicIp}` : '';
     return `no ENI left; the instance keeps its public IP${ip} as EIP ${report.allocationId ?? '?'}`;
   }

@@ -4,6 +4,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { InvalidArgumentError } from 'commander';
+import { GUEST_SCRIPT_NAME, GUEST_SCRIPT_NAME_HELP } from '../guest-scripts/script';
 import { STEP_ORDER, type Outcome, type StepName } from '../shared/migration';
 
 /** Alibaba resource ids: a type prefix, a dash, lowercase letters and digits (e.g. i-bp67acfmxazb4ph2xxxx). */
@@ -52,28 +53,46 @@ export function parsePort(value: string): number {
 export const STEP_NAMES: readonly (StepName | 'done')[] = [...STEP_ORDER, 'done'];
 
 /** MigrationOutcome values: the report's outcomes, and `running` until the workflow ends. */
-export const OUTCOMES: readonly (Outcome | 'running')[] = [
+export const OUTCOMES: readonly (Outcome | 'running' | 'cancelled')[] = [
   'running',
   'verified',
+  'migrated',
   'rolled-back',
+  'rolled-forward',
+  'cancelled',
   'failed',
   'planned',
 ];
 
-/** MigrationStep values: a step name, `awaiting-approval`, `rollback:<step>`, or `done`. */
+/** MigrationStep values: a step name, `awaiting-approval`, `rollback:<step>`, `rollback-stuck:<step>`, or `done`. */
 export function parseStepFilter(value: string): string {
   const known = [...STEP_NAMES, 'awaiting-approval'];
-  const step = value.startsWith('rollback:') ? value.slice('rollback:'.length) : value;
+  const step = value.replace(/^rollback(-stuck)?:/, '');
   if (!known.includes(step as StepName)) {
-    throw new InvalidArgumentError(`expected one of ${known.join(', ')} (or rollback:<step>).`);
+    throw new InvalidArgumentError(
+      `expected one of ${known.join(', ')} (or rollback:<step>, rollback-stuck:<step>).`,
+    );
   }
   return value;
 }
 
-/** A non-empty command line for the guest (kept whole; the worker runs it over SSH). */
-export function parseCommand(value: string): string {
-  if (!value.trim()) throw new InvalidArgumentError('expected a non-empty shell command.');
+/** The name of a guest script defined in the worker's configuration (never shell text). */
+export function parseScriptName(value: string): string {
+  if (!GUEST_SCRIPT_NAME.test(value)) {
+    throw new InvalidArgumentError(
+      `expected the name of a guest script of the worker (${GUEST_SCRIPT_NAME_HELP}), not shell text.`,
+    );
+  }
   return value;
+}
+
+/** A flag of an earlier release that is gone: any value is refused with what to use instead (exit 2). */
+export function removedFlag(replacement: string): (value: string) => never {
+  return () => {
+    throw new InvalidArgumentError(
+      `this flag was removed: shell text in a migration's input is no longer run. Define a named guest script in the worker's configuration (ENI_MIGRATE_GUEST_SCRIPTS, see docs/configuration.md) and pass ${replacement}.`,
+    );
+  };
 }
 
 /** `<workflow-id>`, or an instance id (then the workflow id derives from it and the region). */

@@ -244,6 +244,7 @@ export function toApplicationFailure(err: CloudApiError): ApplicationFailure {
         action: err.action,
         code: err.code,
         kind: c.kind,
+        ...(c.fix ? { fix: c.fix } : {}),
         statusCode: err.statusCode,
         requestId: err.requestId,
       },

@@ -75,8 +75,11 @@ export interface CloudModel {
   routePublicAddress(ip: string): PublicRoute | undefined;
   /** The address the instance's outbound traffic leaves from now, or undefined when it has no route out. */
   egressAddress(instanceId: string): string | undefined;
-  /** Runs a command in the guest (the emulated shell: egress check, guest network set-up, hostname...). */
-  runGuestCommand(instanceId: string, command: string): GuestCommandResult;
+  /**
+   * Runs a command in the guest (the emulated shell: egress check, guest network set-up, hostname...) as the SSH
+   * login user (default root); another user needs sudo for what only root may do.
+   */
+  runGuestCommand(instanceId: string, command: string, user?: string): GuestCommandResult;
   /** Every resource, with the API's own field names, for GET /_admin/state. */
   snapshot(): Record<string, unknown>;
 }

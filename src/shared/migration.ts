@@ -29,7 +29,13 @@ export const STEP_ORDER: readonly StepName[] = [
 export type StepState =
   'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'compensating' | 'compensated';
 
-export type Outcome = 'verified' | 'rolled-back' | 'failed' | 'planned';
+/**
+ * verified: moved and verified. migrated: moved, verification skipped (off, or the instance is Stopped).
+ * rolled-back: back on the instance (cause `cancelled` when cancelled). rolled-forward: the way back was impossible
+ * (or an operator chose so), so the EIP is on the new ENI, unverified. failed: resources left, see `leftovers`.
+ * planned: a dry run.
+ */
+export type Outcome = 'verified' | 'migrated' | 'rolled-back' | 'rolled-forward' | 'failed' | 'planned';
 
 export interface MigrationInput {
   regionId: string;
@@ -50,16 +56,28 @@ export interface MigrationInput {
   keepOnVerifyFailure?: boolean;
   /** Switch a PrePaid instance to PostPaid before converting (default false: refuse). */
   allowChargeTypeChange?: boolean;
-  /** Command run in the guest over SSH before step 4, to set up policy routing for the new NIC. Empty: skip. */
-  guestPrepareCommand?: string;
   /**
-   * Command run in the guest over SSH to learn its outbound address: the first IPv4 address of its output must be
-   * the SNAT IP after the move (preflight runs it too, to show the egress before). Default
-   * EGRESS_CHECK_COMMAND_DEFAULT; outside mainland China e.g. `curl -s https://ifconfig.me`.
+   * Name of a guest script (defined in the worker's configuration, see docs/configuration.md) run over SSH before
+   * step 4, to set up the guest for the new NIC. Absent: skip. Never shell text: a caller names, the worker defines.
    */
-  egressCheckCommand?: string;
+  guestPrepareScript?: string;
+  /**
+   * Name of the guest script whose answer is the instance's outbound IPv4 address (preflight shows the egress before
+   * the move; verification expects the SNAT IP). Default EGRESS_CHECK_SCRIPT_DEFAULT.
+   */
+  egressCheckScript?: string;
   /** How long verification may retry, in seconds (default 120). */
   verifyTimeoutSeconds?: number;
+  /**
+   * The longest the instance may be without a public address (steps 4–5), in seconds (default 300). Past it the
+   * workflow stops retrying step 5 and binds the EIP back to the instance.
+   */
+  offlineBudgetSeconds?: number;
+  /**
+   * A rollback step that cannot make progress is retried forever while the EIP has no home, waiting at most this
+   * long between two rounds, in seconds (default 300). An operator can ask for a retry at once (`retryRollback`).
+   */
+  rollbackRetryMaxIntervalSeconds?: number;
 }
 
 export interface StepProgress {
@@ -83,6 +101,23 @@ export interface MigrationResources {
   hostKeyFingerprint?: string;
 }
 
+/** A rollback step that keeps failing: what the operator sees (progress, and MigrationStep `rollback-stuck:<step>`). */
+export interface RollbackStuck {
+  step: StepName;
+  /** The compensation, e.g. "bind the EIP back to the instance". */
+  action: string;
+  /** ISO time of the first failed round. */
+  since: string;
+  rounds: number;
+  lastError: string;
+  /** What to fix, when the error says (e.g. the RAM permission). */
+  fix?: string;
+  /** ISO time of the next round (a `retryRollback` update starts it at once). */
+  nextRetryAt: string;
+  /** `rollForward` is possible: the EIP can go back onto the new ENI instead. */
+  canRollForward: boolean;
+}
+
 export interface MigrationProgress {
   workflowId: string;
   instanceId: string;
@@ -92,7 +127,17 @@ export interface MigrationProgress {
   steps: StepProgress[];
   resources: MigrationResources;
   apiCalls: number;
+  /** Set while a rollback step keeps failing. */
+  rollbackStuck?: RollbackStuck;
+  /** Time without a public address so far (steps 4–5, and their rollback). */
+  offlineMs?: number;
 }
+
+/**
+ * Whether step 1 turned the NAT public IP into an EIP (billed apart, and never undone): `yes`, `no` (not needed or
+ * not reached), or `unknown` when its call failed in a way that leaves it open.
+ */
+export type EipConversion = 'yes' | 'no' | 'unknown';
 
 /** One precondition of the plan, as evaluated by preflight. */
 export interface PreflightCheck {
@@ -120,12 +165,23 @@ export interface MigrationReport {
   steps: StepProgress[];
   apiCalls: number;
   durationMs: number;
+  /** Step 1's effect; absent in reports of release 0.1. */
+  eipConverted?: EipConversion;
+  /** How long the instance had no public address (from step 4 until the EIP was bound again); absent if step 4 never ran. */
+  offlineMs?: number;
+  /** Why verification (step 6) did not run, when it did not: outcome `migrated`. */
+  verificationSkipped?: string;
+  /** Why the EIP went onto the ENI instead of back to the instance: outcome `rolled-forward`. */
+  rolledForward?: string;
 }
 
 export const TASK_QUEUE_DEFAULT = 'eni-migration';
 
-/** The runbook's egress check (step 6): an echo service that answers with the caller's address. */
-export const EGRESS_CHECK_COMMAND_DEFAULT = 'curl -s -m 10 https://myip.ipip.net';
+/** The failure type of a migration that left resources behind: its first detail is the MigrationReport. */
+export const MIGRATION_FAILED = 'MigrationFailed';
+
+/** The built-in guest script of the runbook's egress check (step 6). */
+export const EGRESS_CHECK_SCRIPT_DEFAULT = 'egress-check';
 
 /** Workflow ids derive from region and instance: one migration per instance at a time. */
 export function migrationWorkflowId(regionId: string, instanceId: string): string {

@@ -24,6 +24,8 @@ export interface RunOptions {
 export interface SshRunner {
   /** The SHA256 fingerprint of the host key presented on `address`; no credentials are sent. */
   hostKeyFingerprint(address: string): Promise<string>;
+  /** The user `run` logs in as on `address` (the ssh_config's User, else the configured user, else root). */
+  user(address: string): string;
   run(address: string, command: string, opts?: RunOptions): Promise<CommandResult>;
 }
 
@@ -119,6 +121,10 @@ export function createSshRunner(opts: SshOptions = {}): SshRunner {
       }
       if (!seen) throw new SshError('unreachable', `${address} presented no host key`);
       return seen;
+    },
+
+    user(address) {
+      return resolveTarget(address, opts).user;
     },
 
     async run(address, command, runOpts = {}) {

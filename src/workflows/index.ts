@@ -1,3 +1,10 @@
 /** The workflows of this worker (the bundle's entry point). */
-export { approveSignal, approveUpdate, progressQuery } from './messages';
+export {
+  approveSignal,
+  approveUpdate,
+  progressQuery,
+  reportQuery,
+  retryRollbackUpdate,
+  rollForwardUpdate,
+} from './messages';
 export { migrateInstance } from './migrate-instance';

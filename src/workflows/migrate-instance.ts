@@ -1,23 +1,36 @@
 import {
-  ActivityCancellationType,
   ApplicationFailure,
+  CancellationScope,
   condition,
-  patched,
   isCancellation,
   log,
-  proxyActivities,
+  patched,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities, CreateNetworkInterfaceInput, MigrationPlan } from '../activities';
-import type { MigrationInput, MigrationProgress, MigrationReport } from '../shared/migration';
+import type { CreateNetworkInterfaceInput, EipOnEni, MigrationPlan } from '../activities';
+import {
+  MIGRATION_FAILED,
+  type EipConversion,
+  type MigrationInput,
+  type MigrationReport,
+} from '../shared/migration';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from '../shared/search-attributes';
-import { approveSignal, approveUpdate, progressQuery } from './messages';
-import { MigrationTracker } from './progress';
-import { migrateInstanceV0_1 } from './v0.1/migrate-instance';
+import { changes, guest, reads, rollbackRound, undo } from './activity-options';
+import {
+  approveSignal,
+  approveUpdate,
+  progressQuery,
+  reportQuery,
+  retryRollbackUpdate,
+  rollForwardUpdate,
+} from './messages';
+import { CANCELLED, MigrationTracker } from './progress';
+import { RollbackRounds } from './rollback-rounds';
 import { messageOf, Saga } from './saga';
+import { migrateInstanceV0_1 } from './v0.1/migrate-instance';
 
 /**
  * The patch every command change of release 0.2 sits behind. A migration started by a 0.1 worker has no marker for it
@@ -25,70 +38,16 @@ import { messageOf, Saga } from './saga';
  */
 export const SAGA_V2 = 'eni-migration-0.2';
 
-// --- Activity options, one group per kind of work ---
+/** Errors of AssociateEipAddress saying the instance cannot take its EIP back: it is gone, or has another address. */
+const BIND_BACK_IMPOSSIBLE = new Set([
+  'InvalidInstanceId.NotFound',
+  'InvalidInstanceID.NotFound',
+  'InvalidAssociation.Duplicated',
+  'InvalidStatus.InstanceHasBandWidth',
+]);
 
-/** Errors that retrying cannot fix, whatever an activity said. */
-const NEVER_RETRY = [
-  'EipBoundElsewhere',
-  'EniAttachedElsewhere',
-  'EniHasEip',
-  'HostKeyMismatch',
-  'VerificationFailed',
-  'GuestPrepareFailed',
-];
-
-/** Read-only checks: short, retried on throttling and server errors. */
-const READS = {
-  startToCloseTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '30 seconds',
-    maximumAttempts: 6,
-  },
-} satisfies ActivityOptions;
-
-/**
- * One cloud change plus its wait. Activities heartbeat every 2 s, so a lost worker is noticed within the heartbeat
- * timeout and the retry resumes from the last checkpoint. Cancellation waits for the activity to stop, so no call
- * is in flight while compensations run.
- */
-const CHANGES = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '10 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: NEVER_RETRY,
-  },
-} satisfies ActivityOptions;
-
-/** Compensations try harder before giving up: giving up leaves resources behind. */
-const COMPENSATIONS = {
-  ...CHANGES,
-  retry: { ...CHANGES.retry, maximumAttempts: 20 },
-} satisfies ActivityOptions;
-
-/** SSH in the guest: the budget plus room for one slow attempt (connect timeout and the command's own time). */
-const guestOptions = (budgetSeconds: number) =>
-  ({
-    startToCloseTimeout: `${budgetSeconds + 120} seconds`,
-    heartbeatTimeout: '10 seconds',
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: {
-      initialInterval: '2 seconds',
-      backoffCoefficient: 2,
-      maximumAttempts: 3,
-      nonRetryableErrorTypes: NEVER_RETRY,
-    },
-  }) satisfies ActivityOptions;
-
-const reads = proxyActivities<Activities>(READS);
-const changes = proxyActivities<Activities>(CHANGES);
-const undo = proxyActivities<Activities>(COMPENSATIONS);
+const OFFLINE_BUDGET_SECONDS_DEFAULT = 300;
+const ROLLBACK_RETRY_MAX_SECONDS_DEFAULT = 300;
 
 /**
  * Moves an ECS instance's public IP onto a secondary ENI, following Alibaba Cloud's runbook
@@ -99,14 +58,23 @@ const undo = proxyActivities<Activities>(COMPENSATIONS);
  *   4. unbind the EIP              5. bind the EIP to the ENI (NAT mode)
  *   6. verify: SSH through the EIP reaches the same host; egress leaves through the NAT gateway's SNAT IP
  *
- * Whatever fails after step 1, the instance ends fully migrated and verified, or back as it was with its public
- * address (now an EIP) still reaching it.
+ * Whatever fails after step 1, the instance ends fully migrated, or back as it was with its public address (now an
+ * EIP) still reaching it: the compensations that give the EIP a home never give up (RollbackRounds), and when the
+ * way back is impossible the EIP goes onto the ENI (rolled forward). The workflow never ends with the EIP unbound.
+ *
+ * Ends: completed with the report (verified, migrated, rolled-back, rolled-forward, planned); cancelled after its
+ * rollback (the report by the `report` query); failed when resources are left (the report in the failure's details).
  */
 export async function migrateInstance(input: MigrationInput): Promise<MigrationReport> {
   if (!patched(SAGA_V2)) return migrateInstanceV0_1(input);
   const track = new MigrationTracker(input);
+  const rounds = new RollbackRounds(
+    track,
+    (input.rollbackRetryMaxIntervalSeconds ?? ROLLBACK_RETRY_MAX_SECONDS_DEFAULT) * 1000,
+  );
   let approved = false;
   setHandler(progressQuery, () => track.progress());
+  setHandler(reportQuery, () => track.report);
   setHandler(
     approveUpdate,
     () => {
@@ -120,6 +88,10 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   );
   setHandler(approveSignal, () => {
     approved = true;
+  });
+  setHandler(retryRollbackUpdate, () => rounds.retryNow(), { validator: () => rounds.assertStuck() });
+  setHandler(rollForwardUpdate, () => rounds.rollForward(), {
+    validator: () => rounds.assertCanRollForward(),
   });
   upsertSearchAttributes([
     { key: INSTANCE_ID, value: input.instanceId },
@@ -141,30 +113,43 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     return track.finish('planned', failed.length ? { cause: summarize(failed) } : {});
   }
 
+  if (input.requireApproval && !approved) {
+    track.awaitingApproval = true;
+    track.waiting('awaiting-approval');
+    try {
+      await condition(() => approved);
+      // A plan approved hours later may be stale: the checks run again, and refuse with nothing changed.
+      plan = await preflight(input, verify, track);
+    } catch (err) {
+      track.endWithoutReport(isCancellation(err) ? 'cancelled' : 'failed');
+      throw err;
+    } finally {
+      track.awaitingApproval = false;
+    }
+  }
+
   // ClientTokens derive from this: the same across a reset of this workflow, another for the next migration.
   const tokenSeed = workflowInfo().firstExecutionRunId;
   const saga = new Saga();
   try {
-    if (input.requireApproval && !approved) {
-      track.awaitingApproval = true;
-      track.waiting('awaiting-approval');
-      await condition(() => approved);
-      track.awaitingApproval = false;
-    }
-
     // 1. Convert the NAT public IP to an EIP. Irreversible: no compensation; a rollback ends with the EIP here.
     if (plan.convert) {
-      const converted = await track.run('convertToEip', async () => {
-        const postPaid = plan.switchToPostPaid
-          ? await changes.switchToPostPaid({ instanceId: plan.instanceId, tokenSeed })
-          : { apiCalls: 0 };
-        const r = await changes.convertNatPublicIpToEip({
-          instanceId: plan.instanceId,
-          publicIp: plan.publicIp,
+      const publicIp = plan.publicIp;
+      try {
+        const converted = await track.run('convertToEip', async () => {
+          const postPaid = plan.switchToPostPaid
+            ? await changes.switchToPostPaid({ instanceId: plan.instanceId, tokenSeed })
+            : { apiCalls: 0 };
+          const r = await changes.convertNatPublicIpToEip({ instanceId: plan.instanceId, publicIp });
+          return { ...r, apiCalls: r.apiCalls + postPaid.apiCalls };
         });
-        return { ...r, apiCalls: r.apiCalls + postPaid.apiCalls };
-      });
-      track.resources.allocationId = converted.allocationId;
+        track.eipConverted = 'yes';
+        track.resources.allocationId = converted.allocationId;
+      } catch (err) {
+        // The call may have taken effect though its answer was lost: look, rather than report "nothing changed".
+        track.eipConverted = await conversionAfterFailure(publicIp, track);
+        throw err;
+      }
     } else {
       track.skip('convertToEip');
       track.resources.allocationId = plan.allocationId;
@@ -202,8 +187,8 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     // 3. Attach it to the instance.
     saga.register({
       name: DETACH_ENI,
-      // Detaching an ENI that still carries the EIP would leave the public address reaching nothing.
-      requires: [UNBIND_EIP_FROM_ENI],
+      // Never detach an ENI while the EIP has no home: the EIP must be off it and back on the instance first.
+      requires: [UNBIND_EIP_FROM_ENI, BIND_EIP_BACK],
       blocked: (reason) => track.notUndone('attachEni', reason),
       undo: () => track.undo('attachEni', () => undo.detachNetworkInterface(eniRef)),
       leftover: () =>
@@ -212,12 +197,12 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     await track.run('attachEni', () => changes.attachNetworkInterface(eniRef));
 
     // Before the EIP leaves the instance, while SSH on it still works: set up the guest for the new NIC.
-    if (input.guestPrepareCommand) {
-      const command = input.guestPrepareCommand;
+    if (input.guestPrepareScript) {
+      const script = input.guestPrepareScript;
       await track.run('prepareGuest', () =>
-        proxyActivities<Activities>(guestOptions(60)).prepareGuest({
+        guest(60).prepareGuest({
           address: plan.publicIp,
-          command,
+          script,
           hostKeyFingerprint: plan.hostKeyFingerprint,
         }),
       );
@@ -225,77 +210,175 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       track.skip('prepareGuest');
     }
 
-    // 4. Unbind the EIP from the instance.
+    // 4. Unbind the EIP from the instance. From here until the EIP is bound again, the instance has no public address.
     const eipOnInstance = { allocationId, instanceId: plan.instanceId, tokenSeed };
-    saga.register({
-      name: 'bind the EIP back to the instance',
-      requires: [UNBIND_EIP_FROM_ENI],
-      blocked: (reason) => track.notUndone('unassociateEip', reason),
-      undo: () => track.undo('unassociateEip', () => undo.associateEipToInstance(eipOnInstance)),
-      leftover: () =>
-        `EIP ${plan.publicIp} (${allocationId}) is not on ${plan.instanceId}: bind it back (VPC AssociateEipAddress, InstanceType=EcsInstance) once it is Available`,
-    });
-    await track.run('unassociateEip', () => changes.unassociateEipFromInstance(eipOnInstance));
-
-    // 5. Bind the EIP to the ENI's primary private IP, NAT mode.
-    const eipOnEni = {
+    const eipOnEni: EipOnEni = {
       allocationId,
       networkInterfaceId: eni.networkInterfaceId,
       privateIpAddress: eni.privateIpAddress,
       tokenSeed,
     };
+    const rollForward = () => rollbackRound.associateEipToEni(eipOnEni);
+    saga.register({
+      name: BIND_EIP_BACK,
+      undo: () =>
+        track.undo('unassociateEip', async () => {
+          const r = await rounds.untilDone({
+            step: 'unassociateEip',
+            action: 'bind the EIP back to the instance',
+            attempt: () => rollbackRound.associateEipToInstance(eipOnInstance),
+            rollForward,
+            impossible: (type) => BIND_BACK_IMPOSSIBLE.has(type),
+          });
+          track.backOnline();
+          return { apiCalls: r.result.apiCalls, rolledForward: r.rolledForward };
+        }),
+      leftover: () =>
+        `EIP ${plan.publicIp} (${allocationId}) is not on ${plan.instanceId}: bind it back (VPC AssociateEipAddress, InstanceType=EcsInstance) once it is Available`,
+    });
+    track.goingOffline();
+    await track.run('unassociateEip', () => changes.unassociateEipFromInstance(eipOnInstance));
+
+    // 5. Bind the EIP to the ENI's primary private IP, NAT mode, within the offline budget.
     saga.register({
       name: UNBIND_EIP_FROM_ENI,
-      undo: () => track.undo('associateEipToEni', () => undo.unassociateEipFromEni(eipOnEni)),
+      undo: () =>
+        track.undo('associateEipToEni', async () => {
+          const r = await rounds.untilDone({
+            step: 'associateEipToEni',
+            action: 'unbind the EIP from the ENI',
+            attempt: () => rollbackRound.unassociateEipFromEni(eipOnEni),
+            rollForward,
+          });
+          return { apiCalls: r.result.apiCalls, rolledForward: r.rolledForward };
+        }),
       leftover: () =>
         `EIP ${plan.publicIp} (${allocationId}) may still be on ENI ${eni.networkInterfaceId}: unbind it (VPC UnassociateEipAddress, InstanceType=NetworkInterface), then bind it to ${plan.instanceId}`,
     });
-    await track.run('associateEipToEni', () => changes.associateEipToEni(eipOnEni));
+    const budgetMs = (input.offlineBudgetSeconds ?? OFFLINE_BUDGET_SECONDS_DEFAULT) * 1000;
+    await track.run('associateEipToEni', () =>
+      withinOfflineBudget(budgetMs - track.offlineMs(), budgetMs, () => changes.associateEipToEni(eipOnEni)),
+    );
+    track.backOnline();
 
     // 6. Verify from outside: same host on the EIP, egress through the SNAT IP.
-    if (verify) {
-      const timeoutSeconds = input.verifyTimeoutSeconds ?? 120;
-      try {
-        await track.run('verify', () =>
-          proxyActivities<Activities>(guestOptions(timeoutSeconds)).verifyMigration({
-            address: plan.publicIp,
-            hostKeyFingerprint: plan.hostKeyFingerprint as string,
-            snatIps: plan.snatIps,
-            timeoutSeconds,
-            egressCheckCommand: input.egressCheckCommand,
-          }),
-        );
-      } catch (err) {
-        if (input.keepOnVerifyFailure && !isCancellation(err)) {
-          return track.finish('failed', {
-            cause: `verification failed: ${messageOf(err)}`,
-            leftovers: [
-              `kept as asked: EIP ${plan.publicIp} is on ENI ${eni.networkInterfaceId} (attached to ${plan.instanceId}) but did not verify; fix the guest's networking for the secondary NIC, or run the migration's rollback by hand (unbind the EIP from the ENI, bind it to the instance, detach and delete the ENI)`,
-            ],
-          });
-        }
-        throw err;
-      }
-    } else {
+    if (!verify) {
       track.skip('verify');
+      return track.finish('migrated', {
+        verificationSkipped:
+          plan.instanceStatus === 'Stopped'
+            ? 'verification is off (the instance is Stopped, so SSH cannot reach it)'
+            : 'verification is off (--no-verify)',
+      });
+    }
+    const timeoutSeconds = input.verifyTimeoutSeconds ?? 120;
+    try {
+      await track.run('verify', () =>
+        guest(timeoutSeconds).verifyMigration({
+          address: plan.publicIp,
+          hostKeyFingerprint: plan.hostKeyFingerprint as string,
+          snatIps: plan.snatIps,
+          timeoutSeconds,
+          egressCheckScript: input.egressCheckScript,
+        }),
+      );
+    } catch (err) {
+      if (input.keepOnVerifyFailure && !isCancellation(err)) {
+        const report = track.finish('failed', {
+          cause: `verification failed: ${messageOf(err)}`,
+          leftovers: [
+            `kept as asked: EIP ${plan.publicIp} is on ENI ${eni.networkInterfaceId} (attached to ${plan.instanceId}) but did not verify; fix the guest's networking for the secondary NIC, or revert the migration (eni-migrate revert)`,
+          ],
+        });
+        throw migrationFailed(report);
+      }
+      throw err;
     }
     return track.finish('verified');
   } catch (err) {
-    const cause = isCancellation(err) ? 'cancelled' : messageOf(err);
+    if (err instanceof ApplicationFailure && err.type === MIGRATION_FAILED) throw err;
+    const cancelled = isCancellation(err);
+    const cause = cancelled ? CANCELLED : messageOf(err);
     log.warn('migration failed; rolling back', { cause, compensations: saga.registered });
-    const failures = await saga.compensate();
+    const { failures, rolledForward } = await saga.compensate();
+    if (rolledForward) return track.finish('rolled-forward', { cause, rolledForward });
     if (failures.length > 0) {
-      return track.finish('failed', {
-        cause: `${cause}; rollback incomplete`,
-        leftovers: failures.map((f) => `${f.leftover} (rollback error: ${f.error})`),
-      });
+      throw migrationFailed(
+        track.finish('failed', {
+          cause: `${cause}; rollback incomplete`,
+          leftovers: failures.map((f) => `${f.leftover} (rollback error: ${f.error})`),
+        }),
+      );
     }
-    return track.finish('rolled-back', { cause });
+    const report = track.finish('rolled-back', { cause });
+    // Ends as Canceled in Temporal; the report stays available through the `report` query.
+    if (cancelled) throw err;
+    return report;
+  }
+}
+
+function migrationFailed(report: MigrationReport): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `migration of ${report.instanceId} failed: ${report.cause ?? 'see the report'}; left in the cloud: ${(report.leftovers ?? []).join('; ')}`,
+    type: MIGRATION_FAILED,
+    nonRetryable: true,
+    details: [report],
+  });
+}
+
+/**
+ * Step 5 may take at most what is left of the offline budget: past it the step's activity is cancelled and the
+ * migration rolls back, binding the EIP to the instance again, rather than leave the instance offline for longer.
+ */
+async function withinOfflineBudget<R>(
+  remainingMs: number,
+  budgetMs: number,
+  fn: () => Promise<R>,
+): Promise<R> {
+  let expired = false;
+  const step = new CancellationScope();
+  const timer = new CancellationScope();
+  void timer
+    .run(() => sleep(Math.max(remainingMs, 1)))
+    .then(
+      () => {
+        expired = true;
+        step.cancel();
+      },
+      () => undefined,
+    );
+  try {
+    return await step.run(fn);
+  } catch (err) {
+    if (expired && isCancellation(err)) {
+      throw ApplicationFailure.nonRetryable(
+        `the instance has been without a public address for the whole offline budget (${Math.round(budgetMs / 1000)} s): binding the EIP back to the instance`,
+        'OfflineBudgetExceeded',
+      );
+    }
+    throw err;
+  } finally {
+    timer.cancel();
+  }
+}
+
+/** After a failed step 1: is the address an EIP now? A read; `unknown` if even that fails. */
+async function conversionAfterFailure(publicIp: string, track: MigrationTracker): Promise<EipConversion> {
+  try {
+    const { allocationId } = await CancellationScope.nonCancellable(() =>
+      reads.findEipByAddress({ publicIp }),
+    );
+    if (!allocationId) return 'no';
+    track.resources.allocationId = allocationId;
+    return 'yes';
+  } catch {
+    return 'unknown';
   }
 }
 
 // Compensations others depend on (Saga `requires`).
 const UNBIND_EIP_FROM_ENI = 'unbind the EIP from the ENI';
+const BIND_EIP_BACK = 'bind the EIP back to the instance';
 const DETACH_ENI = 'detach the ENI';
 const DELETE_ENI = 'delete the ENI';
 
@@ -316,7 +399,7 @@ async function preflight(
         primaryIpAddress: input.primaryIpAddress,
         verify,
         allowChargeTypeChange: input.allowChargeTypeChange ?? false,
-        egressCheckCommand: input.egressCheckCommand,
+        egressCheckScript: input.egressCheckScript,
       }),
     );
   } catch (err) {

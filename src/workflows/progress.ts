@@ -1,22 +1,19 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   STEP_ORDER,
+  type EipConversion,
   type MigrationInput,
   type MigrationProgress,
   type MigrationReport,
   type MigrationResources,
   type Outcome,
   type PreflightCheck,
+  type RollbackStuck,
   type StepName,
   type StepProgress,
 } from '../shared/migration';
 import { MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
-import { messageOf } from './saga';
+import { failureDetail, messageOf } from './saga';
 
 /**
  * What the `progress` query shows and the report is built from: per-step state, timing and API calls, the resources
@@ -26,9 +23,18 @@ export class MigrationTracker {
   readonly resources: MigrationResources = {};
   checks: PreflightCheck[] = [];
   awaitingApproval = false;
+  eipConverted: EipConversion = 'no';
+  /** Set while a rollback step keeps failing. */
+  rollbackStuck?: RollbackStuck;
+  /** The final report, once there is one (the `report` query). */
+  report?: MigrationReport;
   private current: StepName | 'done' = 'preflight';
   private readonly steps = new Map<StepName, StepProgress>();
   private readonly startedAt = Date.now();
+  /** The window without a public address: when the current one began, and the time of those that ended. */
+  private offlineSince?: number;
+  private offlineBefore = 0;
+  private offlineSeen = false;
 
   constructor(private readonly input: MigrationInput) {
     for (const name of STEP_ORDER) this.steps.set(name, { name, state: 'pending', apiCalls: 0 });
@@ -44,7 +50,42 @@ export class MigrationTracker {
       steps: this.stepList(),
       resources: { ...this.resources },
       apiCalls: this.apiCalls(),
+      ...(this.rollbackStuck ? { rollbackStuck: { ...this.rollbackStuck } } : {}),
+      ...(this.offlineSeen ? { offlineMs: this.offlineMs() } : {}),
     };
+  }
+
+  /** Step 4 is about to run: from here the instance may have no public address. */
+  goingOffline(): void {
+    this.offlineSeen = true;
+    this.offlineSince ??= Date.now();
+  }
+
+  /** The EIP is bound again (to the ENI by step 5, or back to the instance by the rollback). */
+  backOnline(): void {
+    if (this.offlineSince === undefined) return;
+    this.offlineBefore += Date.now() - this.offlineSince;
+    this.offlineSince = undefined;
+  }
+
+  /** Time without a public address so far. */
+  offlineMs(): number {
+    return this.offlineBefore + (this.offlineSince === undefined ? 0 : Date.now() - this.offlineSince);
+  }
+
+  /** A rollback round failed: say so in the progress, and (once per episode) in the MigrationStep attribute. */
+  stuck(info: RollbackStuck): void {
+    if (this.rollbackStuck?.step !== info.step || this.rollbackStuck.action !== info.action) {
+      upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback-stuck:${info.step}` }]);
+    }
+    this.rollbackStuck = info;
+  }
+
+  /** The stuck rollback step went through. */
+  unstuck(): void {
+    if (!this.rollbackStuck) return;
+    upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback:${this.rollbackStuck.step}` }]);
+    this.rollbackStuck = undefined;
   }
 
   /** Runs a forward step: marks it running, then done or failed, with its duration and API calls. */
@@ -70,14 +111,22 @@ export class MigrationTracker {
     }
   }
 
-  /** Runs the compensation of a step: compensating, then compensated (or failed, leaving its error). */
-  async undo(name: StepName, fn: () => Promise<{ apiCalls: number }>): Promise<void> {
+  /**
+   * Runs the compensation of a step: compensating, then compensated (or failed, leaving its error). A compensation that
+   * rolled forward instead leaves the step done: its effect (the EIP off the instance) stays.
+   */
+  async undo<R extends { apiCalls: number; rolledForward?: string }>(
+    name: StepName,
+    fn: () => Promise<R>,
+  ): Promise<R> {
     const step = this.get(name);
     step.state = 'compensating';
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback:${name}` }]);
     try {
-      step.apiCalls += (await fn()).apiCalls;
-      step.state = 'compensated';
+      const result = await fn();
+      step.apiCalls += result.apiCalls;
+      step.state = result.rolledForward ? 'done' : 'compensated';
+      return result;
     } catch (err) {
       step.apiCalls += apiCallsOf(err);
       step.state = 'failed';
@@ -100,15 +149,17 @@ export class MigrationTracker {
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: label }]);
   }
 
-  finish(outcome: Outcome, extra: { cause?: string; leftovers?: string[] } = {}): MigrationReport {
+  finish(outcome: Outcome, extra: ReportExtra = {}): MigrationReport {
     this.current = 'done';
+    this.backOnline();
     for (const step of this.steps.values()) if (step.state === 'pending') step.state = 'skipped';
     upsertSearchAttributes([
       { key: MIGRATION_STEP, value: 'done' },
-      { key: MIGRATION_OUTCOME, value: outcome },
+      // A cancelled migration's report says rolled-back (cause `cancelled`); the list filters it as cancelled.
+      { key: MIGRATION_OUTCOME, value: extra.cause === CANCELLED ? CANCELLED : outcome },
     ]);
     const r = this.resources;
-    return {
+    this.report = {
       workflowId: workflowInfo().workflowId,
       instanceId: this.input.instanceId,
       regionId: this.input.regionId,
@@ -124,7 +175,12 @@ export class MigrationTracker {
       steps: this.stepList(),
       apiCalls: this.apiCalls(),
       durationMs: Date.now() - this.startedAt,
+      eipConverted: this.eipConverted,
+      ...(this.offlineSeen ? { offlineMs: this.offlineMs() } : {}),
+      ...(extra.verificationSkipped ? { verificationSkipped: extra.verificationSkipped } : {}),
+      ...(extra.rolledForward ? { rolledForward: extra.rolledForward } : {}),
     };
+    return this.report;
   }
 
   /**
@@ -153,12 +209,18 @@ export class MigrationTracker {
   }
 }
 
+/** The cause of a migration ended by cancellation. */
+export const CANCELLED = 'cancelled';
+
+export interface ReportExtra {
+  cause?: string;
+  leftovers?: string[];
+  verificationSkipped?: string;
+  rolledForward?: string;
+}
+
 /** Activities report the calls of a failed attempt in the failure's details. */
 function apiCallsOf(err: unknown): number {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure) {
-    const d = cause.details?.[0] as { apiCalls?: unknown } | undefined;
-    if (typeof d?.apiCalls === 'number') return d.apiCalls;
-  }
-  return 0;
+  const apiCalls = failureDetail(err)?.apiCalls;
+  return typeof apiCalls === 'number' ? apiCalls : 0;
 }

@@ -1,11 +1,14 @@
-import { CancellationScope } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, CancellationScope } from '@temporalio/workflow';
 
 /** One undo action of the saga. */
 export interface Compensation {
   /** What it undoes, for logs and the report; other compensations name it in `requires`. */
   name: string;
-  /** Idempotent: a resource already gone or already back in place counts as done. */
-  undo: () => Promise<void>;
+  /**
+   * Idempotent: a resource already gone or already back in place counts as done. Answers `rolledForward` when,
+   * instead of undoing, it went forward (the EIP onto the new ENI): the rest of the rollback is then moot, and skipped.
+   */
+  undo: () => Promise<unknown>;
   /** When the undo keeps failing (or cannot run): what is left in the cloud and how to fix it by hand. */
   leftover: () => string;
   /**
@@ -45,7 +48,7 @@ export class Saga {
    * run, since each one checks the cloud before acting; those that do (`requires`, directly or through another) do
    * not run, and are returned as leftovers too: running them would leave the instance worse off.
    */
-  async compensate(): Promise<CompensationFailure[]> {
+  async compensate(): Promise<{ failures: CompensationFailure[]; rolledForward?: string }> {
     return CancellationScope.nonCancellable(async () => {
       const failures: CompensationFailure[] = [];
       const notDone = new Set<string>();
@@ -60,15 +63,31 @@ export class Saga {
           continue;
         }
         try {
-          await c.undo();
+          const result = (await c.undo()) as { rolledForward?: string } | undefined;
+          if (result?.rolledForward) {
+            this.stack.length = 0;
+            return { failures, rolledForward: result.rolledForward };
+          }
         } catch (err) {
           notDone.add(c.name);
           failures.push({ name: c.name, leftover: c.leftover(), error: messageOf(err) });
         }
       }
-      return failures;
+      return { failures };
     });
   }
+}
+
+/** The ApplicationFailure inside an activity's failure: its type is the cloud's error code (or the activity's own). */
+export function applicationFailureOf(err: unknown): ApplicationFailure | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? cause : undefined;
+}
+
+/** The first detail of an activity's failure (the cloud error's action, code, kind, fix; the attempt's API calls). */
+export function failureDetail(err: unknown): Record<string, unknown> | undefined {
+  const first = applicationFailureOf(err)?.details?.[0];
+  return typeof first === 'object' && first !== null ? (first as Record<string, unknown>) : undefined;
 }
 
 /** The innermost message of a failure chain (ActivityFailure -> ApplicationFailure), which is the useful one. */

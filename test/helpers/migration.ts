@@ -19,8 +19,10 @@ import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
+import { MigrationClient } from '../../src/client';
 import { createCloudApis } from '../../src/cloud/clients';
 import { taskQueueFor } from '../../src/config';
+import type { GuestScriptRegistry } from '../../src/guest-scripts';
 import { createSshRunner, type SshRunner } from '../../src/ssh';
 import { migrationWorkflowId, type MigrationInput, type MigrationReport } from '../../src/shared/migration';
 import type { LocalCloudOptions } from '../../src/local-cloud';
@@ -34,11 +36,13 @@ let bundle: Promise<WorkflowBundle> | undefined;
 
 /** The workflow bundle, built once per test file (process). */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= bundleWorkflowCode({
-    workflowsPath: require.resolve('../../src/workflows'),
-    logger: quietBundlerLogger,
-  });
+  bundle ??= workflowBundleOf(require.resolve('../../src/workflows'));
   return bundle;
+}
+
+/** A workflow bundle of another entry point (an earlier release's workflows, say), built quietly. */
+export function workflowBundleOf(workflowsPath: string): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
 }
 
 const quietBundlerLogger = {
@@ -57,6 +61,16 @@ export interface MigrationEnvOptions extends LocalCloudOptions {
   topology?: (t: Topology) => void;
   /** Options of the Temporal dev server (`{ ui: true }`: one of its own, serving the Web UI). */
   temporal?: DevServerOptions;
+  /** The worker's guest scripts (default: the built-in ones). */
+  guestScripts?: GuestScriptRegistry;
+}
+
+/** What `startWorker` may change about the worker it starts. */
+export interface WorkerOptions {
+  /** Workflow code to run instead of the current bundle (e.g. release 0.1's, built with `workflowBundleOf`). */
+  workflowBundle?: WorkflowBundle;
+  /** The worker's identity, as the history's WorkflowTaskCompleted and ActivityTaskStarted events show it. */
+  identity?: string;
 }
 
 export interface MigrationEnv {
@@ -78,8 +92,8 @@ export interface MigrationEnv {
   migrate(input: Partial<MigrationInput> & { instanceId: string }): Promise<MigrationReport>;
   /** Shuts the worker down (activities in flight are cancelled, as when a worker process goes away). */
   stopWorker(): Promise<void>;
-  /** Starts a new worker on the same task queue. */
-  startWorker(): Promise<void>;
+  /** Starts a new worker on the same task queue (by default with the current workflow bundle). */
+  startWorker(opts?: WorkerOptions): Promise<void>;
   /** Runs `fn` with an extra worker on its own task queue, with these activities (wrong credentials, say). */
   withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T>;
   view(): Promise<CloudView>;
@@ -112,16 +126,23 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     connectTimeoutMs: 3000,
     commandTimeoutMs: 10_000,
   });
-  const activities = createActivities({ ecs, vpc, ssh, pollIntervalMs: opts.pollIntervalMs ?? 50 });
+  const activities = createActivities({
+    ecs,
+    vpc,
+    ssh,
+    guestScripts: opts.guestScripts,
+    pollIntervalMs: opts.pollIntervalMs ?? 50,
+  });
 
   let worker: Worker | undefined;
   let running: Promise<void> | undefined;
-  const startWorker = async () => {
+  const startWorker = async (wopts: WorkerOptions = {}) => {
     worker = await Worker.create({
       connection: temporal.nativeConnection,
       namespace: temporal.server.namespace,
       taskQueue: regionQueue,
-      workflowBundle: workflowCode,
+      workflowBundle: wopts.workflowBundle ?? workflowCode,
+      ...(wopts.identity ? { identity: wopts.identity } : {}),
       activities,
       // A worker going away in a test should hand its activities back at once, not after the default 10 s grace.
       shutdownGraceTime: '200ms',
@@ -173,7 +194,12 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     instances,
     ssh,
     start,
-    migrate: async (input) => (await start(input)).result(),
+    // As the product's client reads it: a failed migration's report is in its failure, a cancelled one's in a query.
+    migrate: async (input) => {
+      const handle = await start(input);
+      const client = await MigrationClient.connect({ client: temporal.client });
+      return client.result(handle.workflowId);
+    },
     stopWorker,
     startWorker,
     withWorker,

@@ -75,8 +75,8 @@ export class Cloud implements CloudModel {
     return egressAddress(this.region, instanceId);
   }
 
-  runGuestCommand(instanceId: string, command: string): GuestCommandResult {
-    return runGuestCommand(this.region, instanceId, command);
+  runGuestCommand(instanceId: string, command: string, user?: string): GuestCommandResult {
+    return runGuestCommand(this.region, instanceId, command, user);
   }
 
   /** Every resource with the API's field names, plus what the API does not show (pending transitions, guest set-up). */

@@ -4,11 +4,15 @@ import type { Region } from './region';
 import { egressAddress, egressViaDevice } from './routing';
 
 /**
- * A tiny emulated guest shell: just what a migration's verification step runs over SSH.
- *   curl <egress-echo service>     answers with the instance's real egress address, or times out (exit 28)
- *   hostname, echo, true, false, ip -4 -o addr
- *   [sudo] systemctl restart eni[.service]   configures every attached secondary NIC (images without multi-nic-util)
- * Commands may be chained with `&&`, `||` and `;`. Anything else: exit 127, `bash: <cmd>: command not found`.
+ * A tiny emulated guest shell: just what a migration's guest scripts run over SSH.
+ *   curl [-4] <egress-echo service>   answers with the instance's real egress address, or times out (exit 28);
+ *                                    -6 finds no IPv6 route (the local cloud has no IPv6)
+ *   hostname, echo, true, false, whoami, id [-u|-un], ip -4 -o addr, sh|bash -c '<commands>'
+ *   systemctl restart eni[.service]   configures every attached secondary NIC (images without multi-nic-util);
+ *                                    systemctl changes need root
+ *   sudo [-n] <command>               runs it as root: the login user may sudo without a password (NOPASSWD)
+ * Commands may be chained with `&&`, `||` and `;`; quotes and backslashes work as in sh. Anything else: exit 127,
+ * `bash: <cmd>: command not found`.
  */
 
 const ECHO_SERVICES: Record<string, (ip: string) => string> = {
@@ -56,13 +60,27 @@ const CURL_OPTIONS_WITH_VALUE = new Set([
 type Out = GuestCommandResult;
 const ok = (stdout = ''): Out => ({ stdout, stderr: '', exitCode: 0 });
 
-export function runGuestCommand(r: Region, instanceId: string, command: string): GuestCommandResult {
+/** Who runs a command: the login user, and whether it runs as root (the user is root, or it came through sudo). */
+interface Caller {
+  user: string;
+  root: boolean;
+}
+
+export function runGuestCommand(
+  r: Region,
+  instanceId: string,
+  command: string,
+  user = 'root',
+): GuestCommandResult {
   r.settle();
   const inst = r.instances.get(instanceId);
   if (!inst) throw new Error(`no instance ${instanceId} in ${r.regionId}`);
   if (inst.status !== 'Running')
     return { stdout: '', stderr: `instance ${instanceId} is ${inst.status}\n`, exitCode: 255 };
+  return runLine(r, instanceId, command, { user, root: user === 'root' });
+}
 
+function runLine(r: Region, instanceId: string, command: string, caller: Caller): Out {
   let stdout = '';
   let stderr = '';
   let exitCode = 0;
@@ -73,7 +91,7 @@ export function runGuestCommand(r: Region, instanceId: string, command: string):
       continue;
     }
     if ((op === '&&' && exitCode !== 0) || (op === '||' && exitCode === 0)) continue;
-    const res = runOne(r, instanceId, part.words);
+    const res = runOne(r, instanceId, part.words, caller);
     stdout += res.stdout;
     stderr += res.stderr;
     exitCode = res.exitCode;
@@ -81,7 +99,7 @@ export function runGuestCommand(r: Region, instanceId: string, command: string):
   return { stdout, stderr, exitCode };
 }
 
-/** Splits a command line into words and chain operators, honouring single and double quotes. */
+/** Splits a command line into words and chain operators, honouring quotes and backslashes as sh does. */
 function splitChain(
   line: string,
 ): Array<{ words: string[]; op?: undefined } | { op: string; words?: undefined }> {
@@ -101,9 +119,17 @@ function splitChain(
   };
   for (let i = 0; i < line.length; i++) {
     const c = line[i];
-    if (quote) {
+    if (quote === "'") {
       if (c === quote) quote = undefined;
       else word = (word ?? '') + c;
+    } else if (quote === '"') {
+      // Inside double quotes a backslash escapes only these; elsewhere it stays.
+      const next = line[i + 1];
+      if (c === '\\' && next !== undefined && '"\\$`'.includes(next)) word = (word ?? '') + line[++i];
+      else if (c === quote) quote = undefined;
+      else word = (word ?? '') + c;
+    } else if (c === '\\' && i + 1 < line.length) {
+      word = (word ?? '') + line[++i];
     } else if (c === "'" || c === '"') {
       quote = c;
       word = word ?? '';
@@ -126,12 +152,23 @@ function splitChain(
   return out;
 }
 
-function runOne(r: Region, instanceId: string, input: string[]): Out {
-  let words = input;
-  while (words[0] === 'sudo') words = words.slice(1).filter((w, i) => !(i === 0 && w === '-n'));
+function runOne(r: Region, instanceId: string, words: string[], caller: Caller): Out {
   const [cmd, ...args] = words;
   const inst = r.instances.get(instanceId)!;
   switch (cmd) {
+    case 'sudo':
+      return sudo(r, instanceId, args, caller);
+    case 'sh':
+    case 'bash':
+      if (args[0] !== '-c' || args[1] === undefined)
+        return { stdout: '', stderr: `${cmd}: only \`${cmd} -c '<commands>'\` is emulated\n`, exitCode: 2 };
+      return runLine(r, instanceId, args[1], caller);
+    case 'whoami':
+      return ok(`${caller.root ? 'root' : caller.user}\n`);
+    case 'id':
+      if (args[0] === '-u') return ok(caller.root ? '0\n' : '1000\n');
+      if (args[0] === '-un') return ok(`${caller.root ? 'root' : caller.user}\n`);
+      return { stdout: '', stderr: 'id: only -u and -un are emulated\n', exitCode: 1 };
     case undefined:
     case 'true':
       return ok();
@@ -152,7 +189,7 @@ function runOne(r: Region, instanceId: string, input: string[]): Out {
     case 'curl':
       return curl(r, instanceId, args);
     case 'systemctl':
-      return systemctl(r, instanceId, args);
+      return systemctl(r, instanceId, args, caller);
     default:
       return { stdout: '', stderr: `bash: ${cmd}: command not found\n`, exitCode: 127 };
   }
@@ -209,9 +246,35 @@ function ip(r: Region, instanceId: string, args: string[]): Out {
   return ok(text);
 }
 
-function systemctl(r: Region, instanceId: string, args: string[]): Out {
+/**
+ * `sudo [-n] [--] <command>`: the command runs as root. The login user may sudo without a password, as the images'
+ * admin users (ecs-user) may [assumed], so -n (never prompt) changes nothing here.
+ */
+function sudo(r: Region, instanceId: string, args: string[], caller: Caller): Out {
+  let i = 0;
+  for (; i < args.length && args[i].startsWith('-'); i++) {
+    if (args[i] === '--') {
+      i++;
+      break;
+    }
+    if (args[i] !== '-n')
+      return { stdout: '', stderr: `sudo: option ${args[i]} is not emulated\n`, exitCode: 1 };
+  }
+  if (i >= args.length) return { stdout: '', stderr: 'usage: sudo [-n] command\n', exitCode: 1 };
+  return runOne(r, instanceId, args.slice(i), { ...caller, root: true });
+}
+
+function systemctl(r: Region, instanceId: string, args: string[], caller: Caller): Out {
   const [verb, unit] = args.filter((a) => !a.startsWith('-'));
   const name = (unit ?? '').replace(/\.service$/, '');
+  if (unit && ['start', 'stop', 'restart', 'reload'].includes(verb ?? '') && !caller.root) {
+    // What systemctl says to a non-root user over SSH, where no polkit agent can ask for a password.
+    return {
+      stdout: '',
+      stderr: `Failed to ${verb} ${name}.service: Interactive authentication required.\nSee system logs and 'systemctl status ${name}.service' for details.\n`,
+      exitCode: 1,
+    };
+  }
   if ((verb === 'restart' || verb === 'start') && name === 'eni') {
     // The documented guest step: multi-nic-util's eni.service sets up every attached secondary NIC.
     for (const eni of r.enisOf(instanceId))
@@ -232,6 +295,7 @@ function curl(r: Region, instanceId: string, args: string[]): Out {
   let timeoutS: number | undefined;
   let iface: string | undefined;
   let url: string | undefined;
+  let ipv6 = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if (CURL_OPTIONS_WITH_VALUE.has(a)) {
@@ -240,9 +304,13 @@ function curl(r: Region, instanceId: string, args: string[]): Out {
       if (a === '--interface') iface = v;
     } else if (a === '--silent') silent = true;
     else if (a === '--show-error') showError = true;
-    else if (/^-[a-zA-Z]+$/.test(a)) {
+    else if (a === '--ipv4' || a === '--ipv6') ipv6 = a === '--ipv6';
+    else if (/^-[a-zA-Z46]+$/.test(a)) {
       if (a.includes('s')) silent = true;
       if (a.includes('S')) showError = true;
+      // -4 / -6: the last one given wins, as in curl.
+      const family = Math.max(a.lastIndexOf('4'), a.lastIndexOf('6'));
+      if (family > 0) ipv6 = a[family] === '6';
     } else if (!a.startsWith('-') && url === undefined) url = a;
   }
   const fail = (code: number, message: string): Out => ({
@@ -259,6 +327,8 @@ function curl(r: Region, instanceId: string, args: string[]): Out {
   }
   const host = parsed.hostname;
   const port = parsed.port || (parsed.protocol === 'https:' ? '443' : '80');
+  // Instances of the local cloud have IPv4 only: -6 finds no route. Without -4 or -6, curl takes IPv4 here too.
+  if (ipv6) return fail(7, `Failed to connect to ${host} port ${port} after 0 ms: Network is unreachable`);
 
   let egress: string | undefined;
   if (iface === undefined) egress = egressAddress(r, instanceId);

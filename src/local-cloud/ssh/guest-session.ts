@@ -4,9 +4,9 @@ import type { CloudModel, GuestCommandResult } from '../contracts';
 /** What `/etc/motd` says on an Alibaba Cloud Linux image; the runbook checks for it after `ssh root@<ip>`. */
 export const WELCOME_BANNER = 'Welcome to Alibaba Cloud Elastic Compute Service !';
 
-function run(model: CloudModel, instanceId: string, command: string): GuestCommandResult {
+function run(model: CloudModel, instanceId: string, command: string, user: string): GuestCommandResult {
   try {
-    return model.runGuestCommand(instanceId, command);
+    return model.runGuestCommand(instanceId, command, user);
   } catch (err) {
     // A model bug must not take the SSH server down; the session sees it as a failed command.
     return { stdout: '', stderr: `local cloud: ${(err as Error).message}\n`, exitCode: 1 };
@@ -39,7 +39,7 @@ export function serveSession(session: Session, model: CloudModel, instanceId: st
 
   session.on('exec', (accept, _reject, info) => {
     const channel = accept();
-    const result = run(model, instanceId, info.command);
+    const result = run(model, instanceId, info.command, user);
     channel.write(onTerminal(result.stdout, pty));
     channel.stderr.write(onTerminal(result.stderr, pty));
     channel.exit(result.exitCode);
@@ -48,10 +48,10 @@ export function serveSession(session: Session, model: CloudModel, instanceId: st
 
   session.on('shell', (accept) => {
     const channel = accept();
-    const hostname = run(model, instanceId, 'hostname');
+    const hostname = run(model, instanceId, 'hostname', user);
     const name = hostname.exitCode === 0 && hostname.stdout.trim() ? hostname.stdout.trim() : instanceId;
     const prompt = `[${user}@${name} ~]${user === 'root' ? '#' : '$'} `;
-    interactiveShell(channel, pty, prompt, (command) => run(model, instanceId, command));
+    interactiveShell(channel, pty, prompt, (command) => run(model, instanceId, command, user));
   });
 }
 

@@ -10,12 +10,26 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities, CreateNetworkInterfaceInput, MigrationPlan } from '../../activities';
-import type { MigrationInput, MigrationProgress, MigrationReport } from '../../shared/migration';
+import type {
+  Activities as CurrentActivities,
+  CreateNetworkInterfaceInput,
+  MigrationPlan,
+} from '../../activities';
+import type { MigrationInput, MigrationReport } from '../../shared/migration';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from '../../shared/search-attributes';
 import { approveSignal, approveUpdate, progressQuery } from '../messages';
 import { MigrationTracker } from './progress';
 import { messageOf, Saga } from './saga';
+
+/** Release 0.1's input: it still carried shell text, which today's activities refuse (they take script names). */
+type MigrationInputV0_1 = MigrationInput & { guestPrepareCommand?: string; egressCheckCommand?: string };
+
+/** The activities as release 0.1 called them: the same names, the guest ones with 0.1's input shapes. */
+type Activities = Omit<CurrentActivities, 'preflight' | 'prepareGuest' | 'verifyMigration'> & {
+  preflight(input: Record<string, unknown>): ReturnType<CurrentActivities['preflight']>;
+  prepareGuest(input: Record<string, unknown>): Promise<{ apiCalls: number }>;
+  verifyMigration(input: Record<string, unknown>): Promise<{ apiCalls: number }>;
+};
 
 // --- Activity options, one group per kind of work ---
 
@@ -98,7 +112,7 @@ const undo = proxyActivities<Activities>(COMPENSATIONS);
  * Whatever fails after step 1, the instance ends fully migrated and verified, or back as it was with its public
  * address (now an EIP) still reaching it.
  */
-export async function migrateInstanceV0_1(input: MigrationInput): Promise<MigrationReport> {
+export async function migrateInstanceV0_1(input: MigrationInputV0_1): Promise<MigrationReport> {
   const track = new MigrationTracker(input);
   let approved = false;
   setHandler(progressQuery, () => track.progress());
@@ -296,7 +310,7 @@ const DELETE_ENI = 'delete the ENI';
 
 /** Step 0. Throws a non-retryable PreflightFailed (unless dry run) naming every failed check and its fix. */
 async function preflight(
-  input: MigrationInput,
+  input: MigrationInputV0_1,
   verify: boolean,
   track: MigrationTracker,
 ): Promise<MigrationPlan> {

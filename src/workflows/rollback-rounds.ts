@@ -1,0 +1,127 @@
+import { condition, log } from '@temporalio/workflow';
+import type { StepName } from '../shared/migration';
+import type { MigrationTracker } from './progress';
+import { applicationFailureOf, failureDetail, messageOf } from './saga';
+
+/**
+ * The compensations that give the EIP a home again (unbind it from the ENI, bind it back to the instance) must never
+ * give up: an EIP bound to nothing leaves the instance unreachable. Each round is one activity run under its own
+ * retry policy; a round that fails (a permission error, throttling that lasts, anything) marks the migration
+ * `rollback-stuck:<step>` with the error and what to fix, waits (backing off to a cap), and tries again. An operator
+ * can ask for the next round now (`retryRollback`) or choose to roll forward (`rollForward`): the EIP onto the new ENI.
+ */
+export interface UntilDone<R> {
+  step: StepName;
+  /** What this compensation does, for the operator: "bind the EIP back to the instance". */
+  action: string;
+  attempt: () => Promise<R>;
+  /** Binds the EIP to the new ENI instead; absent where that is not possible. */
+  rollForward?: () => Promise<R>;
+  /** Errors saying the way back cannot work (the instance is gone, or has another public address): roll forward. */
+  impossible?: (failureType: string) => boolean;
+}
+
+export interface RoundsResult<R> {
+  result: R;
+  /** Set when the EIP went onto the ENI instead, and why. */
+  rolledForward?: string;
+}
+
+/** The first wait after a failed round; it doubles up to the cap. */
+const FIRST_WAIT_MS = 5000;
+
+export class RollbackRounds {
+  private wake = false;
+  private forwardAsked?: string;
+
+  constructor(
+    private readonly track: MigrationTracker,
+    private readonly maxIntervalMs: number,
+  ) {}
+
+  /** `retryRollback` update: run the next round now. */
+  retryNow(): void {
+    this.wake = true;
+  }
+
+  /** `rollForward` update. */
+  rollForward(): void {
+    this.forwardAsked = 'an operator chose to roll forward (rollForward update)';
+    this.wake = true;
+  }
+
+  /** Validators: refused updates leave no trace in the history. */
+  assertStuck(): void {
+    if (!this.track.rollbackStuck) throw new Error('no rollback step is stuck: nothing to retry');
+  }
+
+  assertCanRollForward(): void {
+    this.assertStuck();
+    if (!this.track.rollbackStuck?.canRollForward) {
+      throw new Error(`the stuck step (${this.track.rollbackStuck?.action}) cannot roll forward`);
+    }
+  }
+
+  async untilDone<R>(c: UntilDone<R>): Promise<RoundsResult<R>> {
+    let waitMs = Math.min(FIRST_WAIT_MS, this.maxIntervalMs);
+    let rounds = 0;
+    const since = new Date().toISOString();
+    for (;;) {
+      if (this.forwardAsked && c.rollForward) return this.forward(c, this.forwardAsked);
+      try {
+        const result = await c.attempt();
+        this.track.unstuck();
+        return { result };
+      } catch (err) {
+        rounds += 1;
+        const type = applicationFailureOf(err)?.type ?? '';
+        if (c.rollForward && c.impossible?.(type)) {
+          return this.forward(c, `${c.action} is impossible: ${messageOf(err)}`);
+        }
+        const nextRetryAt = new Date(Date.now() + waitMs).toISOString();
+        this.track.stuck({
+          step: c.step,
+          action: c.action,
+          since,
+          rounds,
+          lastError: messageOf(err),
+          fix: fixFor(err),
+          nextRetryAt,
+          canRollForward: c.rollForward !== undefined,
+        });
+        log.warn('rollback step failed; retrying', { action: c.action, rounds, error: messageOf(err) });
+        this.wake = false;
+        await condition(() => this.wake, waitMs);
+        waitMs = Math.min(waitMs * 2, this.maxIntervalMs);
+      }
+    }
+  }
+
+  /** Roll forward, with the same persistence: the EIP must end somewhere. */
+  private async forward<R>(c: UntilDone<R>, reason: string): Promise<RoundsResult<R>> {
+    this.forwardAsked = undefined;
+    log.warn('rolling forward', { reason });
+    const { result } = await this.untilDone({
+      step: c.step,
+      action: 'bind the EIP to the new ENI (roll forward)',
+      attempt: c.rollForward as () => Promise<R>,
+    });
+    return { result, rolledForward: reason };
+  }
+}
+
+/** What the operator should do: the error table's fix when the cloud error has one, else a word on its kind. */
+function fixFor(err: unknown): string | undefined {
+  const detail = failureDetail(err);
+  if (typeof detail?.fix === 'string') return detail.fix;
+  switch (detail?.kind) {
+    case 'transient':
+      return 'the cloud is throttling or busy: this usually clears by itself; lower the concurrency of other jobs on this account';
+    case 'transitional':
+      return 'the resource is between two states: it usually settles by itself';
+    case 'denied':
+      return "check the worker's credentials and RAM policy (docs/operations.md)";
+    default:
+      return undefined;
+  }
+}
