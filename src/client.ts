@@ -34,6 +34,7 @@ import {
   type MigrationProgress,
   type MigrationReport,
   type Outcome,
+  type RevertInput,
   type StepName,
 } from './shared/migration';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from './shared/search-attributes';
@@ -44,11 +45,13 @@ import {
   retryRollbackUpdate,
   rollForwardUpdate,
   type migrateInstance,
+  type revertInstance,
 } from './workflows';
 
-export type { MigrationInput, MigrationProgress, MigrationReport } from './shared/migration';
+export type { MigrationInput, MigrationProgress, MigrationReport, RevertInput } from './shared/migration';
 
 const WORKFLOW_TYPE = 'migrateInstance';
+const REVERT_WORKFLOW_TYPE = 'revertInstance';
 
 /** A second start for an instance whose migration is still running (and attaching was not asked for). */
 export class MigrationAlreadyRunningError extends Error {
@@ -202,6 +205,28 @@ export class MigrationClient {
     }
   }
 
+  /**
+   * Starts the way back for an instance migrated earlier (revertInstance). It shares the migration's workflow id, so
+   * a migration and a revert of one instance never run at once.
+   */
+  async revert(input: RevertInput, options: Pick<StartOptions, 'attachIfRunning'> = {}): Promise<Started> {
+    const workflowId = migrationWorkflowId(input.regionId, input.instanceId);
+    try {
+      const handle = await this.client.workflow.start<typeof revertInstance>(REVERT_WORKFLOW_TYPE, {
+        taskQueue: this.taskQueueFor(input.regionId),
+        workflowId,
+        args: [input],
+        typedSearchAttributes: [{ key: INSTANCE_ID, value: input.instanceId }],
+      });
+      return { workflowId, runId: handle.firstExecutionRunId, attached: false };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      if (!options.attachIfRunning) throw new MigrationAlreadyRunningError(input.instanceId, workflowId);
+      const running = await this.client.workflow.getHandle(workflowId).describe();
+      return { workflowId, runId: running.runId, attached: true };
+    }
+  }
+
   /** Waits for the report. Throws MigrationClosedError when the workflow ends without one (failed, cancelled...). */
   async result(workflowId: string, options: ResultOptions = {}): Promise<MigrationReport> {
     const handle = this.client.workflow.getHandle<typeof migrateInstance>(workflowId);
@@ -321,7 +346,7 @@ export class MigrationClient {
 
   /** Migrations known to Temporal, newest first, filtered by the project's search attributes. */
   async list(filter: ListFilter = {}): Promise<MigrationSummary[]> {
-    const clauses = [`WorkflowType = '${WORKFLOW_TYPE}'`];
+    const clauses = [`WorkflowType IN ('${WORKFLOW_TYPE}', '${REVERT_WORKFLOW_TYPE}')`];
     if (filter.instanceId) clauses.push(`${INSTANCE_ID.name} = ${quote(filter.instanceId)}`);
     if (filter.vpcId) clauses.push(`${VPC_ID.name} = ${quote(filter.vpcId)}`);
     if (filter.step) clauses.push(`${MIGRATION_STEP.name} = ${quote(filter.step)}`);

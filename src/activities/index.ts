@@ -19,6 +19,7 @@ import {
   detachNetworkInterface,
 } from './network-interface';
 import { runPreflight } from './preflight';
+import { runRevertPreflight } from './revert-preflight';
 import type {
   CreateNetworkInterfaceInput,
   DeleteNetworkInterfaceInput,
@@ -27,6 +28,7 @@ import type {
   GuestScriptInput,
   NetworkInterfaceRef,
   PreflightInput,
+  RevertPreflightInput,
   VerifyInput,
 } from './types';
 
@@ -83,6 +85,11 @@ export function createActivities(deps: ActivityDeps) {
       return execute({}, tuning, () => runPreflight({ ecs, vpc, ssh, scripts }, input));
     },
 
+    /** The way back's step 0: the instance's EIP is on an ENI this project created; read-only. */
+    async revertPreflight(input: RevertPreflightInput) {
+      return execute({}, tuning, () => runRevertPreflight({ ecs, vpc, ssh, scripts }, input));
+    },
+
     /** After a failed step 1: whether the address is an EIP now (the conversion may have run, its answer lost). */
     async findEipByAddress(input: { publicIp: string }) {
       return execute({}, tuning, async () => {
@@ -136,7 +143,7 @@ export function createActivities(deps: ActivityDeps) {
         { networkInterfaceId: '', deleteIssuedAt: 0 },
         tuning,
         (x) => deleteNetworkInterface(ecs, input, x, stuckAfterMs, eniBudgetMs),
-        input.create.tokenSeed,
+        input.create?.tokenSeed ?? input.tokenSeed,
       );
     },
 

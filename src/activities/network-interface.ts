@@ -247,7 +247,8 @@ export async function deleteNetworkInterface(
   budgetMs: number,
 ): Promise<{ networkInterfaceId?: string }> {
   if (!x.state.networkInterfaceId) {
-    const id = input.networkInterfaceId ?? (await createdEniId(ecs, input.create, x));
+    // An input with neither (an old release's shape) has nothing to learn the id from: nothing this call can delete.
+    const id = input.networkInterfaceId ?? (input.create && (await createdEniId(ecs, input.create, x)));
     if (!id) return {};
     x.checkpoint({ networkInterfaceId: id });
   }

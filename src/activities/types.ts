@@ -78,8 +78,13 @@ export interface CreateNetworkInterfaceInput extends TokenSeeded {
 export interface DeleteNetworkInterfaceInput {
   /** Unknown when step 2 never returned (its answer was lost, it failed or was cancelled after the cloud acted). */
   networkInterfaceId?: string;
-  /** Step 2's input: with it, an unknown id is learned by sending step 2's CreateNetworkInterface again. */
-  create: CreateNetworkInterfaceInput;
+  /**
+   * Step 2's input: with it, an unknown id is learned by sending step 2's CreateNetworkInterface again. Absent when
+   * the id is known without it (the way back deletes an ENI it found), and in inputs of releases before it existed.
+   */
+  create?: CreateNetworkInterfaceInput;
+  /** ClientToken seed, when `create` does not carry it. */
+  tokenSeed?: string;
 }
 
 export interface EipOnInstance extends TokenSeeded {
@@ -111,4 +116,33 @@ export interface VerifyInput {
   timeoutSeconds: number;
   /** Name of the guest script whose answer (an IPv4 address) must be one of `snatIps`. Default EGRESS_CHECK_SCRIPT_DEFAULT. */
   egressCheckScript?: string;
+}
+
+export interface RevertPreflightInput {
+  /** Must be the region this worker's cloud clients serve. */
+  regionId: string;
+  instanceId: string;
+  /** SSH on the EIP must work now, and again once it is back on the instance. */
+  verify: boolean;
+  /** Name of the egress check (default EGRESS_CHECK_SCRIPT_DEFAULT). */
+  egressCheckScript?: string;
+}
+
+/** What the way back will move, every field read from the cloud. */
+export interface RevertPlan {
+  instanceId: string;
+  instanceStatus: string;
+  /** The secondary ENI this project created, carrying the EIP. */
+  networkInterfaceId: string;
+  eniPrivateIp: string;
+  allocationId: string;
+  publicIp: string;
+  /** Recorded on the EIP before the move; verification expects the same key after it. */
+  hostKeyFingerprint?: string;
+}
+
+export interface RevertPreflightResult {
+  ok: boolean;
+  checks: PreflightCheck[];
+  plan: Partial<RevertPlan>;
 }

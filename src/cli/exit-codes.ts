@@ -42,6 +42,7 @@ export function exitCodeForOutcome(outcome: Outcome): ExitCodeValue {
   switch (outcome) {
     case 'verified':
     case 'migrated':
+    case 'reverted':
     case 'planned':
       return ExitCode.OK;
     case 'rolled-back':

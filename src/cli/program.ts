@@ -9,6 +9,7 @@ import { demoCommand } from './demo';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { listCommand } from './list';
 import { migrateCommand } from './migrate';
+import { revertCommand } from './revert';
 import { retryRollbackCommand, rollForwardCommand } from './rollback';
 import { statusCommand } from './status';
 import { workerCommand } from './worker';
@@ -32,6 +33,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     statusCommand,
     approveCommand,
     cancelCommand,
+    revertCommand,
     retryRollbackCommand,
     rollForwardCommand,
     listCommand,

@@ -19,6 +19,10 @@ export const STEP_LABELS: Record<StepName, string> = {
   unassociateEip: 'unassociate EIP from instance',
   associateEipToEni: 'associate EIP to ENI (NAT mode)',
   verify: 'verify: SSH on EIP, egress via SNAT',
+  unassociateEipFromEni: 'unassociate EIP from ENI',
+  associateEipToInstance: 'associate EIP to instance',
+  detachEni: 'detach ENI from instance',
+  deleteEni: 'delete ENI',
 };
 
 const MARKS: Record<StepState, string> = {

@@ -21,6 +21,12 @@ export function formatReport(report: MigrationReport): string {
         lines.push(`  not verified: ${report.verificationSkipped ?? 'the migration did not reach step 6'}`);
       }
       break;
+    case 'reverted':
+      lines.push(
+        `  EIP ${report.publicIp ?? '?'} (${report.allocationId ?? '?'}) is back on the instance; ENI ${report.networkInterfaceId ?? '?'} detached and deleted`,
+      );
+      if (report.verificationSkipped) lines.push(`  not verified: ${report.verificationSkipped}`);
+      break;
     case 'planned':
       lines.push('  dry run: no mutating call was made. Preconditions:');
       for (const check of report.checks)
@@ -67,6 +73,9 @@ export function formatReport(report: MigrationReport): string {
 
 /** What a rollback leaves: step 1 (the conversion to an EIP) is never undone, but it may not have run at all. */
 function rolledBackState(report: MigrationReport): string {
+  if (report.steps.some((s) => s.name === 'unassociateEipFromEni')) {
+    return `back as migrated: EIP ${report.publicIp ?? '?'} on ENI ${report.networkInterfaceId ?? '?'}`;
+  }
   const convert = report.steps.find((s) => s.name === 'convertToEip')?.state;
   if (convert === 'done' || convert === 'skipped' || report.eipConverted === 'yes') {
     const ip = report.publicIp ? ` ${report.publicIp}` : '';

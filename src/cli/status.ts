@@ -34,6 +34,17 @@ function formatStatus(s: MigrationStatus): string {
       const elapsed = running ? ` for ${formatDuration(Date.now() - Date.parse(step.startedAt!))}` : '';
       lines.push(`  ${formatStep(step, p.resources)}${elapsed}`);
     }
+    if (p.rollbackStuck) {
+      const r = p.rollbackStuck;
+      lines.push(
+        `  ⚠ rollback stuck since ${r.since} (${r.rounds} rounds): ${r.action}: ${r.lastError}`,
+        ...(r.fix ? [`    fix: ${r.fix}`] : []),
+        `    next try ${r.nextRetryAt}; now: eni-migrate retry-rollback ${p.workflowId}` +
+          (r.canRollForward ? `; or keep the EIP on the ENI: eni-migrate roll-forward ${p.workflowId}` : ''),
+      );
+    }
+    if (p.offlineMs !== undefined)
+      lines.push(`  without a public address so far: ${formatDuration(p.offlineMs)}`);
     lines.push(`  API calls so far: ${p.apiCalls}`);
   }
   if (s.report) lines.push(formatReport(s.report));

@@ -5,7 +5,7 @@
 import { isIPv4 } from 'node:net';
 import { InvalidArgumentError } from 'commander';
 import { GUEST_SCRIPT_NAME, GUEST_SCRIPT_NAME_HELP } from '../guest-scripts/script';
-import { STEP_ORDER, type Outcome, type StepName } from '../shared/migration';
+import { REVERT_STEP_ORDER, STEP_ORDER, type Outcome, type StepName } from '../shared/migration';
 
 /** Alibaba resource ids: a type prefix, a dash, lowercase letters and digits (e.g. i-bp67acfmxazb4ph2xxxx). */
 function resourceId(prefix: string, what: string, example: string): (value: string) => string {
@@ -50,13 +50,17 @@ export function parsePort(value: string): number {
   return n;
 }
 
-export const STEP_NAMES: readonly (StepName | 'done')[] = [...STEP_ORDER, 'done'];
+export const STEP_NAMES: readonly (StepName | 'done')[] = [
+  ...new Set([...STEP_ORDER, ...REVERT_STEP_ORDER]),
+  'done',
+];
 
 /** MigrationOutcome values: the report's outcomes, and `running` until the workflow ends. */
 export const OUTCOMES: readonly (Outcome | 'running' | 'cancelled')[] = [
   'running',
   'verified',
   'migrated',
+  'reverted',
   'rolled-back',
   'rolled-forward',
   'cancelled',

@@ -12,7 +12,12 @@ export type StepName =
   | 'prepareGuest'
   | 'unassociateEip'
   | 'associateEipToEni'
-  | 'verify';
+  | 'verify'
+  // The way back (revertInstance):
+  | 'unassociateEipFromEni'
+  | 'associateEipToInstance'
+  | 'detachEni'
+  | 'deleteEni';
 
 /** The runbook's steps, in the order they run (and the report lists them). */
 export const STEP_ORDER: readonly StepName[] = [
@@ -26,6 +31,16 @@ export const STEP_ORDER: readonly StepName[] = [
   'verify',
 ];
 
+/** The way back's steps (revertInstance), in the order they run. */
+export const REVERT_STEP_ORDER: readonly StepName[] = [
+  'preflight',
+  'unassociateEipFromEni',
+  'associateEipToInstance',
+  'verify',
+  'detachEni',
+  'deleteEni',
+];
+
 export type StepState =
   'pending' | 'running' | 'done' | 'skipped' | 'failed' | 'compensating' | 'compensated';
 
@@ -33,9 +48,10 @@ export type StepState =
  * verified: moved and verified. migrated: moved, verification skipped (off, or the instance is Stopped).
  * rolled-back: back on the instance (cause `cancelled` when cancelled). rolled-forward: the way back was impossible
  * (or an operator chose so), so the EIP is on the new ENI, unverified. failed: resources left, see `leftovers`.
- * planned: a dry run.
+ * planned: a dry run. reverted: the way back (revertInstance) is done: the EIP is on the instance, the ENI gone.
  */
-export type Outcome = 'verified' | 'migrated' | 'rolled-back' | 'rolled-forward' | 'failed' | 'planned';
+export type Outcome =
+  'verified' | 'migrated' | 'reverted' | 'rolled-back' | 'rolled-forward' | 'failed' | 'planned';
 
 export interface MigrationInput {
   regionId: string;
@@ -77,6 +93,25 @@ export interface MigrationInput {
    * A rollback step that cannot make progress is retried forever while the EIP has no home, waiting at most this
    * long between two rounds, in seconds (default 300). An operator can ask for a retry at once (`retryRollback`).
    */
+  rollbackRetryMaxIntervalSeconds?: number;
+}
+
+/**
+ * The way back for an instance migrated earlier (revertInstance): the EIP from the ENI back onto the instance, then the
+ * ENI (only one this project created) detached and deleted. Same workflow id as the migration: one at a time.
+ */
+export interface RevertInput {
+  regionId: string;
+  instanceId: string;
+  /** Verify over SSH (default true): the same host answers on the address once it is back on the instance. */
+  verify?: boolean;
+  /** How long verification may retry, in seconds (default 120). */
+  verifyTimeoutSeconds?: number;
+  /** Name of the egress check guest script (default EGRESS_CHECK_SCRIPT_DEFAULT). */
+  egressCheckScript?: string;
+  /** As in MigrationInput: the longest the instance may be without its public address, in seconds (default 300). */
+  offlineBudgetSeconds?: number;
+  /** As in MigrationInput. */
   rollbackRetryMaxIntervalSeconds?: number;
 }
 

@@ -8,3 +8,4 @@ export {
   rollForwardUpdate,
 } from './messages';
 export { migrateInstance } from './migrate-instance';
+export { revertInstance } from './revert-instance';

@@ -6,7 +6,6 @@ import {
   log,
   patched,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -19,17 +18,12 @@ import {
 } from '../shared/migration';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from '../shared/search-attributes';
 import { changes, guest, reads, rollbackRound, undo } from './activity-options';
-import {
-  approveSignal,
-  approveUpdate,
-  progressQuery,
-  reportQuery,
-  retryRollbackUpdate,
-  rollForwardUpdate,
-} from './messages';
+import { approveSignal, approveUpdate, progressQuery, reportQuery } from './messages';
 import { CANCELLED, MigrationTracker } from './progress';
 import { RollbackRounds } from './rollback-rounds';
-import { messageOf, Saga } from './saga';
+import { migrationFailed, messageOf } from './failures';
+import { withinOfflineBudget } from './offline-budget';
+import { Saga } from './saga';
 import { migrateInstanceV0_1 } from './v0.1/migrate-instance';
 
 /**
@@ -89,10 +83,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   setHandler(approveSignal, () => {
     approved = true;
   });
-  setHandler(retryRollbackUpdate, () => rounds.retryNow(), { validator: () => rounds.assertStuck() });
-  setHandler(rollForwardUpdate, () => rounds.rollForward(), {
-    validator: () => rounds.assertCanRollForward(),
-  });
+  rounds.handleUpdates();
   upsertSearchAttributes([
     { key: INSTANCE_ID, value: input.instanceId },
     { key: MIGRATION_STEP, value: 'preflight' },
@@ -314,51 +305,6 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     // Ends as Canceled in Temporal; the report stays available through the `report` query.
     if (cancelled) throw err;
     return report;
-  }
-}
-
-function migrationFailed(report: MigrationReport): ApplicationFailure {
-  return ApplicationFailure.create({
-    message: `migration of ${report.instanceId} failed: ${report.cause ?? 'see the report'}; left in the cloud: ${(report.leftovers ?? []).join('; ')}`,
-    type: MIGRATION_FAILED,
-    nonRetryable: true,
-    details: [report],
-  });
-}
-
-/**
- * Step 5 may take at most what is left of the offline budget: past it the step's activity is cancelled and the
- * migration rolls back, binding the EIP to the instance again, rather than leave the instance offline for longer.
- */
-async function withinOfflineBudget<R>(
-  remainingMs: number,
-  budgetMs: number,
-  fn: () => Promise<R>,
-): Promise<R> {
-  let expired = false;
-  const step = new CancellationScope();
-  const timer = new CancellationScope();
-  void timer
-    .run(() => sleep(Math.max(remainingMs, 1)))
-    .then(
-      () => {
-        expired = true;
-        step.cancel();
-      },
-      () => undefined,
-    );
-  try {
-    return await step.run(fn);
-  } catch (err) {
-    if (expired && isCancellation(err)) {
-      throw ApplicationFailure.nonRetryable(
-        `the instance has been without a public address for the whole offline budget (${Math.round(budgetMs / 1000)} s): binding the EIP back to the instance`,
-        'OfflineBudgetExceeded',
-      );
-    }
-    throw err;
-  } finally {
-    timer.cancel();
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type StepProgress,
 } from '../shared/migration';
 import { MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
-import { failureDetail, messageOf } from './saga';
+import { failureDetail, messageOf } from './failures';
 
 /**
  * What the `progress` query shows and the report is built from: per-step state, timing and API calls, the resources
@@ -36,8 +36,12 @@ export class MigrationTracker {
   private offlineBefore = 0;
   private offlineSeen = false;
 
-  constructor(private readonly input: MigrationInput) {
-    for (const name of STEP_ORDER) this.steps.set(name, { name, state: 'pending', apiCalls: 0 });
+  constructor(
+    private readonly input: Pick<MigrationInput, 'instanceId' | 'regionId'>,
+    /** The steps this workflow runs, in order: the migration's (default) or the way back's. */
+    private readonly order: readonly StepName[] = STEP_ORDER,
+  ) {
+    for (const name of order) this.steps.set(name, { name, state: 'pending', apiCalls: 0 });
   }
 
   progress(): MigrationProgress {
@@ -201,7 +205,7 @@ export class MigrationTracker {
   }
 
   private stepList(): StepProgress[] {
-    return STEP_ORDER.map((n) => ({ ...this.get(n) }));
+    return this.order.map((n) => ({ ...this.get(n) }));
   }
 
   private apiCalls(): number {

@@ -1,7 +1,8 @@
-import { condition, log } from '@temporalio/workflow';
+import { condition, log, setHandler } from '@temporalio/workflow';
 import type { StepName } from '../shared/migration';
 import type { MigrationTracker } from './progress';
-import { applicationFailureOf, failureDetail, messageOf } from './saga';
+import { applicationFailureOf, failureDetail, messageOf } from './failures';
+import { retryRollbackUpdate, rollForwardUpdate } from './messages';
 
 /**
  * The compensations that give the EIP a home again (unbind it from the ENI, bind it back to the instance) must never
@@ -39,27 +40,37 @@ export class RollbackRounds {
     private readonly maxIntervalMs: number,
   ) {}
 
-  /** `retryRollback` update: run the next round now. */
-  retryNow(): void {
-    this.wake = true;
+  /**
+   * The operator's answers to a stuck round: `retryRollback` (the next round now) and `rollForward`. Their validators
+   * refuse them unless a round is stuck, so a refused update leaves no trace in the history.
+   */
+  handleUpdates(): void {
+    setHandler(
+      retryRollbackUpdate,
+      () => {
+        this.wake = true;
+      },
+      { validator: () => this.assertStuck() },
+    );
+    setHandler(
+      rollForwardUpdate,
+      () => {
+        this.forwardAsked = 'an operator chose to roll forward (rollForward update)';
+        this.wake = true;
+      },
+      {
+        validator: () => {
+          this.assertStuck();
+          if (!this.track.rollbackStuck?.canRollForward) {
+            throw new Error(`the stuck step (${this.track.rollbackStuck?.action}) cannot roll forward`);
+          }
+        },
+      },
+    );
   }
 
-  /** `rollForward` update. */
-  rollForward(): void {
-    this.forwardAsked = 'an operator chose to roll forward (rollForward update)';
-    this.wake = true;
-  }
-
-  /** Validators: refused updates leave no trace in the history. */
-  assertStuck(): void {
+  private assertStuck(): void {
     if (!this.track.rollbackStuck) throw new Error('no rollback step is stuck: nothing to retry');
-  }
-
-  assertCanRollForward(): void {
-    this.assertStuck();
-    if (!this.track.rollbackStuck?.canRollForward) {
-      throw new Error(`the stuck step (${this.track.rollbackStuck?.action}) cannot roll forward`);
-    }
   }
 
   async untilDone<R>(c: UntilDone<R>): Promise<RoundsResult<R>> {
