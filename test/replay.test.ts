@@ -31,10 +31,34 @@ describe('recorded histories replay against the current workflow code', () => {
     bundle = await workflowBundle();
   });
 
-  it('has fixtures for every outcome, from at least one release', () => {
-    assert.ok(releases.length >= 1);
+  it('holds histories of every release, and every path of the current one', () => {
+    assert.ok(releases.includes('0.1.0') && releases.includes('0.2.0'), releases.join(', '));
     for (const name of ['verified', 'rolled-back', 'cancelled', 'dry-run', 'refused', 'approved']) {
       assert.ok(files.includes(join('0.1.0', `${name}.json`)), `missing fixture 0.1.0/${name}.json`);
+    }
+    const steps = ['createEni', 'attachEni', 'unassociateEip', 'associateEipToEni'];
+    const paths = [
+      'verified',
+      'migrated-no-verify',
+      'dry-run',
+      'refused',
+      'approved',
+      'guest-prepare-script',
+      'prepaid-switch',
+      ...steps.map((s) => `rolled-back-at-${s}`),
+      'rolled-back-at-verify',
+      'failed-compensation',
+      'rollback-stuck-then-recovered',
+      'rolled-forward-impossible-bind-back',
+      'rolled-forward-by-operator',
+      'offline-budget-exceeded',
+      ...steps.map((s) => `cancelled-at-${s}`),
+      'cancelled-at-verify',
+      'revert-reverted',
+      'revert-rolled-back',
+    ];
+    for (const name of paths) {
+      assert.ok(files.includes(join('0.2.0', `${name}.json`)), `missing fixture 0.2.0/${name}.json`);
     }
   });
 
