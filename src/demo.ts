@@ -8,7 +8,7 @@ import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { MigrationClient, MigrationClosedError } from './client';
-import { ProgressPrinter } from './cli/progress';
+import { formatDuration, ProgressPrinter } from './cli/progress';
 import type { AppConfig } from './config';
 import { FAST_TIMINGS, startLocalCloud, type LocalCloud } from './local-cloud';
 import { TASK_QUEUE_DEFAULT, type MigrationReport } from './shared/migration';
@@ -162,7 +162,9 @@ async function migrateOne(
       onProgress: (p) => printer.update(p),
       progressIntervalMs: fast ? 250 : 1000,
     });
-    log(`[${instanceId}] ${report.outcome}${report.cause ? `: ${report.cause}` : ''}`);
+    const offline =
+      report.offlineMs === undefined ? '' : ` (no public address for ${formatDuration(report.offlineMs)})`;
+    log(`[${instanceId}] ${report.outcome}${offline}${report.cause ? `: ${report.cause}` : ''}`);
     return report;
   } catch (err) {
     const message =

@@ -180,7 +180,7 @@ describe(
         assert.equal(run.code, 2, run.stderr);
         const { error } = run.json<{ error: string }>();
         assert.match(error, new RegExp(`${flag} <cmd>.*this flag was removed`, 's'));
-        assert.match(error, /define a named guest script in the worker's configuration/);
+        assert.match(error, /define a named guest script in the worker's configuration/i);
         assert.ok(error.includes(`pass ${replacement}`), error);
       }
       const help = await runCli(['migrate', '--help'], env);

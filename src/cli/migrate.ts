@@ -16,6 +16,7 @@ import {
   positiveInt,
   removedFlag,
 } from './validate';
+import { offlineBudgetOption, rollbackRetryMaxOption } from './saga-options';
 import { waitForReport } from './wait';
 
 interface MigrateFlags {
@@ -32,6 +33,8 @@ interface MigrateFlags {
   allowChargeTypeChange?: boolean;
   guestPrepareScript?: string;
   egressCheckScript?: string;
+  offlineBudget?: number;
+  rollbackRetryMax?: number;
   attach?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -94,6 +97,8 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
           .hideHelp()
           .argParser(removedFlag('--egress-check-script <name>')),
       )
+      .addOption(offlineBudgetOption())
+      .addOption(rollbackRetryMaxOption())
       .option(
         '--attach',
         'if this instance is already being migrated, follow that migration instead of refusing',
@@ -126,6 +131,8 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
       ...(flags.guestPrepareScript ? { guestPrepareScript: flags.guestPrepareScript } : {}),
       ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),
+      ...(flags.offlineBudget ? { offlineBudgetSeconds: flags.offlineBudget } : {}),
+      ...(flags.rollbackRetryMax ? { rollbackRetryMaxIntervalSeconds: flags.rollbackRetryMax } : {}),
     };
     return withClient(config, async (client) => {
       const started = await client.start(input, { attachIfRunning: flags.attach });

@@ -7,6 +7,7 @@ import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeForReport } from './exit-c
 import { runCommand, toCliError } from './output';
 import { formatReport } from './report';
 import { parseInstanceId, parseRegionId, parseScriptName, positiveInt } from './validate';
+import { offlineBudgetOption, rollbackRetryMaxOption } from './saga-options';
 import { waitForReport } from './wait';
 
 interface RevertFlags {
@@ -16,6 +17,7 @@ interface RevertFlags {
   verifyTimeout?: number;
   egressCheckScript?: string;
   offlineBudget?: number;
+  rollbackRetryMax?: number;
   attach?: boolean;
   wait?: boolean;
   json?: boolean;
@@ -39,12 +41,8 @@ export function revertCommand(setExitCode: (code: number) => void): Command {
       `guest script whose answer must be the instance's own address again (default: ${EGRESS_CHECK_SCRIPT_DEFAULT})`,
       parseScriptName,
     )
-    .addOption(
-      new Option(
-        '--offline-budget <seconds>',
-        'the longest the instance may be without its public address (default 300)',
-      ).argParser(positiveInt('seconds', 86_400)),
-    )
+    .addOption(offlineBudgetOption())
+    .addOption(rollbackRetryMaxOption())
     .option(
       '--attach',
       'if this instance is already being migrated or reverted, follow that instead of refusing',
@@ -69,6 +67,7 @@ async function revert(flags: RevertFlags): Promise<number> {
       ...(flags.verifyTimeout ? { verifyTimeoutSeconds: flags.verifyTimeout } : {}),
       ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),
       ...(flags.offlineBudget ? { offlineBudgetSeconds: flags.offlineBudget } : {}),
+      ...(flags.rollbackRetryMax ? { rollbackRetryMaxIntervalSeconds: flags.rollbackRetryMax } : {}),
     };
     return withClient(config, async (client) => {
       const started = await client.revert(input, { attachIfRunning: flags.attach });
