@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
+import { MigrationClient } from '../src/client';
 import { FAST_TIMINGS } from '../src/local-cloud';
 import type { StepName } from '../src/shared/migration';
 import { MIGRATION_OUTCOME, MIGRATION_STEP } from '../src/shared/search-attributes';
@@ -22,12 +23,16 @@ async function waitForStep(handle: WorkflowHandle<typeof migrateInstance>, step:
 
 describe('cancelling a migration rolls it back', () => {
   let env: MigrationEnv;
+  let client: MigrationClient;
   before(async () => {
     env = await startMigrationEnv({
       instances: 6,
       // The last instance's guest needs set-up for a secondary NIC, so verification keeps retrying until cancelled.
       topology: (t) => void (t.instances[4].imageId = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd'),
     });
+  });
+  before(async () => {
+    client = await MigrationClient.connect({ client: env.temporal.client });
   });
   after(() => env?.stop());
 
@@ -48,7 +53,10 @@ describe('cancelling a migration rolls it back', () => {
         const handle = await env.start({ instanceId: instance.instanceId, verifyTimeoutSeconds: 60 });
         await waitForStep(handle, step);
         await handle.cancel();
-        const report = await handle.result();
+        // Canceled in Temporal, after the rollback; the report by query (the client reads it so).
+        await assert.rejects(handle.result(), (e: unknown) => e instanceof WorkflowFailedError);
+        assert.equal((await handle.describe()).status.name, 'CANCELLED');
+        const report = await client.result(handle.workflowId);
         assert.equal(report.outcome, 'rolled-back', JSON.stringify(report));
         assert.equal(report.cause, 'cancelled');
         await env.cloud.admin.clearLatency();

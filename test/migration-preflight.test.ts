@@ -6,7 +6,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../src/activities';
 import type { MigrationInput } from '../src/shared/migration';
-import { approveSignal, approveUpdate, progressQuery } from '../src/workflows';
+import { approveSignal, approveUpdate, progressQuery, reportQuery } from '../src/workflows';
 import { productCloudApis, startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
 const MUTATING = /^(Convert|Create|Attach|Detach|Delete|Associate|Unassociate|Modify)/;
@@ -223,8 +223,12 @@ describe('the approval gate before the irreversible step', () => {
     const handle = await env.start({ instanceId, requireApproval: true });
     await awaitingApproval(handle);
     await handle.cancel();
-    const report = await handle.result();
-    assert.equal(report.outcome, 'rolled-back');
+    await assert.rejects(handle.result(), (e: unknown) => e instanceof WorkflowFailedError);
+    assert.equal((await handle.describe()).status.name, 'CANCELLED');
+    const report = await handle.query(reportQuery);
+    assert.equal(report?.outcome, 'rolled-back');
+    assert.equal(report?.cause, 'cancelled');
+    assert.equal(report?.eipConverted, 'no');
     assert.deepEqual((await env.view()).instance(instanceId).PublicIpAddress, [publicIp]);
   });
 

@@ -109,13 +109,19 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     track.waiting('awaiting-approval');
     try {
       await condition(() => approved);
-      // A plan approved hours later may be stale: the checks run again, and refuse with nothing changed.
+    } catch (err) {
+      // Cancelled while waiting: nothing changed, nothing to undo; the report (by query) says so.
+      track.awaitingApproval = false;
+      track.finish('rolled-back', { cause: CANCELLED });
+      throw err;
+    }
+    track.awaitingApproval = false;
+    // A plan approved hours later may be stale: the checks run again, and refuse with nothing changed.
+    try {
       plan = await preflight(input, verify, track);
     } catch (err) {
       track.endWithoutReport(isCancellation(err) ? 'cancelled' : 'failed');
       throw err;
-    } finally {
-      track.awaitingApproval = false;
     }
   }
 
@@ -346,6 +352,7 @@ async function preflight(
         verify,
         allowChargeTypeChange: input.allowChargeTypeChange ?? false,
         egressCheckScript: input.egressCheckScript,
+        guestPrepareScript: input.guestPrepareScript,
       }),
     );
   } catch (err) {
