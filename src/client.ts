@@ -50,8 +50,8 @@ import {
 
 export type { MigrationInput, MigrationProgress, MigrationReport, RevertInput } from './shared/migration';
 
-const WORKFLOW_TYPE = 'migrateInstance';
-const REVERT_WORKFLOW_TYPE = 'revertInstance';
+const WORKFLOW_TYPE = 'migrateInstance' satisfies (typeof migrateInstance)['name'];
+const REVERT_WORKFLOW_TYPE = 'revertInstance' satisfies (typeof revertInstance)['name'];
 
 /** A second start for an instance whose migration is still running (and attaching was not asked for). */
 export class MigrationAlreadyRunningError extends Error {
@@ -185,24 +185,9 @@ export class MigrationClient {
 
   /** Starts the migration of one instance; its workflow id derives from region and instance (one at a time). */
   async start(input: MigrationInput, options: StartOptions = {}): Promise<Started> {
-    const workflowId = migrationWorkflowId(input.regionId, input.instanceId);
     const searchAttributes: SearchAttributePair[] = [{ key: INSTANCE_ID, value: input.instanceId }];
     if (options.vpcId) searchAttributes.push({ key: VPC_ID, value: options.vpcId });
-    try {
-      const handle = await this.client.workflow.start<typeof migrateInstance>(WORKFLOW_TYPE, {
-        // Per region: the activities after preflight carry ids only, and another region's worker must not run them.
-        taskQueue: this.taskQueueFor(input.regionId),
-        workflowId,
-        args: [input],
-        typedSearchAttributes: searchAttributes,
-      });
-      return { workflowId, runId: handle.firstExecutionRunId, attached: false };
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      if (!options.attachIfRunning) throw new MigrationAlreadyRunningError(input.instanceId, workflowId);
-      const running = await this.client.workflow.getHandle(workflowId).describe();
-      return { workflowId, runId: running.runId, attached: true };
-    }
+    return this.startOne(WORKFLOW_TYPE, input, searchAttributes, options);
   }
 
   /**
@@ -210,13 +195,28 @@ export class MigrationClient {
    * a migration and a revert of one instance never run at once.
    */
   async revert(input: RevertInput, options: Pick<StartOptions, 'attachIfRunning'> = {}): Promise<Started> {
+    return this.startOne(
+      REVERT_WORKFLOW_TYPE,
+      input,
+      [{ key: INSTANCE_ID, value: input.instanceId }],
+      options,
+    );
+  }
+
+  private async startOne(
+    workflowType: typeof WORKFLOW_TYPE | typeof REVERT_WORKFLOW_TYPE,
+    input: MigrationInput | RevertInput,
+    searchAttributes: SearchAttributePair[],
+    options: Pick<StartOptions, 'attachIfRunning'>,
+  ): Promise<Started> {
     const workflowId = migrationWorkflowId(input.regionId, input.instanceId);
     try {
-      const handle = await this.client.workflow.start<typeof revertInstance>(REVERT_WORKFLOW_TYPE, {
+      const handle = await this.client.workflow.start(workflowType, {
+        // Per region: the activities after preflight carry ids only, and another region's worker must not run them.
         taskQueue: this.taskQueueFor(input.regionId),
         workflowId,
         args: [input],
-        typedSearchAttributes: [{ key: INSTANCE_ID, value: input.instanceId }],
+        typedSearchAttributes: searchAttributes,
       });
       return { workflowId, runId: handle.firstExecutionRunId, attached: false };
     } catch (err) {

@@ -127,7 +127,7 @@ describe('workflow histories', () => {
       const h = await env.start({
         instanceId: id(17),
         verifyTimeoutSeconds: 1,
-        rollbackRetryMaxIntervalSeconds: 0.05,
+        rollbackRetryMaxIntervalSeconds: 1,
       });
       await until(h, (p) => p.currentStep === 'verify');
       await faulted({ action: 'AssociateEipAddress', code: 'Forbidden.RAM', rate: 1 }, () =>

@@ -14,7 +14,13 @@ import { FAST_TIMINGS } from '../src/local-cloud';
 import type { MigrationProgress } from '../src/shared/migration';
 import { MIGRATION_OUTCOME, MIGRATION_STEP } from '../src/shared/search-attributes';
 import { progressQuery, reportQuery, type migrateInstance } from '../src/workflows';
-import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
+import { eventually } from './helpers/eventually';
+import {
+  assertAsAfterStep1,
+  productCloudApis,
+  startMigrationEnv,
+  type MigrationEnv,
+} from './helpers/migration';
 
 /** An image whose guest answers on a secondary NIC only after set-up: verification fails on it. */
 const MANUAL_NIC_IMAGE = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd';
@@ -41,9 +47,9 @@ describe('a rollback never strands the address', () => {
   let client: MigrationClient;
   before(async () => {
     env = await startMigrationEnv({
-      instances: 10,
+      instances: 11,
       topology: (t) => {
-        for (const n of [0, 1, 2]) t.instances[n].imageId = MANUAL_NIC_IMAGE;
+        for (const n of [0, 1, 2, 9]) t.instances[n].imageId = MANUAL_NIC_IMAGE;
       },
     });
     client = await MigrationClient.connect({ client: env.temporal.client });
@@ -57,18 +63,20 @@ describe('a rollback never strands the address', () => {
     const handle = await env.start({
       instanceId: instance.instanceId,
       verifyTimeoutSeconds: 2,
-      rollbackRetryMaxIntervalSeconds: 0.05,
+      rollbackRetryMaxIntervalSeconds: 1, // the shortest the workflow accepts
     });
     await until(handle, 'verify', (p) => p.currentStep === 'verify');
     await env.cloud.admin.fault({ action: 'AssociateEipAddress', code: 'Forbidden.RAM', rate: 1 });
+    let stuckFor: number;
     try {
       // Release 0.1 gave up after 20 attempts; here the rounds go on, visibly stuck.
       const stuck = await until(
         handle,
         '21 stuck rounds',
         (p) => (p.rollbackStuck?.rounds ?? 0) > 21,
-        60_000,
+        90_000,
       );
+      stuckFor = Date.now() - Date.parse(stuck.rollbackStuck!.since);
       assert.equal(stuck.rollbackStuck?.step, 'unassociateEip');
       assert.equal(stuck.rollbackStuck?.action, 'bind the EIP back to the instance');
       assert.match(stuck.rollbackStuck?.lastError ?? '', /Forbidden\.RAM/);
@@ -89,7 +97,8 @@ describe('a rollback never strands the address', () => {
     assert.equal(report.outcome, 'rolled-back', JSON.stringify(report));
     assert.match(report.cause ?? '', /verification failed/);
     assert.equal(report.eipConverted, 'yes');
-    assert.ok((report.offlineMs ?? 0) > 0);
+    // The window without a public address counts the stuck rollback too.
+    assert.ok((report.offlineMs ?? 0) >= stuckFor, `${report.offlineMs} < ${stuckFor}`);
     await assertAsAfterStep1(env, instance, report, enisBefore);
     assert.equal((await handle.describe()).status.name, 'COMPLETED');
   });
@@ -143,12 +152,65 @@ describe('a rollback never strands the address', () => {
       const report = await client.result(handle.workflowId);
       assert.equal(report.outcome, 'rolled-forward', JSON.stringify(report));
       assert.match(report.rolledForward ?? '', /operator chose/);
+      assert.equal(report.steps.find((st) => st.name === 'associateEipToEni')?.state, 'done');
       const eip = (await env.view()).eipByAddress(instance.publicIp);
       assert.equal(eip?.InstanceId, report.networkInterfaceId);
       await assert.rejects(client.retryRollback(handle.workflowId), /cannot retry/);
     } finally {
       await env.cloud.admin.clearFaults();
     }
+  });
+
+  it('a stuck rollback fixed by hand ends once the operator retries: the EIP already has its home', async () => {
+    const instance = env.instances[9];
+    const enisBefore = (await env.view()).secondaryEnis().length;
+    const handle = await env.start({
+      instanceId: instance.instanceId,
+      verifyTimeoutSeconds: 2,
+      rollbackRetryMaxIntervalSeconds: 3600,
+    });
+    await until(handle, 'verify', (p) => p.currentStep === 'verify');
+    await env.cloud.admin.fault({ action: 'UnassociateEipAddress', code: 'Forbidden.RAM', rate: 1 });
+    const stuck = await until(handle, 'stuck', (p) => p.rollbackStuck !== undefined);
+    await env.cloud.admin.clearFaults();
+    // The operator moves the EIP by hand: off the ENI, back onto the instance.
+    const { vpc } = productCloudApis(env.cloud, env.regionId);
+    const allocationId = stuck.resources.allocationId!;
+    const eniId = stuck.resources.networkInterfaceId!;
+    await vpc.unassociateEip({
+      allocationId,
+      instanceId: eniId,
+      instanceType: 'NetworkInterface',
+      clientToken: 'by-hand-1',
+    });
+    await eventually(async () => (await vpc.describeEip(allocationId))?.status === 'Available', 'EIP free');
+    await vpc.associateEip({
+      allocationId,
+      instanceId: instance.instanceId,
+      instanceType: 'EcsInstance',
+      clientToken: 'by-hand-2',
+    });
+    await eventually(
+      async () => (await vpc.describeEip(allocationId))?.status === 'InUse',
+      'EIP on the instance',
+    );
+    await client.retryRollback(handle.workflowId);
+    const report = await client.result(handle.workflowId);
+    assert.equal(report.outcome, 'rolled-back', JSON.stringify(report));
+    await assertAsAfterStep1(env, instance, report, enisBefore);
+  });
+
+  it('refuses limits that would harm, before anything changes', async () => {
+    const instance = env.instances[10];
+    for (const bad of [{ offlineBudgetSeconds: 0 }, { rollbackRetryMaxIntervalSeconds: 0.05 }]) {
+      const err = await env.migrate({ instanceId: instance.instanceId, ...bad }).then(
+        () => assert.fail('expected a refusal'),
+        (e: unknown) => e as Error & { failureType?: string },
+      );
+      assert.equal(err.failureType, 'InvalidInput', String(err));
+      assert.match(err.message, new RegExp(`${Object.keys(bad)[0]} must be a number of seconds of at least`));
+    }
+    assert.deepEqual((await env.view()).instance(instance.instanceId).PublicIpAddress, [instance.publicIp]);
   });
 
   it('the offline budget ends a slow step 5 and binds the EIP back to the instance', async () => {

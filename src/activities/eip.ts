@@ -114,14 +114,22 @@ async function request(
  * AssociateEipAddress (idempotent by ClientToken), then wait until the EIP is InUse on the target. Used to bind the
  * EIP to the ENI (step 5, NAT mode) and back to the instance (compensation of step 4).
  */
+export interface EipMoveOptions {
+  /** A request the cloud accepted but that shows no effect after this long is sent anew. */
+  settleMs: number;
+  /** The wait's budget (Terraform allows 5 min per association). */
+  budgetMs: number;
+  /** Unbinding only: the EIP found bound to this instance or ENI instead counts as done (it has a home). */
+  orHomeOn?: string;
+}
+
 export async function associateEip(
   vpc: VpcApi,
   allocationId: string,
   target: EipTarget,
   purpose: string,
   x: Execution<EipMoveState>,
-  settleMs: number,
-  budgetMs: number,
+  { settleMs, budgetMs }: EipMoveOptions,
 ): Promise<Record<string, never>> {
   return pollEip(vpc, allocationId, target, x, budgetMs, async (eip) => {
     if (boundTo(eip, target)) {
@@ -156,11 +164,13 @@ export async function unassociateEip(
   target: EipTarget,
   purpose: string,
   x: Execution<EipMoveState>,
-  settleMs: number,
-  budgetMs: number,
+  { settleMs, budgetMs, orHomeOn }: EipMoveOptions,
 ): Promise<Record<string, never>> {
   return pollEip(vpc, allocationId, target, x, budgetMs, async (eip) => {
     if (!eip.instanceId) return eip.status === 'Available' ? { done: {} } : { pending: eip.status };
+    if (orHomeOn && eip.instanceId === orHomeOn && !boundTo(eip, target)) {
+      return eip.status === 'InUse' ? { done: {} } : { pending: `${eip.status} on ${orHomeOn}` };
+    }
     if (!boundTo(eip, target)) {
       return {
         failed: `EIP ${allocationId} is ${describeBinding(eip)}, not on ${target.instanceId}`,

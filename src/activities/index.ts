@@ -68,14 +68,19 @@ export function createActivities(deps: ActivityDeps) {
   // Steps 4 and 5 and their compensations: one EIP binding or unbinding, and its wait.
   const moveEip = (
     move: typeof associateEip,
-    input: { allocationId: string; tokenSeed?: string },
+    input: EipOnInstance | EipOnEni,
     target: EipTarget,
     purpose: string,
   ) =>
     execute(
       { issued: 0, issuedAt: 0 },
       tuning,
-      (x) => move(vpc, input.allocationId, target, purpose, x, settleMs, eipBudgetMs),
+      (x) =>
+        move(vpc, input.allocationId, target, purpose + (input.tokenScope ? `-${input.tokenScope}` : ''), x, {
+          settleMs,
+          budgetMs: eipBudgetMs,
+          orHomeOn: input.orHomeOn,
+        }),
       input.tokenSeed,
     );
 

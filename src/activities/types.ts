@@ -87,12 +87,26 @@ export interface DeleteNetworkInterfaceInput {
   tokenSeed?: string;
 }
 
-export interface EipOnInstance extends TokenSeeded {
+/** Inputs of the EIP moves. The fields after the first release's are optional: older inputs still run. */
+interface EipMove extends TokenSeeded {
+  /**
+   * Keeps this call's ClientTokens apart from those of the same move made before (a rollback round, a roll-forward):
+   * a token the cloud already answered would only get that old answer back.
+   */
+  tokenScope?: string;
+  /**
+   * For an unbinding in a rollback: the EIP found bound here instead (an operator fixed it by hand) counts as done,
+   * since it has a home. An instance id or an ENI id.
+   */
+  orHomeOn?: string;
+}
+
+export interface EipOnInstance extends EipMove {
   allocationId: string;
   instanceId: string;
 }
 
-export interface EipOnEni extends TokenSeeded {
+export interface EipOnEni extends EipMove {
   allocationId: string;
   networkInterfaceId: string;
   /** The ENI's primary private IP, which the EIP maps to (NAT mode). */

@@ -48,11 +48,11 @@ export function toCliError(err: unknown): CliError {
     return new CliError(err.message, ExitCode.ALREADY_RUNNING, err.workflowId);
   }
   if (err instanceof MigrationClosedError) {
-    // Preflight refused the instance: like a bad flag, nothing in the cloud changed.
+    // Preflight refused the instance, or the workflow its input: like a bad flag, nothing in the cloud changed.
     const code: ExitCodeValue =
       err.status === 'cancelled'
         ? ExitCode.CANCELLED
-        : err.failureType === 'PreflightFailed'
+        : err.failureType === 'PreflightFailed' || err.failureType === 'InvalidInput'
           ? ExitCode.USAGE
           : ExitCode.FAILED;
     return new CliError(err.message, code, err.workflowId);

@@ -3,7 +3,6 @@ import {
   CancellationScope,
   condition,
   isCancellation,
-  log,
   patched,
   setHandler,
   upsertSearchAttributes,
@@ -16,13 +15,15 @@ import {
   type MigrationInput,
   type MigrationReport,
 } from '../shared/migration';
-import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from '../shared/search-attributes';
+import { VPC_ID } from '../shared/search-attributes';
 import { changes, guest, reads, rollbackRound, undo } from './activity-options';
-import { approveSignal, approveUpdate, progressQuery, reportQuery } from './messages';
-import { CANCELLED, MigrationTracker } from './progress';
+import { approveSignal, approveUpdate } from './messages';
+import { endBeforeAnyChange, MigrationTracker } from './progress';
 import { RollbackRounds } from './rollback-rounds';
 import { migrationFailed, messageOf } from './failures';
+import { sagaLimits } from './limits';
 import { withinOfflineBudget } from './offline-budget';
+import { rollBack } from './roll-back';
 import { Saga } from './saga';
 import { migrateInstanceV0_1 } from './v0.1/migrate-instance';
 
@@ -39,9 +40,6 @@ const BIND_BACK_IMPOSSIBLE = new Set([
   'InvalidAssociation.Duplicated',
   'InvalidStatus.InstanceHasBandWidth',
 ]);
-
-const OFFLINE_BUDGET_SECONDS_DEFAULT = 300;
-const ROLLBACK_RETRY_MAX_SECONDS_DEFAULT = 300;
 
 /**
  * Moves an ECS instance's public IP onto a secondary ENI, following Alibaba Cloud's runbook
@@ -62,13 +60,10 @@ const ROLLBACK_RETRY_MAX_SECONDS_DEFAULT = 300;
 export async function migrateInstance(input: MigrationInput): Promise<MigrationReport> {
   if (!patched(SAGA_V2)) return migrateInstanceV0_1(input);
   const track = new MigrationTracker(input);
-  const rounds = new RollbackRounds(
-    track,
-    (input.rollbackRetryMaxIntervalSeconds ?? ROLLBACK_RETRY_MAX_SECONDS_DEFAULT) * 1000,
-  );
+  track.eipConverted = 'no';
+  const limits = sagaLimits(input);
+  const rounds = new RollbackRounds(track, limits.rollbackRetryMaxMs);
   let approved = false;
-  setHandler(progressQuery, () => track.progress());
-  setHandler(reportQuery, () => track.report);
   setHandler(
     approveUpdate,
     () => {
@@ -84,11 +79,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     approved = true;
   });
   rounds.handleUpdates();
-  upsertSearchAttributes([
-    { key: INSTANCE_ID, value: input.instanceId },
-    { key: MIGRATION_STEP, value: 'preflight' },
-    { key: MIGRATION_OUTCOME, value: 'running' },
-  ]);
+  track.open();
   const verify = input.verify ?? true;
 
   // 0. Preflight: read-only; a failed check ends the migration before any change, naming cause and fix.
@@ -96,7 +87,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   try {
     plan = await preflight(input, verify, track);
   } catch (err) {
-    track.endWithoutReport(isCancellation(err) ? 'cancelled' : 'failed');
+    endBeforeAnyChange(track, err);
     throw err;
   }
   if (input.dryRun) {
@@ -110,9 +101,8 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     try {
       await condition(() => approved);
     } catch (err) {
-      // Cancelled while waiting: nothing changed, nothing to undo; the report (by query) says so.
       track.awaitingApproval = false;
-      track.finish('rolled-back', { cause: CANCELLED });
+      endBeforeAnyChange(track, err);
       throw err;
     }
     track.awaitingApproval = false;
@@ -120,7 +110,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     try {
       plan = await preflight(input, verify, track);
     } catch (err) {
-      track.endWithoutReport(isCancellation(err) ? 'cancelled' : 'failed');
+      endBeforeAnyChange(track, err);
       throw err;
     }
   }
@@ -215,7 +205,10 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       privateIpAddress: eni.privateIpAddress,
       tokenSeed,
     };
-    const rollForward = () => rollbackRound.associateEipToEni(eipOnEni);
+    // Rounds and the roll-forward send their own ClientTokens: step 5's token would only get step 5's answer back.
+    const rollForward = (round: number) =>
+      rollbackRound.associateEipToEni({ ...eipOnEni, tokenScope: `forward-r${round}` });
+    const rollForwardAction = 'bind the EIP to the new ENI (roll forward)';
     saga.register({
       name: BIND_EIP_BACK,
       undo: () =>
@@ -223,11 +216,14 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
           const r = await rounds.untilDone({
             step: 'unassociateEip',
             action: 'bind the EIP back to the instance',
-            attempt: () => rollbackRound.associateEipToInstance(eipOnInstance),
+            attempt: (round) =>
+              rollbackRound.associateEipToInstance({ ...eipOnInstance, tokenScope: `r${round}` }),
             rollForward,
+            rollForwardAction,
             impossible: (type) => BIND_BACK_IMPOSSIBLE.has(type),
           });
           track.backOnline();
+          if (r.rolledForward) track.redone('associateEipToEni');
           return { apiCalls: r.result.apiCalls, rolledForward: r.rolledForward };
         }),
       leftover: () =>
@@ -241,18 +237,28 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       name: UNBIND_EIP_FROM_ENI,
       undo: () =>
         track.undo('associateEipToEni', async () => {
+          // The EIP leaves the ENI (if step 5 bound it): offline again until the bind-back.
+          track.goingOffline();
           const r = await rounds.untilDone({
             step: 'associateEipToEni',
             action: 'unbind the EIP from the ENI',
-            attempt: () => rollbackRound.unassociateEipFromEni(eipOnEni),
+            // Found back on the instance (fixed by hand), it has a home: done.
+            attempt: (round) =>
+              rollbackRound.unassociateEipFromEni({
+                ...eipOnEni,
+                tokenScope: `r${round}`,
+                orHomeOn: plan.instanceId,
+              }),
             rollForward,
+            rollForwardAction,
           });
+          if (r.rolledForward) track.backOnline();
           return { apiCalls: r.result.apiCalls, rolledForward: r.rolledForward };
         }),
       leftover: () =>
         `EIP ${plan.publicIp} (${allocationId}) may still be on ENI ${eni.networkInterfaceId}: unbind it (VPC UnassociateEipAddress, InstanceType=NetworkInterface), then bind it to ${plan.instanceId}`,
     });
-    const budgetMs = (input.offlineBudgetSeconds ?? OFFLINE_BUDGET_SECONDS_DEFAULT) * 1000;
+    const budgetMs = limits.offlineBudgetMs;
     await track.run('associateEipToEni', () =>
       withinOfflineBudget(budgetMs - track.offlineMs(), budgetMs, () => changes.associateEipToEni(eipOnEni)),
     );
@@ -294,23 +300,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     return track.finish('verified');
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === MIGRATION_FAILED) throw err;
-    const cancelled = isCancellation(err);
-    const cause = cancelled ? CANCELLED : messageOf(err);
-    log.warn('migration failed; rolling back', { cause, compensations: saga.registered });
-    const { failures, rolledForward } = await saga.compensate();
-    if (rolledForward) return track.finish('rolled-forward', { cause, rolledForward });
-    if (failures.length > 0) {
-      throw migrationFailed(
-        track.finish('failed', {
-          cause: `${cause}; rollback incomplete`,
-          leftovers: failures.map((f) => `${f.leftover} (rollback error: ${f.error})`),
-        }),
-      );
-    }
-    const report = track.finish('rolled-back', { cause });
-    // Ends as Canceled in Temporal; the report stays available through the `report` query.
-    if (cancelled) throw err;
-    return report;
+    return rollBack(saga, track, err);
   }
 }
 
@@ -320,7 +310,8 @@ async function conversionAfterFailure(publicIp: string, track: MigrationTracker)
     const { allocationId } = await CancellationScope.nonCancellable(() =>
       reads.findEipByAddress({ publicIp }),
     );
-    if (!allocationId) return 'no';
+    // Not visible (yet): the call may still have run; say so rather than "nothing changed".
+    if (!allocationId) return 'unknown';
     track.resources.allocationId = allocationId;
     return 'yes';
   } catch {

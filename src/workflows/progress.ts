@@ -1,4 +1,4 @@
-import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
   STEP_ORDER,
   type EipConversion,
@@ -12,7 +12,8 @@ import {
   type StepName,
   type StepProgress,
 } from '../shared/migration';
-import { MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
+import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
+import { progressQuery, reportQuery } from './messages';
 import { failureDetail, messageOf } from './failures';
 
 /**
@@ -23,7 +24,8 @@ export class MigrationTracker {
   readonly resources: MigrationResources = {};
   checks: PreflightCheck[] = [];
   awaitingApproval = false;
-  eipConverted: EipConversion = 'no';
+  /** Step 1's effect (the migration sets it; the way back has no step 1). */
+  eipConverted?: EipConversion;
   /** Set while a rollback step keeps failing. */
   rollbackStuck?: RollbackStuck;
   /** The final report, once there is one (the `report` query). */
@@ -42,6 +44,17 @@ export class MigrationTracker {
     private readonly order: readonly StepName[] = STEP_ORDER,
   ) {
     for (const name of order) this.steps.set(name, { name, state: 'pending', apiCalls: 0 });
+  }
+
+  /** Answers the `progress` and `report` queries, and lists the workflow as running in the Web UI. */
+  open(): void {
+    setHandler(progressQuery, () => this.progress());
+    setHandler(reportQuery, () => this.report);
+    upsertSearchAttributes([
+      { key: INSTANCE_ID, value: this.input.instanceId },
+      { key: MIGRATION_STEP, value: 'preflight' },
+      { key: MIGRATION_OUTCOME, value: 'running' },
+    ]);
   }
 
   progress(): MigrationProgress {
@@ -139,6 +152,11 @@ export class MigrationTracker {
     }
   }
 
+  /** A step undone, then done again by a roll-forward (the EIP back on the ENI). */
+  redone(name: StepName): void {
+    this.get(name).state = 'done';
+  }
+
   /** A compensation that did not run because one it depends on failed: the step's resource is still there. */
   notUndone(name: StepName, reason: string): void {
     this.get(name).error = `rollback ${reason}`;
@@ -160,7 +178,10 @@ export class MigrationTracker {
     upsertSearchAttributes([
       { key: MIGRATION_STEP, value: 'done' },
       // A cancelled migration's report says rolled-back (cause `cancelled`); the list filters it as cancelled.
-      { key: MIGRATION_OUTCOME, value: extra.cause === CANCELLED ? CANCELLED : outcome },
+      {
+        key: MIGRATION_OUTCOME,
+        value: extra.cause === CANCELLED && outcome === 'rolled-back' ? CANCELLED : outcome,
+      },
     ]);
     const r = this.resources;
     this.report = {
@@ -179,7 +200,7 @@ export class MigrationTracker {
       steps: this.stepList(),
       apiCalls: this.apiCalls(),
       durationMs: Date.now() - this.startedAt,
-      eipConverted: this.eipConverted,
+      ...(this.eipConverted ? { eipConverted: this.eipConverted } : {}),
       ...(this.offlineSeen ? { offlineMs: this.offlineMs() } : {}),
       ...(extra.verificationSkipped ? { verificationSkipped: extra.verificationSkipped } : {}),
       ...(extra.rolledForward ? { rolledForward: extra.rolledForward } : {}),
@@ -191,7 +212,7 @@ export class MigrationTracker {
    * Records the end of a migration that ends with an error rather than a report (preflight refused or failed, the
    * workflow cancelled before any change), so the Web UI's list does not show it running forever.
    */
-  endWithoutReport(outcome: 'failed' | 'cancelled'): void {
+  endWithoutReport(outcome: 'failed'): void {
     this.current = 'done';
     for (const step of this.steps.values()) if (step.state === 'pending') step.state = 'skipped';
     upsertSearchAttributes([
@@ -211,6 +232,15 @@ export class MigrationTracker {
   private apiCalls(): number {
     return [...this.steps.values()].reduce((sum, s) => sum + s.apiCalls, 0);
   }
+}
+
+/**
+ * Ends a workflow stopped before any change: cancelled (the report, by query, says nothing was undone since nothing
+ * was done) or refused (preflight's failure says why; the Web UI must not list it as running).
+ */
+export function endBeforeAnyChange(track: MigrationTracker, err: unknown): void {
+  if (isCancellation(err)) track.finish('rolled-back', { cause: CANCELLED });
+  else track.endWithoutReport('failed');
 }
 
 /** The cause of a migration ended by cancellation. */

@@ -1,11 +1,4 @@
-import {
-  ApplicationFailure,
-  isCancellation,
-  log,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
 import type { EipOnEni, RevertPlan } from '../activities';
 import {
   MIGRATION_FAILED,
@@ -13,13 +6,13 @@ import {
   type MigrationReport,
   type RevertInput,
 } from '../shared/migration';
-import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
 import { changes, guest, reads, rollbackRound, undo } from './activity-options';
 import { messageOf, migrationFailed } from './failures';
-import { progressQuery, reportQuery } from './messages';
+import { sagaLimits } from './limits';
 import { withinOfflineBudget } from './offline-budget';
-import { CANCELLED, MigrationTracker } from './progress';
+import { endBeforeAnyChange, MigrationTracker } from './progress';
 import { RollbackRounds } from './rollback-rounds';
+import { rollBack } from './roll-back';
 import { Saga } from './saga';
 
 /**
@@ -34,22 +27,17 @@ import { Saga } from './saga';
  */
 export async function revertInstance(input: RevertInput): Promise<MigrationReport> {
   const track = new MigrationTracker(input, REVERT_STEP_ORDER);
-  const rounds = new RollbackRounds(track, (input.rollbackRetryMaxIntervalSeconds ?? 300) * 1000);
-  setHandler(progressQuery, () => track.progress());
-  setHandler(reportQuery, () => track.report);
+  const limits = sagaLimits(input);
+  const rounds = new RollbackRounds(track, limits.rollbackRetryMaxMs);
   rounds.handleUpdates();
-  upsertSearchAttributes([
-    { key: INSTANCE_ID, value: input.instanceId },
-    { key: MIGRATION_STEP, value: 'preflight' },
-    { key: MIGRATION_OUTCOME, value: 'running' },
-  ]);
+  track.open();
   const verify = input.verify ?? true;
 
   let plan: RevertPlan;
   try {
     plan = await preflight(input, verify, track);
   } catch (err) {
-    track.endWithoutReport(isCancellation(err) ? 'cancelled' : 'failed');
+    endBeforeAnyChange(track, err);
     throw err;
   }
 
@@ -65,7 +53,8 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
   const saga = new Saga();
   let verificationSkipped: string | undefined;
   try {
-    // 1. Unbind the EIP from the ENI: from here until it is bound again, the instance has no public address.
+    // 1. Unbind the EIP from the ENI: from here until it is bound again, the instance has no public address. Rounds
+    // and the roll-forward send their own ClientTokens: an earlier move's token would only get its old answer back.
     saga.register({
       name: 'bind the EIP back to the ENI',
       undo: () =>
@@ -73,10 +62,15 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
           const r = await rounds.untilDone({
             step: 'unassociateEipFromEni',
             action: 'bind the EIP back to the ENI',
-            attempt: () => rollbackRound.associateEipToEni(eipOnEni),
+            attempt: (round) => rollbackRound.associateEipToEni({ ...eipOnEni, tokenScope: `r${round}` }),
+            // Forward, for the way back, is the instance.
+            rollForward: (round) =>
+              rollbackRound.associateEipToInstance({ ...eipOnInstance, tokenScope: `forward-r${round}` }),
+            rollForwardAction: 'bind the EIP to the instance (roll forward)',
           });
           track.backOnline();
-          return r.result;
+          if (r.rolledForward) track.redone('associateEipToInstance');
+          return { apiCalls: r.result.apiCalls, rolledForward: r.rolledForward };
         }),
       leftover: () => `EIP ${plan.publicIp} (${plan.allocationId}) is bound to nothing: bind it to the ENI`,
     });
@@ -88,16 +82,23 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
       name: 'unbind the EIP from the instance',
       undo: () =>
         track.undo('associateEipToInstance', async () => {
+          track.goingOffline();
           const r = await rounds.untilDone({
             step: 'associateEipToInstance',
             action: 'unbind the EIP from the instance',
-            attempt: () => rollbackRound.unassociateEipFromInstance(eipOnInstance),
+            // Found back on the ENI (fixed by hand), it has a home: done.
+            attempt: (round) =>
+              rollbackRound.unassociateEipFromInstance({
+                ...eipOnInstance,
+                tokenScope: `r${round}`,
+                orHomeOn: plan.networkInterfaceId,
+              }),
           });
           return r.result;
         }),
       leftover: () => `EIP ${plan.publicIp} (${plan.allocationId}) may still be on ${plan.instanceId}`,
     });
-    const budgetMs = (input.offlineBudgetSeconds ?? 300) * 1000;
+    const budgetMs = limits.offlineBudgetMs;
     await track.run('associateEipToInstance', () =>
       withinOfflineBudget(budgetMs - track.offlineMs(), budgetMs, () =>
         changes.associateEipToInstance(eipOnInstance),
@@ -125,35 +126,24 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
           : 'verification is off (--no-verify)';
     }
   } catch (err) {
-    const cancelled = isCancellation(err);
-    const cause = cancelled ? CANCELLED : messageOf(err);
-    log.warn('revert failed; putting the EIP back on the ENI', { cause });
-    const { failures } = await saga.compensate();
-    if (failures.length > 0) {
-      throw migrationFailed(
-        track.finish('failed', {
-          cause: `${cause}; rollback incomplete`,
-          leftovers: failures.map((f) => `${f.leftover} (rollback error: ${f.error})`),
-        }),
-      );
-    }
-    // Back as migrated: the EIP on the ENI, which stays.
-    const report = track.finish('rolled-back', { cause });
-    if (cancelled) throw err;
-    return report;
+    // Until the EIP is home on the instance, the way back's rollback puts it back on the ENI (as migrated).
+    return rollBack(saga, track, err);
   }
 
-  // 4–5. The address is home on the instance: the ENI goes. A failure here strands nothing; it leaves the ENI.
+  // 4–5. The address is home on the instance: the ENI goes. A failure here strands nothing; it leaves the ENI. A
+  // cancellation now would only leave the ENI behind, so these two finish regardless.
   try {
-    await track.run('detachEni', () => undo.detachNetworkInterface(eniRef));
-    await track.run('deleteEni', () =>
-      undo.deleteNetworkInterface({ networkInterfaceId: plan.networkInterfaceId, tokenSeed }),
-    );
+    await CancellationScope.nonCancellable(async () => {
+      await track.run('detachEni', () => undo.detachNetworkInterface(eniRef));
+      await track.run('deleteEni', () =>
+        undo.deleteNetworkInterface({ networkInterfaceId: plan.networkInterfaceId, tokenSeed }),
+      );
+    });
   } catch (err) {
     if (err instanceof ApplicationFailure && err.type === MIGRATION_FAILED) throw err;
     throw migrationFailed(
       track.finish('failed', {
-        cause: `the EIP is back on ${plan.instanceId}, but the ENI was not removed: ${isCancellation(err) ? CANCELLED : messageOf(err)}`,
+        cause: `the EIP is back on ${plan.instanceId}, but the ENI was not removed: ${messageOf(err)}`,
         leftovers: [
           `ENI ${plan.networkInterfaceId} (created by eni-migration) on ${plan.instanceId}: detach it (ECS DetachNetworkInterface), then delete it`,
         ],

@@ -1,4 +1,4 @@
-import { condition, log, setHandler } from '@temporalio/workflow';
+import { condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { StepName } from '../shared/migration';
 import type { MigrationTracker } from './progress';
 import { applicationFailureOf, failureDetail, messageOf } from './failures';
@@ -15,9 +15,12 @@ export interface UntilDone<R> {
   step: StepName;
   /** What this compensation does, for the operator: "bind the EIP back to the instance". */
   action: string;
-  attempt: () => Promise<R>;
-  /** Binds the EIP to the new ENI instead; absent where that is not possible. */
-  rollForward?: () => Promise<R>;
+  /** One round; `round` (1, 2, …) keeps each round's ClientTokens apart from the last one's. */
+  attempt: (round: number) => Promise<R>;
+  /** Gives the EIP the other home instead (the new ENI; for the way back, the instance); absent where impossible. */
+  rollForward?: (round: number) => Promise<R>;
+  /** What rolling forward does, for the operator: "bind the EIP to the new ENI (roll forward)". */
+  rollForwardAction?: string;
   /** Errors saying the way back cannot work (the instance is gone, or has another public address): roll forward. */
   impossible?: (failureType: string) => boolean;
 }
@@ -30,6 +33,16 @@ export interface RoundsResult<R> {
 
 /** The first wait after a failed round; it doubles up to the cap. */
 const FIRST_WAIT_MS = 5000;
+/** Stuck for longer than this, rounds come at most hourly: the history stays small for months, not days. */
+const SLOW_AFTER_MS = 24 * 3600_000;
+const SLOW_INTERVAL_MS = 3600_000;
+/**
+ * Past this many history events no round comes by itself (an operator's `retryRollback` still runs one): Temporal
+ * terminates a workflow at 51,200 events, and a terminated rollback would leave the EIP unbound for good.
+ */
+const QUIET_AFTER_EVENTS = 40_000;
+/** The shortest cap the workflow accepts: rounds at a faster pace only grow the history. */
+export const MIN_ROLLBACK_RETRY_SECONDS = 1;
 
 export class RollbackRounds {
   private wake = false;
@@ -76,33 +89,40 @@ export class RollbackRounds {
   async untilDone<R>(c: UntilDone<R>): Promise<RoundsResult<R>> {
     let waitMs = Math.min(FIRST_WAIT_MS, this.maxIntervalMs);
     let rounds = 0;
-    const since = new Date().toISOString();
+    const since = Date.now();
     for (;;) {
+      // An operator's choice accepted while the last round ran still counts (it is not reset by the failure).
       if (this.forwardAsked && c.rollForward) return this.forward(c, this.forwardAsked);
+      this.wake = false;
+      rounds += 1;
       try {
-        const result = await c.attempt();
+        const result = await c.attempt(rounds);
         this.track.unstuck();
         return { result };
       } catch (err) {
-        rounds += 1;
         const type = applicationFailureOf(err)?.type ?? '';
         if (c.rollForward && c.impossible?.(type)) {
           return this.forward(c, `${c.action} is impossible: ${messageOf(err)}`);
         }
-        const nextRetryAt = new Date(Date.now() + waitMs).toISOString();
+        const stuckMs = Date.now() - since;
+        const quiet = workflowInfo().historyLength >= QUIET_AFTER_EVENTS;
+        const interval = stuckMs >= SLOW_AFTER_MS ? Math.max(waitMs, SLOW_INTERVAL_MS) : waitMs;
         this.track.stuck({
           step: c.step,
           action: c.action,
-          since,
+          since: new Date(since).toISOString(),
           rounds,
           lastError: messageOf(err),
           fix: fixFor(err),
-          nextRetryAt,
+          nextRetryAt: quiet
+            ? 'when an operator asks (retryRollback)'
+            : new Date(Date.now() + interval).toISOString(),
           canRollForward: c.rollForward !== undefined,
         });
         log.warn('rollback step failed; retrying', { action: c.action, rounds, error: messageOf(err) });
-        this.wake = false;
-        await condition(() => this.wake, waitMs);
+        const asked = () => this.wake || (this.forwardAsked !== undefined && c.rollForward !== undefined);
+        if (quiet) await condition(asked);
+        else await condition(asked, interval);
         waitMs = Math.min(waitMs * 2, this.maxIntervalMs);
       }
     }
@@ -114,8 +134,8 @@ export class RollbackRounds {
     log.warn('rolling forward', { reason });
     const { result } = await this.untilDone({
       step: c.step,
-      action: 'bind the EIP to the new ENI (roll forward)',
-      attempt: c.rollForward as () => Promise<R>,
+      action: c.rollForwardAction ?? 'roll forward',
+      attempt: c.rollForward as (round: number) => Promise<R>,
     });
     return { result, rolledForward: reason };
   }
