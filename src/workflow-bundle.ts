@@ -81,6 +81,9 @@ export async function buildWorkflowBundle(
   bundlePath = WORKFLOW_BUNDLE_PATH,
 ): Promise<{ bytes: number; sources: string[] }> {
   const started = Date.now();
+  // A build that fails from here on must not leave the last bundle beside newer code: remove it first.
+  rmSync(manifestPath(bundlePath), { force: true });
+  rmSync(bundlePath, { force: true });
   const read: string[] = [];
   const { code } = await bundler().bundleWorkflowCode({
     workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
@@ -100,8 +103,6 @@ export async function buildWorkflowBundle(
     manifest[path.relative(ROOT, file).split(path.sep).join('/')] = hash ?? 'missing';
   }
   mkdirSync(path.dirname(bundlePath), { recursive: true });
-  // No manifest vouches for a bundle while it is being replaced.
-  rmSync(manifestPath(bundlePath), { force: true });
   writeFileSync(bundlePath, code);
   writeFileSync(manifestPath(bundlePath), `${JSON.stringify(manifest, null, 2)}\n`);
   return { bytes: Buffer.byteLength(code), sources: Object.keys(manifest) };

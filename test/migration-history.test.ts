@@ -1,11 +1,11 @@
 /**
  * What the workflow history holds: the report, resource ids, error messages... and never a secret or shell text.
  * The runs below cover every path of this release's workflows; with RECORD_HISTORIES=1 they are written to
- * test/fixtures/histories/<package version>/ as the replay corpus (test/replay.test.ts). Earlier releases' folders
- * are never rewritten.
+ * test/fixtures/histories/<package version>/ as the replay corpus (test/replay.test.ts), refusing to replace a file
+ * already there (RECORD_HISTORIES=overwrite replaces them, for a version not released yet).
  */
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -216,8 +216,18 @@ describe('workflow histories', () => {
     );
 
     if (process.env.RECORD_HISTORIES) {
+      // A release's histories are never rewritten once recorded; while it is unreleased, say so explicitly.
+      const overwrite = process.env.RECORD_HISTORIES === 'overwrite';
       mkdirSync(FIXTURES, { recursive: true });
-      for (const [name, json] of histories) writeFileSync(join(FIXTURES, `${name}.json`), json + '\n');
+      for (const [name, json] of histories) {
+        const file = join(FIXTURES, `${name}.json`);
+        if (existsSync(file) && !overwrite) {
+          throw new Error(
+            `${file} exists: histories of a release are kept as recorded (RECORD_HISTORIES=overwrite for an unreleased version)`,
+          );
+        }
+        writeFileSync(file, json + '\n');
+      }
     }
   });
   after(() => env?.stop());

@@ -51,6 +51,7 @@ export async function runRevertPreflight(
   }
   check('instance exists', true, `${input.instanceId} (${instance.status})`);
   plan.instanceStatus = instance.status;
+  plan.vpcId = instance.vpcId;
   const steady = instance.status === 'Running' || (instance.status === 'Stopped' && !input.verify);
   check(
     'instance state',

@@ -146,6 +146,7 @@ export interface RevertPreflightInput {
 export interface RevertPlan {
   instanceId: string;
   instanceStatus: string;
+  vpcId?: string;
   /** The secondary ENI this project created, carrying the EIP. */
   networkInterfaceId: string;
   eniPrivateIp: string;

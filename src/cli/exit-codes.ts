@@ -68,15 +68,24 @@ export function exitCodeForReport(
 
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0    verified (or migrated with --no-verify), --dry-run with every check passed, started, or done
+  0    verified, migrated (--no-verify), reverted, --dry-run with every check passed, started, or done
   1    failed: the report lists what is left in the cloud and how to fix it
   2    bad input (flag, variable, or preflight refused it, --dry-run too): nothing changed
-  3    rolled back: no ENI left; the public IP is an EIP on the instance if step 1 ran
+  3    rolled back to where the command started: a migration's address back on the instance (an EIP if
+       step 1 ran), no ENI left; a revert's EIP back on the ENI
   4    cancelled: rolled back like 3
   5    Temporal unreachable (check TEMPORAL_ADDRESS)
-  6    a migration of this instance is already running (use --attach or status)
-  7    rolled forward: going back was impossible, so the EIP is on the new ENI (unverified)
+  6    a migration or revert of this instance is already running (use --attach or status)
+  7    rolled forward: going back was impossible (or an operator chose so); the EIP is at its other home, unverified
   130  interrupted (Ctrl-C); a started migration keeps running in Temporal`;
+
+/** The exit codes of the commands that do not wait for a report (status, approve, retry-rollback, …). */
+export const COMMAND_EXIT_CODES_HELP = `
+Exit codes:
+  0    done
+  1    the migration refused it (e.g. nothing is stuck, or it has ended): the message says why
+  2    bad input, or no migration with that id
+  5    Temporal unreachable (check TEMPORAL_ADDRESS)`;
 
 /** An error the CLI reports as one line on stderr (and in the JSON document with --json), with its exit code. */
 export class CliError extends Error {

@@ -25,7 +25,7 @@ export function listCommand(setExitCode: (code: number) => void): Command {
     .option('--vpc <id>', 'only instances of this VPC', parseVpcId)
     .option(
       '--step <step>',
-      'only migrations at this step (a step name, awaiting-approval, rollback:<step>, done)',
+      'only migrations at this step (a step name, awaiting-approval, rollback:<step>, rollback-stuck:<step>, done)',
       parseStepFilter,
     )
     .addOption(new Option('--outcome <outcome>', 'only migrations that ended so').choices(OUTCOMES))

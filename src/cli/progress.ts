@@ -18,7 +18,7 @@ export const STEP_LABELS: Record<StepName, string> = {
   prepareGuest: 'prepare guest networking',
   unassociateEip: 'unassociate EIP from instance',
   associateEipToEni: 'associate EIP to ENI (NAT mode)',
-  verify: 'verify: SSH on EIP, egress via SNAT',
+  verify: 'verify: the same host on the EIP, egress as expected',
   unassociateEipFromEni: 'unassociate EIP from ENI',
   associateEipToInstance: 'associate EIP to instance',
   detachEni: 'detach ENI from instance',

@@ -56,7 +56,7 @@ export function formatReport(report: MigrationReport): string {
     );
   if (steps.length && report.outcome !== 'planned') lines.push(`  steps: ${steps.join('; ')}`);
   if (report.offlineMs !== undefined) {
-    lines.push(`  without a public address for ${formatDuration(report.offlineMs)} (steps 4–5)`);
+    lines.push(`  without a public address for ${formatDuration(report.offlineMs)}`);
   }
   if (report.eipConverted === 'yes' && report.outcome !== 'verified' && report.outcome !== 'migrated') {
     lines.push(

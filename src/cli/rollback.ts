@@ -4,12 +4,16 @@
  * RAM policy), or stop going back and bind the EIP to the new ENI.
  */
 import type { Command } from 'commander';
-import { ExitCode } from './exit-codes';
+import { COMMAND_EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { onMigration, targetCommand } from './target';
 
 export function retryRollbackCommand(setExitCode: (code: number) => void): Command {
-  return targetCommand('retry-rollback', 'retry a stuck rollback step now, not at its next round')
+  return targetCommand(
+    'retry-rollback',
+    'run the next round of a rollback step reported stuck (MigrationStep rollback-stuck:<step>) now, e.g. once its cause is fixed',
+  )
     .option('--json', 'print one JSON document: {workflowId, retryRequested}')
+    .addHelpText('after', COMMAND_EXIT_CODES_HELP)
     .action(
       onMigration(setExitCode, async (client, workflowId, out) => {
         await client.retryRollback(workflowId);
@@ -22,9 +26,10 @@ export function retryRollbackCommand(setExitCode: (code: number) => void): Comma
 export function rollForwardCommand(setExitCode: (code: number) => void): Command {
   return targetCommand(
     'roll-forward',
-    'stop a stuck rollback and bind the EIP to the new ENI instead (outcome rolled-forward)',
+    'stop a rollback reported stuck and give the EIP its other home instead: the new ENI (a revert: the instance); the outcome is rolled-forward, unverified',
   )
     .option('--json', 'print one JSON document: {workflowId, rollForwardRequested}')
+    .addHelpText('after', COMMAND_EXIT_CODES_HELP)
     .action(
       onMigration(setExitCode, async (client, workflowId, out) => {
         await client.rollForward(workflowId);

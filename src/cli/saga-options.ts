@@ -6,7 +6,7 @@ import { positiveInt } from './validate';
 export const offlineBudgetOption = () =>
   new Option(
     '--offline-budget <seconds>',
-    'the longest the instance may be without its public address (steps 4–5) before the EIP goes back (default 300)',
+    'how long the instance may be without its public address before the bind that ends it is given up and the EIP goes back to where it was (default 300)',
   ).argParser(positiveInt('seconds', 86_400));
 
 /** --rollback-retry-max: input `rollbackRetryMaxIntervalSeconds`. */

@@ -1,15 +1,21 @@
 /** `eni-migrate status <workflow-id>`: where a migration is, or how it ended. */
 import type { Command } from 'commander';
 import type { MigrationStatus } from '../client';
-import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
+import { COMMAND_EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { formatStep, formatDuration } from './progress';
 import { formatReport } from './report';
 import { onMigration, targetCommand } from './target';
 
 export function statusCommand(setExitCode: (code: number) => void): Command {
   return targetCommand('status', 'show the progress of a migration, or its report once finished')
-    .option('--json', 'print one JSON document: {workflowId, runId, status, progress? | report? | failure?}')
-    .addHelpText('after', EXIT_CODES_HELP)
+    .option(
+      '--json',
+      'print one JSON document: {workflowId, runId, status, startTime, closeTime?, instanceId, vpcId, step, outcome, progress? | report? | failure?}',
+    )
+    .addHelpText(
+      'after',
+      `${COMMAND_EXIT_CODES_HELP}\n(the migration's own outcome is in the output: "outcome" in --json)`,
+    )
     .action(
       onMigration(setExitCode, async (client, workflowId, out) => {
         const status = await client.status(workflowId);

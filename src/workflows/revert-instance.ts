@@ -1,4 +1,10 @@
-import { ApplicationFailure, CancellationScope, isCancellation, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { EipOnEni, RevertPlan } from '../activities';
 import {
   MIGRATION_FAILED,
@@ -6,6 +12,7 @@ import {
   type MigrationReport,
   type RevertInput,
 } from '../shared/migration';
+import { VPC_ID } from '../shared/search-attributes';
 import { changes, guest, reads, rollbackRound, undo } from './activity-options';
 import { messageOf, migrationFailed } from './failures';
 import { sagaLimits } from './limits';
@@ -174,6 +181,7 @@ async function preflight(input: RevertInput, verify: boolean, track: MigrationTr
   }
   track.checks = result.checks;
   const plan = result.plan;
+  if (plan.vpcId) upsertSearchAttributes([{ key: VPC_ID, value: plan.vpcId }]);
   Object.assign(track.resources, {
     publicIp: plan.publicIp,
     allocationId: plan.allocationId,

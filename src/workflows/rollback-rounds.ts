@@ -83,7 +83,7 @@ export class RollbackRounds {
   }
 
   private assertStuck(): void {
-    if (!this.track.rollbackStuck) throw new Error('no rollback step is stuck: nothing to retry');
+    if (!this.track.rollbackStuck) throw new Error('no rollback step is reported stuck');
   }
 
   async untilDone<R>(c: UntilDone<R>): Promise<RoundsResult<R>> {
