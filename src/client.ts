@@ -114,8 +114,11 @@ export interface ListFilter {
   vpcId?: string;
   /** MigrationStep: a step name, `awaiting-approval`, `rollback:<step>`, `rollback-stuck:<step>` or `done`. */
   step?: StepName | 'done' | 'awaiting-approval' | `rollback:${StepName}` | `rollback-stuck:${StepName}`;
-  /** MigrationOutcome: `running` until the end, then the report's outcome (`cancelled` for a cancelled one). */
-  outcome?: Outcome | 'running' | 'cancelled';
+  /**
+   * MigrationOutcome: `running` until the end, then the report's outcome (`cancelled` for a cancelled one, `refused`
+   * for one preflight refused: nothing changed).
+   */
+  outcome?: Outcome | 'running' | 'cancelled' | 'refused';
   /** Stop after this many (default 100). */
   limit?: number;
 }

@@ -329,6 +329,8 @@ describe('a rollback never strands the address', () => {
         (e: unknown) => e as Error & { failureType?: string },
       );
       assert.equal(err.failureType, 'PreflightFailed', String(err));
+      // Listed as refused, not failed: `list --outcome failed` is what needs a person.
+      assert.equal((await handle.describe()).typedSearchAttributes.get(MIGRATION_OUTCOME), 'refused');
     } finally {
       await env.cloud.admin.clearFaults();
     }

@@ -56,7 +56,7 @@ export const STEP_NAMES: readonly (StepName | 'done')[] = [
 ];
 
 /** MigrationOutcome values: the report's outcomes, and `running` until the workflow ends. */
-export const OUTCOMES: readonly (Outcome | 'running' | 'cancelled')[] = [
+export const OUTCOMES: readonly (Outcome | 'running' | 'cancelled' | 'refused')[] = [
   'running',
   'verified',
   'migrated',
@@ -64,6 +64,7 @@ export const OUTCOMES: readonly (Outcome | 'running' | 'cancelled')[] = [
   'rolled-back',
   'rolled-forward',
   'cancelled',
+  'refused',
   'failed',
   'planned',
 ];

@@ -209,15 +209,15 @@ export class MigrationTracker {
   }
 
   /**
-   * Records the end of a migration that ends with an error rather than a report (preflight refused or failed, the
-   * workflow cancelled before any change), so the Web UI's list does not show it running forever.
+   * Records the end of a migration refused before any change (preflight refused it, or could not run), so the Web UI's
+   * list does not show it running forever. `refused`, not `failed`: `list --outcome failed` finds what needs a person.
    */
-  endWithoutReport(outcome: 'failed'): void {
+  endRefused(): void {
     this.current = 'done';
     for (const step of this.steps.values()) if (step.state === 'pending') step.state = 'skipped';
     upsertSearchAttributes([
       { key: MIGRATION_STEP, value: 'done' },
-      { key: MIGRATION_OUTCOME, value: outcome },
+      { key: MIGRATION_OUTCOME, value: REFUSED },
     ]);
   }
 
@@ -240,8 +240,11 @@ export class MigrationTracker {
  */
 export function endBeforeAnyChange(track: MigrationTracker, err: unknown): void {
   if (isCancellation(err)) track.finish('rolled-back', { cause: CANCELLED });
-  else track.endWithoutReport('failed');
+  else track.endRefused();
 }
+
+/** MigrationOutcome of a migration refused before any change. */
+export const REFUSED = 'refused';
 
 /** The cause of a migration ended by cancellation. */
 export const CANCELLED = 'cancelled';
