@@ -11,7 +11,7 @@ import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { workflowBundle } from './helpers/migration';
 
-/** One folder per release (test/fixtures/histories/<version>/): histories are added, never overwritten. */
+/** One folder per release (test/fixtures/histories/<version>/): a released version's histories are never rewritten. */
 const DIR = join(__dirname, 'fixtures', 'histories');
 const releases = readdirSync(DIR).filter((d) => /^\d+\.\d+\.\d+$/.test(d));
 const files = releases.flatMap((r) =>

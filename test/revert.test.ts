@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MigrationClient } from '../src/client';
+import { guestScriptRegistry } from '../src/guest-scripts';
+import { progressQuery } from '../src/workflows';
+import { eventually } from './helpers/eventually';
 import { REVERT_STEP_ORDER, type RevertInput } from '../src/shared/migration';
 import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
@@ -12,7 +15,19 @@ describe('revertInstance: the way back', () => {
   let env: MigrationEnv;
   let client: MigrationClient;
   before(async () => {
-    env = await startMigrationEnv({ instances: 3 });
+    env = await startMigrationEnv({
+      instances: 4,
+      // An egress check that never answers the expected address: the revert's verification fails.
+      guestScripts: guestScriptRegistry([
+        {
+          name: 'egress-elsewhere',
+          description: 'answers an address that is not the instance address',
+          command: 'echo 198.51.100.7',
+          root: false,
+          answer: 'ipv4',
+        },
+      ]),
+    });
     client = await MigrationClient.connect({
       client: env.temporal.client,
       temporal: { taskQueue: env.taskQueue },
@@ -89,6 +104,46 @@ describe('revertInstance: the way back', () => {
       assert.equal(report.outcome, 'rolled-back', JSON.stringify(report));
       assert.match(report.cause ?? '', /InvalidParameter/);
       await assertMigrated(instance, migrated.networkInterfaceId!);
+    } finally {
+      await env.cloud.admin.clearFaults();
+    }
+  });
+
+  it('a stuck way back can roll forward onto the instance: the ENI goes, the outcome says so', async () => {
+    const instance = env.instances[3];
+    const migrated = await env.migrate({ instanceId: instance.instanceId });
+    assert.equal(migrated.outcome, 'verified', migrated.cause);
+    const { workflowId } = await client.revert({
+      regionId: env.regionId,
+      instanceId: instance.instanceId,
+      egressCheckScript: 'egress-elsewhere',
+      verifyTimeoutSeconds: 1,
+      rollbackRetryMaxIntervalSeconds: 3600,
+    });
+    const handle = env.temporal.client.workflow.getHandle(workflowId);
+    // Verification fails; taking the EIP off the instance again is forbidden: the rollback is stuck.
+    await eventually(
+      async () => (await handle.query(progressQuery)).currentStep === 'verify',
+      'the revert verifying',
+      30_000,
+    );
+    await env.cloud.admin.fault({ action: 'UnassociateEipAddress', code: 'Forbidden.RAM', rate: 1 });
+    try {
+      const stuck = await eventually(
+        async () => (await handle.query(progressQuery)).rollbackStuck,
+        'the rollback stuck',
+        30_000,
+      );
+      assert.equal(stuck.action, 'unbind the EIP from the instance');
+      assert.equal(stuck.canRollForward, true);
+      await client.rollForward(workflowId);
+      const report = await client.result(workflowId);
+      assert.equal(report.outcome, 'rolled-forward', JSON.stringify(report));
+      assert.match(report.rolledForward ?? '', /operator chose/);
+      assert.equal(report.steps.find((s) => s.name === 'deleteEni')?.state, 'done');
+      const view = await env.view();
+      assert.equal(view.eipByAddress(instance.publicIp)?.InstanceId, instance.instanceId);
+      assert.equal(view.eniById(migrated.networkInterfaceId!), undefined, 'the ENI is gone');
     } finally {
       await env.cloud.admin.clearFaults();
     }

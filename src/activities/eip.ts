@@ -100,7 +100,7 @@ async function request(
   purpose: string,
   settleMs: number,
   send: (clientToken: string) => Promise<unknown>,
-): Promise<Observation<Record<string, never>>> {
+): Promise<Observation<EipMoveResult>> {
   const issued = Number(x.state.issued); // `true` in a checkpoint written before requests were counted
   if (issued > 0 && Date.now() - x.state.issuedAt <= settleMs)
     return { pending: 'requested, not in effect yet' };
@@ -110,31 +110,53 @@ async function request(
   return { pending: n === 1 ? 'requested' : `requested again (#${n}): the last request did not take effect` };
 }
 
-/**
- * AssociateEipAddress (idempotent by ClientToken), then wait until the EIP is InUse on the target. Used to bind the
- * EIP to the ENI (step 5, NAT mode) and back to the instance (compensation of step 4).
- */
 export interface EipMoveOptions {
   /** A request the cloud accepted but that shows no effect after this long is sent anew. */
   settleMs: number;
   /** The wait's budget (Terraform allows 5 min per association). */
   budgetMs: number;
-  /** Unbinding only: the EIP found bound to this instance or ENI instead counts as done (it has a home). */
+  /**
+   * In a rollback: the EIP found InUse here instead (an operator put it back by hand) counts as done, since it has a
+   * home; the result's `endedOn` says so. An instance id or an ENI id.
+   */
   orHomeOn?: string;
 }
 
+/** Where the EIP ended, when it was not the target (see `orHomeOn`). */
+export interface EipMoveResult {
+  endedOn?: string;
+}
+
+/** The EIP is InUse on the alternative home: done, and say so. */
+function onAlternativeHome(
+  eip: Eip,
+  target: EipTarget,
+  orHomeOn?: string,
+): Observation<EipMoveResult> | undefined {
+  if (!orHomeOn || eip.instanceId !== orHomeOn || boundTo(eip, target)) return undefined;
+  return eip.status === 'InUse'
+    ? { done: { endedOn: orHomeOn } }
+    : { pending: `${eip.status} on ${orHomeOn}` };
+}
+
+/**
+ * AssociateEipAddress (idempotent by ClientToken), then wait until the EIP is InUse on the target. Used to bind the
+ * EIP to the ENI (step 5, NAT mode) and back to the instance (compensation of step 4).
+ */
 export async function associateEip(
   vpc: VpcApi,
   allocationId: string,
   target: EipTarget,
   purpose: string,
   x: Execution<EipMoveState>,
-  { settleMs, budgetMs }: EipMoveOptions,
-): Promise<Record<string, never>> {
+  { settleMs, budgetMs, orHomeOn }: EipMoveOptions,
+): Promise<EipMoveResult> {
   return pollEip(vpc, allocationId, target, x, budgetMs, async (eip) => {
     if (boundTo(eip, target)) {
       return eip.status === 'InUse' ? { done: {} } : { pending: eip.status };
     }
+    const home = onAlternativeHome(eip, target, orHomeOn);
+    if (home) return home;
     if (eip.instanceId) {
       if (eip.status === 'Unassociating') return { pending: `Unassociating from ${eip.instanceId}` };
       return {
@@ -156,7 +178,8 @@ export async function associateEip(
 
 /**
  * UnassociateEipAddress, then wait until the EIP is Available. Used to free the EIP from the instance (step 4) and
- * from the ENI (compensation of step 5). An EIP already free counts as done.
+ * from the ENI (compensation of step 5). An EIP already free counts as done; so does, in a rollback, one found back
+ * on its old home (`orHomeOn`).
  */
 export async function unassociateEip(
   vpc: VpcApi,
@@ -165,12 +188,11 @@ export async function unassociateEip(
   purpose: string,
   x: Execution<EipMoveState>,
   { settleMs, budgetMs, orHomeOn }: EipMoveOptions,
-): Promise<Record<string, never>> {
+): Promise<EipMoveResult> {
   return pollEip(vpc, allocationId, target, x, budgetMs, async (eip) => {
     if (!eip.instanceId) return eip.status === 'Available' ? { done: {} } : { pending: eip.status };
-    if (orHomeOn && eip.instanceId === orHomeOn && !boundTo(eip, target)) {
-      return eip.status === 'InUse' ? { done: {} } : { pending: `${eip.status} on ${orHomeOn}` };
-    }
+    const home = onAlternativeHome(eip, target, orHomeOn);
+    if (home) return home;
     if (!boundTo(eip, target)) {
       return {
         failed: `EIP ${allocationId} is ${describeBinding(eip)}, not on ${target.instanceId}`,
@@ -194,8 +216,8 @@ function pollEip(
   target: EipTarget,
   x: Execution<EipMoveState>,
   budgetMs: number,
-  observe: (eip: Eip) => Promise<Observation<Record<string, never>>>,
-): Promise<Record<string, never>> {
+  observe: (eip: Eip) => Promise<Observation<EipMoveResult>>,
+): Promise<EipMoveResult> {
   return x.poll(
     async () => {
       const eip = await vpc.describeEip(allocationId);

@@ -95,8 +95,8 @@ interface EipMove extends TokenSeeded {
    */
   tokenScope?: string;
   /**
-   * For an unbinding in a rollback: the EIP found bound here instead (an operator fixed it by hand) counts as done,
-   * since it has a home. An instance id or an ENI id.
+   * In a rollback: the EIP found InUse here instead (an operator fixed it by hand) counts as done, since it has a
+   * home; the result's `endedOn` names it. An instance id or an ENI id.
    */
   orHomeOn?: string;
 }

@@ -9,7 +9,7 @@ import { waitForReport } from './wait';
 export function cancelCommand(setExitCode: (code: number) => void): Command {
   return targetCommand(
     'cancel',
-    'cancel a migration: its compensations run in reverse order (the EIP stays bound to the instance)',
+    'cancel a migration or revert: its compensations run in reverse order, back to where it started (a migration keeps the EIP conversion)',
   )
     .option('--wait', 'wait until the rollback has finished')
     .option('--json', 'print one JSON document: {workflowId, cancelRequested[, report | status]}')

@@ -107,7 +107,7 @@ export class ProgressPrinter {
     if (stuck && stuckKey !== this.stuckShown) {
       this.write(
         `${this.prefix}⚠ rollback stuck since ${stuck.since} (${stuck.rounds} rounds): ${stuck.action}: ${stuck.lastError}` +
-          `${stuck.fix ? `; fix: ${stuck.fix}` : ''}; next try ${stuck.nextRetryAt}, or now: eni-migrate retry-rollback ${progress.workflowId}` +
+          `${stuck.fix ? `; fix: ${stuck.fix}` : ''}; next round ${stuck.nextRetryAt ?? 'when asked'}, or now: eni-migrate retry-rollback ${progress.workflowId}` +
           `${stuck.canRollForward ? `; or eni-migrate roll-forward ${progress.workflowId}` : ''}`,
       );
     }

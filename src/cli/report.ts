@@ -6,20 +6,27 @@ export function formatReport(report: MigrationReport): string {
   const lines: string[] = [];
   const head = `${report.instanceId} (${report.regionId}): ${report.outcome}`;
   lines.push(`${head} in ${formatDuration(report.durationMs)}, ${report.apiCalls} API calls`);
+  const revert = isRevert(report);
+  if (report.outcome === 'rolled-forward') {
+    if (report.cause) lines.push(`  cause: ${report.cause}`);
+    lines.push(`  rolled forward: ${report.rolledForward ?? 'going back was impossible'}`);
+  }
   switch (report.outcome) {
     case 'verified':
     case 'migrated':
     case 'rolled-forward':
-      if (report.cause) lines.push(`  cause: ${report.cause}`);
-      if (report.rolledForward) lines.push(`  rolled forward: ${report.rolledForward}`);
-      lines.push(
-        `  public IP ${report.publicIp ?? '?'} is now EIP ${report.allocationId ?? '?'} on ENI ` +
-          `${report.networkInterfaceId ?? '?'} (${report.eniPrivateIp ?? '?'}), NAT mode`,
-      );
-      if (report.outcome === 'verified' && report.snatIp) lines.push(`  egress via SNAT IP ${report.snatIp}`);
-      if (report.outcome !== 'verified') {
-        lines.push(`  not verified: ${report.verificationSkipped ?? 'the migration did not reach step 6'}`);
+      if (revert) {
+        lines.push(
+          `  EIP ${report.publicIp ?? '?'} (${report.allocationId ?? '?'}) is on the instance; ENI ${report.networkInterfaceId ?? '?'} ${stepState(report, 'deleteEni') === 'done' ? 'detached and deleted' : 'not removed'}`,
+        );
+      } else {
+        lines.push(
+          `  public IP ${report.publicIp ?? '?'} is now EIP ${report.allocationId ?? '?'} on ENI ` +
+            `${report.networkInterfaceId ?? '?'} (${report.eniPrivateIp ?? '?'}), NAT mode`,
+        );
       }
+      if (report.outcome === 'verified' && report.snatIp) lines.push(`  egress via SNAT IP ${report.snatIp}`);
+      if (report.outcome !== 'verified') lines.push(`  not verified: ${notVerified(report)}`);
       break;
     case 'reverted':
       lines.push(
@@ -71,9 +78,25 @@ export function formatReport(report: MigrationReport): string {
   return lines.join('\n');
 }
 
+/** A report of the way back (revertInstance): its steps are the revert's. */
+function isRevert(report: MigrationReport): boolean {
+  return report.steps.some((s) => s.name === 'unassociateEipFromEni');
+}
+
+function stepState(report: MigrationReport, name: string): string | undefined {
+  return report.steps.find((s) => s.name === name)?.state;
+}
+
+function notVerified(report: MigrationReport): string {
+  if (report.verificationSkipped) return report.verificationSkipped;
+  return stepState(report, 'verify') === 'failed'
+    ? 'verification failed (see cause)'
+    : 'verification did not run';
+}
+
 /** What a rollback leaves: step 1 (the conversion to an EIP) is never undone, but it may not have run at all. */
 function rolledBackState(report: MigrationReport): string {
-  if (report.steps.some((s) => s.name === 'unassociateEipFromEni')) {
+  if (isRevert(report)) {
     return `back as migrated: EIP ${report.publicIp ?? '?'} on ENI ${report.networkInterfaceId ?? '?'}`;
   }
   const convert = report.steps.find((s) => s.name === 'convertToEip')?.state;

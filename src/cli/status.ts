@@ -45,7 +45,7 @@ function formatStatus(s: MigrationStatus): string {
       lines.push(
         `  ⚠ rollback stuck since ${r.since} (${r.rounds} rounds): ${r.action}: ${r.lastError}`,
         ...(r.fix ? [`    fix: ${r.fix}`] : []),
-        `    next try ${r.nextRetryAt}; now: eni-migrate retry-rollback ${p.workflowId}` +
+        `    next round ${r.nextRetryAt ?? 'when asked'}; now: eni-migrate retry-rollback ${p.workflowId}` +
           (r.canRollForward ? `; or keep the EIP on the ENI: eni-migrate roll-forward ${p.workflowId}` : ''),
       );
     }

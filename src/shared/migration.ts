@@ -85,13 +85,14 @@ export interface MigrationInput {
   /** How long verification may retry, in seconds (default 120). */
   verifyTimeoutSeconds?: number;
   /**
-   * The longest the instance may be without a public address (steps 4–5), in seconds (default 300). Past it the
-   * workflow stops retrying step 5 and binds the EIP back to the instance.
+   * Bounds step 5 by the time since step 4 began, in seconds (default 300, at least 1): past it the workflow stops
+   * waiting for step 5 and binds the EIP back to the instance. The report's `offlineMs` measures the whole window.
    */
   offlineBudgetSeconds?: number;
   /**
-   * A rollback step that cannot make progress is retried forever while the EIP has no home, waiting at most this
-   * long between two rounds, in seconds (default 300). An operator can ask for a retry at once (`retryRollback`).
+   * A rollback step that cannot make progress is retried in rounds while the EIP has no home, the waits doubling up
+   * to this cap, in seconds (default 300, at least 1); after a day or 200 rounds, rounds come at most hourly. An
+   * operator can ask for a round at once (`retryRollback`).
    */
   rollbackRetryMaxIntervalSeconds?: number;
 }
@@ -109,7 +110,7 @@ export interface RevertInput {
   verifyTimeoutSeconds?: number;
   /** Name of the egress check guest script (default EGRESS_CHECK_SCRIPT_DEFAULT). */
   egressCheckScript?: string;
-  /** As in MigrationInput: the longest the instance may be without its public address, in seconds (default 300). */
+  /** As in MigrationInput, for step 2 (the bind to the instance), counted from step 1. */
   offlineBudgetSeconds?: number;
   /** As in MigrationInput. */
   rollbackRetryMaxIntervalSeconds?: number;
@@ -147,8 +148,11 @@ export interface RollbackStuck {
   lastError: string;
   /** What to fix, when the error says (e.g. the RAM permission). */
   fix?: string;
-  /** ISO time of the next round (a `retryRollback` update starts it at once). */
-  nextRetryAt: string;
+  /**
+   * ISO time of the next round (a `retryRollback` update starts it at once). Absent once the history is so long that
+   * rounds come only when an operator asks.
+   */
+  nextRetryAt?: string;
   /** `rollForward` is possible: the EIP can go back onto the new ENI instead. */
   canRollForward: boolean;
 }

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { RevertInput } from '../shared/migration';
+import type { MigrationTracker } from './progress';
 import { MIN_ROLLBACK_RETRY_SECONDS } from './rollback-rounds';
 
 const OFFLINE_BUDGET_SECONDS_DEFAULT = 300;
@@ -45,4 +46,17 @@ export function sagaLimits(
         MIN_ROLLBACK_RETRY_SECONDS,
       ) * 1000,
   };
+}
+
+/** sagaLimits, or the workflow ends refused (listed as such in the Web UI) before anything changes. */
+export function refuseBadLimits(
+  input: Parameters<typeof sagaLimits>[0],
+  track: MigrationTracker,
+): SagaLimits {
+  try {
+    return sagaLimits(input);
+  } catch (err) {
+    track.endRefused();
+    throw err;
+  }
 }

@@ -19,9 +19,9 @@ import { VPC_ID } from '../shared/search-attributes';
 import { changes, guest, reads, rollbackRound, undo } from './activity-options';
 import { approveSignal, approveUpdate } from './messages';
 import { endBeforeAnyChange, MigrationTracker } from './progress';
-import { RollbackRounds } from './rollback-rounds';
+import { RollbackRounds, type RoundsResult } from './rollback-rounds';
 import { migrationFailed, messageOf } from './failures';
-import { sagaLimits } from './limits';
+import { refuseBadLimits } from './limits';
 import { withinOfflineBudget } from './offline-budget';
 import { rollBack } from './roll-back';
 import { Saga } from './saga';
@@ -61,8 +61,6 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   if (!patched(SAGA_V2)) return migrateInstanceV0_1(input);
   const track = new MigrationTracker(input);
   track.eipConverted = 'no';
-  const limits = sagaLimits(input);
-  const rounds = new RollbackRounds(track, limits.rollbackRetryMaxMs);
   let approved = false;
   setHandler(
     approveUpdate,
@@ -78,8 +76,10 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   setHandler(approveSignal, () => {
     approved = true;
   });
-  rounds.handleUpdates();
   track.open();
+  const limits = refuseBadLimits(input, track);
+  const rounds = new RollbackRounds(track, limits.rollbackRetryMaxMs);
+  rounds.handleUpdates();
   const verify = input.verify ?? true;
 
   // 0. Preflight: read-only; a failed check ends the migration before any change, naming cause and fix.
@@ -122,11 +122,13 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     // 1. Convert the NAT public IP to an EIP. Irreversible: no compensation; a rollback ends with the EIP here.
     if (plan.convert) {
       const publicIp = plan.publicIp;
+      let conversionSent = false;
       try {
         const converted = await track.run('convertToEip', async () => {
           const postPaid = plan.switchToPostPaid
             ? await changes.switchToPostPaid({ instanceId: plan.instanceId, tokenSeed })
             : { apiCalls: 0 };
+          conversionSent = true;
           const r = await changes.convertNatPublicIpToEip({ instanceId: plan.instanceId, publicIp });
           return { ...r, apiCalls: r.apiCalls + postPaid.apiCalls };
         });
@@ -134,7 +136,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
         track.resources.allocationId = converted.allocationId;
       } catch (err) {
         // The call may have taken effect though its answer was lost: look, rather than report "nothing changed".
-        track.eipConverted = await conversionAfterFailure(publicIp, track);
+        if (conversionSent) track.eipConverted = await conversionAfterFailure(publicIp, track);
         throw err;
       }
     } else {
@@ -206,9 +208,16 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       tokenSeed,
     };
     // Rounds and the roll-forward send their own ClientTokens: step 5's token would only get step 5's answer back.
+    // An EIP an operator put back on the instance by hand has a home: the roll-forward then ends there (`endedOn`).
     const rollForward = (round: number) =>
-      rollbackRound.associateEipToEni({ ...eipOnEni, tokenScope: `forward-r${round}` });
+      rollbackRound.associateEipToEni({
+        ...eipOnEni,
+        tokenScope: `forward-r${round}`,
+        orHomeOn: plan.instanceId,
+      });
     const rollForwardAction = 'bind the EIP to the new ENI (roll forward)';
+    const forwardIfOnEni = (r: RoundsResult<{ endedOn?: string }>) =>
+      r.rolledForward && r.result.endedOn !== plan.instanceId ? r.rolledForward : undefined;
     saga.register({
       name: BIND_EIP_BACK,
       undo: () =>
@@ -223,8 +232,9 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
             impossible: (type) => BIND_BACK_IMPOSSIBLE.has(type),
           });
           track.backOnline();
-          if (r.rolledForward) track.redone('associateEipToEni');
-          return { apiCalls: r.result.apiCalls, rolledForward: r.rolledForward };
+          const rolledForward = forwardIfOnEni(r);
+          if (rolledForward) track.redone('associateEipToEni');
+          return { apiCalls: r.result.apiCalls, rolledForward };
         }),
       leftover: () =>
         `EIP ${plan.publicIp} (${allocationId}) is not on ${plan.instanceId}: bind it back (VPC AssociateEipAddress, InstanceType=EcsInstance) once it is Available`,
@@ -242,7 +252,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
           const r = await rounds.untilDone({
             step: 'associateEipToEni',
             action: 'unbind the EIP from the ENI',
-            // Found back on the instance (fixed by hand), it has a home: done.
+            // Found back on the instance (fixed by hand), it has a home: done, and the bind-back will see it there.
             attempt: (round) =>
               rollbackRound.unassociateEipFromEni({
                 ...eipOnEni,
@@ -252,8 +262,9 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
             rollForward,
             rollForwardAction,
           });
-          if (r.rolledForward) track.backOnline();
-          return { apiCalls: r.result.apiCalls, rolledForward: r.rolledForward };
+          const rolledForward = forwardIfOnEni(r);
+          if (rolledForward) track.backOnline();
+          return { apiCalls: r.result.apiCalls, rolledForward };
         }),
       leftover: () =>
         `EIP ${plan.publicIp} (${allocationId}) may still be on ENI ${eni.networkInterfaceId}: unbind it (VPC UnassociateEipAddress, InstanceType=NetworkInterface), then bind it to ${plan.instanceId}`,

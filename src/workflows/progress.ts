@@ -28,6 +28,8 @@ export class MigrationTracker {
   eipConverted?: EipConversion;
   /** Set while a rollback step keeps failing. */
   rollbackStuck?: RollbackStuck;
+  /** Told when a stuck step goes through (RollbackRounds forgets an operator's request that came too late). */
+  onUnstuck?: () => void;
   /** The final report, once there is one (the `report` query). */
   report?: MigrationReport;
   private current: StepName | 'done' = 'preflight';
@@ -101,6 +103,7 @@ export class MigrationTracker {
   /** The stuck rollback step went through. */
   unstuck(): void {
     if (!this.rollbackStuck) return;
+    this.onUnstuck?.();
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback:${this.rollbackStuck.step}` }]);
     this.rollbackStuck = undefined;
   }

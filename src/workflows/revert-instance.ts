@@ -6,21 +6,24 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { EipOnEni, RevertPlan } from '../activities';
-import {
-  MIGRATION_FAILED,
-  REVERT_STEP_ORDER,
-  type MigrationReport,
-  type RevertInput,
-} from '../shared/migration';
+import { REVERT_STEP_ORDER, type MigrationReport, type RevertInput } from '../shared/migration';
 import { VPC_ID } from '../shared/search-attributes';
 import { changes, guest, reads, rollbackRound, undo } from './activity-options';
 import { messageOf, migrationFailed } from './failures';
-import { sagaLimits } from './limits';
+import { refuseBadLimits } from './limits';
 import { withinOfflineBudget } from './offline-budget';
 import { endBeforeAnyChange, MigrationTracker } from './progress';
-import { RollbackRounds } from './rollback-rounds';
+import { RollbackRounds, type RoundsResult } from './rollback-rounds';
 import { rollBack } from './roll-back';
 import { Saga } from './saga';
+
+/** Errors of AssociateEipAddress saying the ENI cannot take the EIP back: it is gone. */
+const ENI_GONE = new Set([
+  'InvalidNetworkInterfaceId.NotFound',
+  'InvalidEniId.NotFound',
+  'InvalidInstanceId.NotFound',
+  'InvalidInstanceID.NotFound',
+]);
 
 /**
  * The way back, for an instance migrated earlier (days later, say): the EIP leaves the ENI and returns to the
@@ -34,10 +37,10 @@ import { Saga } from './saga';
  */
 export async function revertInstance(input: RevertInput): Promise<MigrationReport> {
   const track = new MigrationTracker(input, REVERT_STEP_ORDER);
-  const limits = sagaLimits(input);
+  track.open();
+  const limits = refuseBadLimits(input, track);
   const rounds = new RollbackRounds(track, limits.rollbackRetryMaxMs);
   rounds.handleUpdates();
-  track.open();
   const verify = input.verify ?? true;
 
   let plan: RevertPlan;
@@ -57,11 +60,42 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
   };
   const eipOnInstance = { allocationId: plan.allocationId, instanceId: plan.instanceId, tokenSeed };
   const eniRef = { networkInterfaceId: plan.networkInterfaceId, instanceId: plan.instanceId };
+  // Detach and delete the ENI once the EIP is on the instance. A failure strands nothing: the ENI is left, named. A
+  // cancellation now would only leave the ENI behind, so this finishes regardless.
+  const removeEni = async (): Promise<string[]> => {
+    try {
+      await CancellationScope.nonCancellable(async () => {
+        await track.run('detachEni', () => undo.detachNetworkInterface(eniRef));
+        await track.run('deleteEni', () =>
+          undo.deleteNetworkInterface({ networkInterfaceId: plan.networkInterfaceId, tokenSeed }),
+        );
+      });
+      return [];
+    } catch (err) {
+      return [
+        `ENI ${plan.networkInterfaceId} (created by eni-migration) on ${plan.instanceId}: detach it (ECS DetachNetworkInterface), then delete it (error: ${messageOf(err)})`,
+      ];
+    }
+  };
   const saga = new Saga();
   let verificationSkipped: string | undefined;
   try {
     // 1. Unbind the EIP from the ENI: from here until it is bound again, the instance has no public address. Rounds
     // and the roll-forward send their own ClientTokens: an earlier move's token would only get its old answer back.
+    // Forward, for the way back, is the instance; an EIP found on the other home (put there by hand) counts as home.
+    const forwardToInstance = (round: number) =>
+      rollbackRound.associateEipToInstance({
+        ...eipOnInstance,
+        tokenScope: `forward-r${round}`,
+        orHomeOn: plan.networkInterfaceId,
+      });
+    const rollForwardAction = 'bind the EIP to the instance (roll forward)';
+    const forwardIfOnInstance = (r: RoundsResult<{ endedOn?: string }>, byHand: string) =>
+      r.result.endedOn === plan.instanceId
+        ? byHand
+        : r.rolledForward && r.result.endedOn !== plan.networkInterfaceId
+          ? r.rolledForward
+          : undefined;
     saga.register({
       name: 'bind the EIP back to the ENI',
       undo: () =>
@@ -69,15 +103,23 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
           const r = await rounds.untilDone({
             step: 'unassociateEipFromEni',
             action: 'bind the EIP back to the ENI',
-            attempt: (round) => rollbackRound.associateEipToEni({ ...eipOnEni, tokenScope: `r${round}` }),
-            // Forward, for the way back, is the instance.
-            rollForward: (round) =>
-              rollbackRound.associateEipToInstance({ ...eipOnInstance, tokenScope: `forward-r${round}` }),
-            rollForwardAction: 'bind the EIP to the instance (roll forward)',
+            attempt: (round) =>
+              rollbackRound.associateEipToEni({
+                ...eipOnEni,
+                tokenScope: `r${round}`,
+                orHomeOn: plan.instanceId,
+              }),
+            rollForward: forwardToInstance,
+            rollForwardAction,
+            impossible: (type) => ENI_GONE.has(type),
           });
           track.backOnline();
-          if (r.rolledForward) track.redone('associateEipToInstance');
-          return { apiCalls: r.result.apiCalls, rolledForward: r.rolledForward };
+          const rolledForward = forwardIfOnInstance(
+            r,
+            'the EIP was found back on the instance (put there by hand)',
+          );
+          if (rolledForward) track.redone('associateEipToInstance');
+          return { apiCalls: r.result.apiCalls, rolledForward };
         }),
       leftover: () => `EIP ${plan.publicIp} (${plan.allocationId}) is bound to nothing: bind it to the ENI`,
     });
@@ -100,8 +142,13 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
                 tokenScope: `r${round}`,
                 orHomeOn: plan.networkInterfaceId,
               }),
+            // Stuck taking the EIP off the instance, where the way back wants it anyway: keep it there.
+            rollForward: forwardToInstance,
+            rollForwardAction: 'keep the EIP on the instance (roll forward)',
           });
-          return r.result;
+          const rolledForward = forwardIfOnInstance(r, 'the EIP stayed on the instance');
+          if (rolledForward) track.backOnline();
+          return { apiCalls: r.result.apiCalls, rolledForward };
         }),
       leftover: () => `EIP ${plan.publicIp} (${plan.allocationId}) may still be on ${plan.instanceId}`,
     });
@@ -133,27 +180,18 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
           : 'verification is off (--no-verify)';
     }
   } catch (err) {
-    // Until the EIP is home on the instance, the way back's rollback puts it back on the ENI (as migrated).
-    return rollBack(saga, track, err);
+    // Until the EIP is home on the instance, the way back's rollback puts it back on the ENI (as migrated). Rolled
+    // forward instead, the EIP is on the instance: the ENI goes as it would have.
+    return rollBack(saga, track, err, () => removeEni());
   }
 
-  // 4–5. The address is home on the instance: the ENI goes. A failure here strands nothing; it leaves the ENI. A
-  // cancellation now would only leave the ENI behind, so these two finish regardless.
-  try {
-    await CancellationScope.nonCancellable(async () => {
-      await track.run('detachEni', () => undo.detachNetworkInterface(eniRef));
-      await track.run('deleteEni', () =>
-        undo.deleteNetworkInterface({ networkInterfaceId: plan.networkInterfaceId, tokenSeed }),
-      );
-    });
-  } catch (err) {
-    if (err instanceof ApplicationFailure && err.type === MIGRATION_FAILED) throw err;
+  // 4–5. The address is home on the instance: the ENI goes.
+  const leftovers = await removeEni();
+  if (leftovers.length > 0) {
     throw migrationFailed(
       track.finish('failed', {
-        cause: `the EIP is back on ${plan.instanceId}, but the ENI was not removed: ${messageOf(err)}`,
-        leftovers: [
-          `ENI ${plan.networkInterfaceId} (created by eni-migration) on ${plan.instanceId}: detach it (ECS DetachNetworkInterface), then delete it`,
-        ],
+        cause: `the EIP is back on ${plan.instanceId}, but the ENI was not removed`,
+        leftovers,
       }),
     );
   }

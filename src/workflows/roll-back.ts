@@ -9,12 +9,26 @@ import type { Saga } from './saga';
  * EIP on the ENI) or rolled back: a report. Resources left: a failed workflow, the report in its details. Cancelled:
  * a cancelled workflow, the report by query.
  */
-export async function rollBack(saga: Saga, track: MigrationTracker, err: unknown): Promise<MigrationReport> {
+export async function rollBack(
+  saga: Saga,
+  track: MigrationTracker,
+  err: unknown,
+  /** After a roll-forward: what else the forward state needs; answers what it leaves in the cloud. */
+  afterRollForward: () => Promise<string[]> = async () => [],
+): Promise<MigrationReport> {
   const cancelled = isCancellation(err);
   const cause = cancelled ? CANCELLED : messageOf(err);
   log.warn('rolling back', { cause, compensations: saga.registered });
   const { failures, rolledForward } = await saga.compensate();
-  if (rolledForward) return track.finish('rolled-forward', { cause, rolledForward });
+  if (rolledForward) {
+    const leftovers = await afterRollForward();
+    if (leftovers.length > 0) {
+      throw migrationFailed(
+        track.finish('failed', { cause: `${cause}; rolled forward`, rolledForward, leftovers }),
+      );
+    }
+    return track.finish('rolled-forward', { cause, rolledForward });
+  }
   if (failures.length > 0) {
     throw migrationFailed(
       track.finish('failed', {

@@ -33,14 +33,19 @@ export interface RoundsResult<R> {
 
 /** The first wait after a failed round; it doubles up to the cap. */
 const FIRST_WAIT_MS = 5000;
-/** Stuck for longer than this, rounds come at most hourly: the history stays small for months, not days. */
+/**
+ * Stuck for longer than a day, or for more rounds than this, rounds come at most hourly (or at the cap, if longer):
+ * the history then grows by about 260 events a day, whatever the cap.
+ */
 const SLOW_AFTER_MS = 24 * 3600_000;
+const SLOW_AFTER_ROUNDS = 200;
 const SLOW_INTERVAL_MS = 3600_000;
 /**
- * Past this many history events no round comes by itself (an operator's `retryRollback` still runs one): Temporal
- * terminates a workflow at 51,200 events, and a terminated rollback would leave the EIP unbound for good.
+ * Past this many history events (or bytes) no round comes by itself, only an operator's `retryRollback`: Temporal
+ * terminates a workflow at 51,200 events or 50 MB, and a terminated rollback would leave the EIP unbound for good.
  */
 const QUIET_AFTER_EVENTS = 40_000;
+const QUIET_AFTER_BYTES = 40 * 1024 * 1024;
 /** The shortest cap the workflow accepts: rounds at a faster pace only grow the history. */
 export const MIN_ROLLBACK_RETRY_SECONDS = 1;
 
@@ -51,7 +56,12 @@ export class RollbackRounds {
   constructor(
     private readonly track: MigrationTracker,
     private readonly maxIntervalMs: number,
-  ) {}
+  ) {
+    // A roll-forward asked for while the stuck step's last round was running, which then went through, is moot.
+    track.onUnstuck = () => {
+      this.forwardAsked = undefined;
+    };
+  }
 
   /**
    * The operator's answers to a stuck round: `retryRollback` (the next round now) and `rollForward`. Their validators
@@ -91,7 +101,7 @@ export class RollbackRounds {
     let rounds = 0;
     const since = Date.now();
     for (;;) {
-      // An operator's choice accepted while the last round ran still counts (it is not reset by the failure).
+      // An operator's choice accepted while the last round ran still counts if that round failed.
       if (this.forwardAsked && c.rollForward) return this.forward(c, this.forwardAsked);
       this.wake = false;
       rounds += 1;
@@ -104,9 +114,10 @@ export class RollbackRounds {
         if (c.rollForward && c.impossible?.(type)) {
           return this.forward(c, `${c.action} is impossible: ${messageOf(err)}`);
         }
-        const stuckMs = Date.now() - since;
-        const quiet = workflowInfo().historyLength >= QUIET_AFTER_EVENTS;
-        const interval = stuckMs >= SLOW_AFTER_MS ? Math.max(waitMs, SLOW_INTERVAL_MS) : waitMs;
+        const slow = Date.now() - since >= SLOW_AFTER_MS || rounds >= SLOW_AFTER_ROUNDS;
+        const { historyLength, historySize } = workflowInfo();
+        const quiet = historyLength >= QUIET_AFTER_EVENTS || historySize >= QUIET_AFTER_BYTES;
+        const interval = slow ? Math.max(waitMs, SLOW_INTERVAL_MS) : waitMs;
         this.track.stuck({
           step: c.step,
           action: c.action,
@@ -114,9 +125,7 @@ export class RollbackRounds {
           rounds,
           lastError: messageOf(err),
           fix: fixFor(err),
-          nextRetryAt: quiet
-            ? 'when an operator asks (retryRollback)'
-            : new Date(Date.now() + interval).toISOString(),
+          ...(quiet ? {} : { nextRetryAt: new Date(Date.now() + interval).toISOString() }),
           canRollForward: c.rollForward !== undefined,
         });
         log.warn('rollback step failed; retrying', { action: c.action, rounds, error: messageOf(err) });
