@@ -74,6 +74,16 @@ describe('workflow histories', () => {
         for (const n of [7, 16, 17, 18, 20, 22]) t.instances[n].imageId = MANUAL_NIC_IMAGE;
         t.instances[19].instanceChargeType = 'PrePaid';
       },
+      // An egress check that never answers the expected address: verification fails on any image.
+      guestScripts: guestScriptRegistry([
+        {
+          name: 'egress-elsewhere',
+          description: 'answers an address that is neither the SNAT IP nor the instance address',
+          command: 'echo 198.51.100.7',
+          root: false,
+          answer: 'ipv4',
+        },
+      ]),
     });
     const record = async (name: string, handle: Handle) => {
       await handle.result().catch(() => undefined);
@@ -209,11 +219,33 @@ describe('workflow histories', () => {
       await record('approved', h);
     }
 
-    // The way back: reverted, and a revert that fails and puts the EIP back on the ENI.
+    {
+      const h = await env.start({ instanceId: id(23), requireApproval: true });
+      await until(h, (p) => p.awaitingApproval);
+      await h.cancel();
+      await record('cancelled-awaiting-approval', h);
+    }
+
+    // The way back: reverted, a revert that fails and puts the EIP back on the ENI, and one rolled forward.
     await record('revert-reverted', await revert({ instanceId: id(0) }));
     await faulted({ action: 'AssociateEipAddress', code: 'InvalidParameter', count: 1 }, async () =>
       record('revert-rolled-back', await revert({ instanceId: id(1), verify: false })),
     );
+
+    {
+      const h = await revert({
+        instanceId: id(14),
+        egressCheckScript: 'egress-elsewhere',
+        verifyTimeoutSeconds: 1,
+        rollbackRetryMaxIntervalSeconds: 3600,
+      });
+      await until(h, (p) => p.currentStep === 'verify');
+      await faulted({ action: 'UnassociateEipAddress', code: 'Forbidden.RAM', rate: 1 }, async () => {
+        await until(h, (p) => p.rollbackStuck !== undefined);
+        await h.executeUpdate(rollForwardUpdate);
+        await record('revert-rolled-forward', h);
+      });
+    }
 
     if (process.env.RECORD_HISTORIES) {
       // A release's histories are never rewritten once recorded; while it is unreleased, say so explicitly.
@@ -277,6 +309,7 @@ describe('workflow histories', () => {
     assert.equal(outcome('rolled-forward-by-operator'), 'rolled-forward');
     assert.equal(outcome('failed-compensation'), 'failed');
     assert.equal(outcome('revert-reverted'), 'reverted');
+    assert.equal(outcome('revert-rolled-forward'), 'rolled-forward');
     assert.match(allText(histories.get('verified')!), /SHA256:/); // the host key is public: verification's anchor
     assert.match(allText(histories.get('refused')!), /SignatureDoesNotMatch/);
     assert.match(allText(histories.get('rollback-stuck-then-recovered')!), /rollback-stuck:unassociateEip/);

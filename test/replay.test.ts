@@ -54,8 +54,10 @@ describe('recorded histories replay against the current workflow code', () => {
       'offline-budget-exceeded',
       ...steps.map((s) => `cancelled-at-${s}`),
       'cancelled-at-verify',
+      'cancelled-awaiting-approval',
       'revert-reverted',
       'revert-rolled-back',
+      'revert-rolled-forward',
     ];
     for (const name of paths) {
       assert.ok(files.includes(join('0.2.0', `${name}.json`)), `missing fixture 0.2.0/${name}.json`);
