@@ -130,7 +130,7 @@ const recordInputs =
     });
 
 /** Webpack's statistics are noise on a worker's or a build's output; its errors are not. */
-const quietBundlerLogger = {
+export const quietBundlerLogger = {
   log: () => undefined,
   trace: () => undefined,
   debug: () => undefined,

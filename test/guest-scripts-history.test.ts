@@ -15,6 +15,7 @@ import { commandLine, loadGuestScripts, type GuestScriptRegistry } from '../src/
 import type { MigrationInput } from '../src/shared/migration';
 import type { migrateInstance } from '../src/workflows';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
+import { allText } from './helpers/history';
 
 const SSH_USER = 'ecs-user';
 /** An image whose guest answers on a secondary NIC only after its set-up script ran. */
@@ -68,20 +69,6 @@ function inputsOf(json: string): Decoded[] {
     }
   }
   return out;
-}
-
-/** Every string in the history, with base64 payload data decoded too (as in migration-history.test.ts). */
-function allText(json: string): string {
-  const parts: string[] = [];
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') {
-      parts.push(v);
-      if (/^[A-Za-z0-9+/=]{8,}$/.test(v)) parts.push(Buffer.from(v, 'base64').toString('utf8'));
-    } else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(JSON.parse(json));
-  return parts.join('\n');
 }
 
 /** Keys anywhere in a value whose name speaks of a command (release 0.1's fields were *Command / command). */

@@ -30,6 +30,7 @@ import {
 } from '../src/workflows';
 import { version } from '../package.json';
 import { productCloudApis, startMigrationEnv, type MigrationEnv } from './helpers/migration';
+import { allText } from './helpers/history';
 
 const FIXTURES = join(__dirname, 'fixtures', 'histories', version);
 const WRONG_SECRET = 'wrong-secret-Zq7u4vXk2p9';
@@ -37,20 +38,6 @@ const WRONG_SECRET = 'wrong-secret-Zq7u4vXk2p9';
 const MANUAL_NIC_IMAGE = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd';
 
 type Handle = WorkflowHandle<typeof migrateInstance> | WorkflowHandle<typeof revertInstance>;
-
-/** Every string in the history, with base64 payload data decoded too (payloads are base64 JSON in the export). */
-function allText(json: string): string {
-  const parts: string[] = [];
-  const walk = (v: unknown): void => {
-    if (typeof v === 'string') {
-      parts.push(v);
-      if (/^[A-Za-z0-9+/=]{8,}$/.test(v)) parts.push(Buffer.from(v, 'base64').toString('utf8'));
-    } else if (Array.isArray(v)) v.forEach(walk);
-    else if (v && typeof v === 'object') Object.values(v).forEach(walk);
-  };
-  walk(JSON.parse(json));
-  return parts.join('\n');
-}
 
 async function until(handle: Handle, ok: (p: MigrationProgress) => boolean): Promise<void> {
   const deadline = Date.now() + 30_000;

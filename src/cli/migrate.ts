@@ -3,9 +3,8 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { EGRESS_CHECK_SCRIPT_DEFAULT, type MigrationInput } from '../shared/migration';
 import { withClient } from './connect';
-import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeForReport } from './exit-codes';
-import { formatReport } from './report';
-import { runCommand, toCliError } from './output';
+import { CliError, EXIT_CODES_HELP, ExitCode } from './exit-codes';
+import { runCommand } from './output';
 import {
   parseIPv4,
   parseInstanceId,
@@ -17,7 +16,7 @@ import {
   removedFlag,
 } from './validate';
 import { offlineBudgetOption, rollbackRetryMaxOption } from './saga-options';
-import { waitForReport } from './wait';
+import { reportOrStarted } from './wait';
 
 interface MigrateFlags {
   instance: string;
@@ -141,19 +140,7 @@ async function migrate(flags: MigrateFlags): Promise<number> {
         `${started.attached ? 'attached to the running' : 'started'} ${flags.dryRun ? 'dry run' : 'migration'} ` +
           `of ${input.instanceId}: ${workflowId}`,
       );
-      if (!flags.wait && !flags.dryRun) {
-        out.result(`${workflowId}\nfollow it with: eni-migrate status ${workflowId}`, started);
-        return ExitCode.OK;
-      }
-      try {
-        const report = await waitForReport(client, workflowId, out);
-        out.result(formatReport(report), { ...started, report });
-        return exitCodeForReport(report);
-      } catch (err) {
-        // Keep the workflow id with the error, so a script can follow up.
-        const cliError = toCliError(err);
-        throw new CliError(cliError.message, cliError.exitCode, cliError.workflowId ?? workflowId);
-      }
+      return reportOrStarted(client, started, out, Boolean(flags.wait || flags.dryRun));
     });
   });
 }

@@ -3,12 +3,11 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config';
 import { EGRESS_CHECK_SCRIPT_DEFAULT, type RevertInput } from '../shared/migration';
 import { withClient } from './connect';
-import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeForReport } from './exit-codes';
-import { runCommand, toCliError } from './output';
-import { formatReport } from './report';
+import { CliError, EXIT_CODES_HELP, ExitCode } from './exit-codes';
+import { runCommand } from './output';
 import { parseInstanceId, parseRegionId, parseScriptName, positiveInt } from './validate';
 import { offlineBudgetOption, rollbackRetryMaxOption } from './saga-options';
-import { waitForReport } from './wait';
+import { reportOrStarted } from './wait';
 
 interface RevertFlags {
   instance: string;
@@ -75,18 +74,7 @@ async function revert(flags: RevertFlags): Promise<number> {
       out.info(
         `${started.attached ? 'attached to the running' : 'started the'} revert of ${input.instanceId}: ${workflowId}`,
       );
-      if (!flags.wait) {
-        out.result(`${workflowId}\nfollow it with: eni-migrate status ${workflowId}`, started);
-        return ExitCode.OK;
-      }
-      try {
-        const report = await waitForReport(client, workflowId, out);
-        out.result(formatReport(report), { ...started, report });
-        return exitCodeForReport(report);
-      } catch (err) {
-        const cliError = toCliError(err);
-        throw new CliError(cliError.message, cliError.exitCode, cliError.workflowId ?? workflowId);
-      }
+      return reportOrStarted(client, started, out, Boolean(flags.wait));
     });
   });
 }

@@ -1,8 +1,9 @@
 /** Waiting for a migration in the CLI: progress lines on stderr, Ctrl-C leaves the migration running. */
-import type { MigrationClient } from '../client';
+import type { MigrationClient, Started } from '../client';
 import type { MigrationReport } from '../shared/migration';
-import { CliError, ExitCode } from './exit-codes';
-import type { Output } from './output';
+import { CliError, ExitCode, exitCodeForReport, type ExitCodeValue } from './exit-codes';
+import { toCliError, type Output } from './output';
+import { formatReport } from './report';
 import { ProgressPrinter } from './progress';
 
 export async function waitForReport(
@@ -54,4 +55,29 @@ export async function waitForReport(
 function queueOf(client: MigrationClient, workflowId: string): string {
   const regionId = /^eni-migration\/([^/]+)\//.exec(workflowId)?.[1];
   return regionId ? client.taskQueueFor(regionId) : `${client.taskQueue}-<region>`;
+}
+
+/**
+ * What `migrate` and `revert` do once the workflow started: print its id and return (without --wait), or follow it to
+ * its report. An error keeps the workflow id, so a script can follow up.
+ */
+export async function reportOrStarted(
+  client: MigrationClient,
+  started: Started,
+  out: Output,
+  wait: boolean,
+): Promise<ExitCodeValue> {
+  const { workflowId } = started;
+  if (!wait) {
+    out.result(`${workflowId}\nfollow it with: eni-migrate status ${workflowId}`, started);
+    return ExitCode.OK;
+  }
+  try {
+    const report = await waitForReport(client, workflowId, out);
+    out.result(formatReport(report), { ...started, report });
+    return exitCodeForReport(report);
+  } catch (err) {
+    const cliError = toCliError(err);
+    throw new CliError(cliError.message, cliError.exitCode, cliError.workflowId ?? workflowId);
+  }
 }

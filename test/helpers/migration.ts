@@ -19,6 +19,7 @@ import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import type { WorkflowHandle } from '@temporalio/client';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
+import { quietBundlerLogger } from '../../src/workflow-bundle';
 import { MigrationClient } from '../../src/client';
 import { createCloudApis } from '../../src/cloud/clients';
 import { taskQueueFor } from '../../src/config';
@@ -44,15 +45,6 @@ export function workflowBundle(): Promise<WorkflowBundle> {
 export function workflowBundleOf(workflowsPath: string): Promise<WorkflowBundle> {
   return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
 }
-
-const quietBundlerLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
-};
 
 export interface MigrationEnvOptions extends LocalCloudOptions {
   /** First poll interval of the activities' waits (default 50 ms). */
