@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Connection } from '@temporalio/client';
 import { formatReport } from '../src/cli/report';
-import { STEP_ORDER, type MigrationReport, type StepState } from '../src/shared/migration';
+import { REVERT_STEP_ORDER, STEP_ORDER, type MigrationReport, type StepState } from '../src/shared/migration';
 import { missingSearchAttributes, startDevServer, type DevServer } from '../src/temporal';
 import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import { eventually } from './helpers/eventually';
@@ -557,5 +557,35 @@ describe('the human report', () => {
       assert.doesNotMatch(text, /as EIP/, text);
       assert.match(text, /the instance was not changed/);
     }
+  });
+
+  it('says how long the instance was offline, why it was not verified, and what a roll-forward left', () => {
+    const migrated = formatReport({
+      ...report('done', '47.96.1.2'),
+      outcome: 'migrated',
+      cause: undefined,
+      offlineMs: 4321,
+      verificationSkipped: 'verification is off (--no-verify)',
+    });
+    assert.match(migrated, /without a public address for 4\.3 ?s/);
+    assert.match(migrated, /not verified: verification is off \(--no-verify\)/);
+    const forward = formatReport({
+      ...report('done', '47.96.1.2'),
+      outcome: 'rolled-forward',
+      cause: 'verification failed: no answer',
+      rolledForward: 'bind the EIP back to the instance is impossible: InvalidAssociation.Duplicated',
+      steps: STEP_ORDER.map((name) => ({ name, state: name === 'verify' ? 'failed' : 'done', apiCalls: 0 })),
+    });
+    assert.match(forward, /rolled forward: bind the EIP back to the instance is impossible/);
+    assert.match(forward, /is now EIP eip-bp1abcdef on ENI/);
+    assert.match(forward, /not verified: verification failed/);
+    const reverted = formatReport({
+      ...report('done', '47.96.1.2'),
+      outcome: 'rolled-back',
+      cause: 'verification failed',
+      networkInterfaceId: 'eni-bp1abc',
+      steps: REVERT_STEP_ORDER.map((name) => ({ name, state: 'compensated', apiCalls: 0 })),
+    });
+    assert.match(reverted, /back as migrated: EIP 47\.96\.1\.2 on ENI eni-bp1abc/);
   });
 });
