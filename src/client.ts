@@ -25,6 +25,7 @@ import {
   WorkflowNotFoundError,
   type SearchAttributePair,
 } from '@temporalio/common';
+import { dataConverterFor } from './codec/payload-codec';
 import { loadConfig, taskQueueFor, temporalConnectionOptions, type TemporalSettings } from './config';
 import {
   MIGRATION_FAILED,
@@ -148,6 +149,7 @@ export interface ConnectOptions {
   /**
    * Default: from the environment (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_TASK_QUEUE, TLS / API key).
    * `taskQueue` is the base name: a migration in region R starts on `<taskQueue>-R` (see taskQueueFor).
+   * `payloadKeys` (ENI_MIGRATE_PAYLOAD_KEY...) turns payload encryption on.
    */
   temporal?: Partial<TemporalSettings>;
   /** Use an existing client (tests, embedding); close() then leaves its connection open. */
@@ -182,7 +184,14 @@ export class MigrationClient {
       ...temporalConnectionOptions(settings),
       ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
     });
-    const client = new Client({ connection, namespace: settings.namespace });
+    // With payload keys (ENI_MIGRATE_PAYLOAD_KEY...), inputs go out encrypted and results, queries and failure
+    // details come back decrypted; without, the default converter.
+    const dataConverter = dataConverterFor(settings.payloadKeys);
+    const client = new Client({
+      connection,
+      namespace: settings.namespace,
+      ...(dataConverter ? { dataConverter } : {}),
+    });
     return new MigrationClient(client, settings.taskQueue, connection);
   }
 

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { keyId, type PayloadKeys } from './codec/payload-codec';
 import { TASK_QUEUE_DEFAULT } from './shared/migration';
 
 /** One documented variable: its name, default and meaning (the README table is generated from the same words). */
@@ -75,6 +76,23 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: 'ENI_MIGRATE_POLL_INTERVAL_MS',
     description: 'First interval of the status polls (they back off from there).',
   },
+  {
+    name: 'ENI_MIGRATE_PAYLOAD_KEY',
+    description:
+      'AES-256 key (base64 of 32 bytes) that encrypts every payload the worker, the client and the CLI send to Temporal.',
+    secret: true,
+  },
+  {
+    name: 'ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS',
+    description:
+      'Comma-separated older payload keys (base64), still used to decrypt histories written before a rotation.',
+    secret: true,
+  },
+  {
+    name: 'ENI_MIGRATE_PAYLOAD_KEY_FILE',
+    description:
+      'Instead of the two above: a file of base64 payload keys, one a line, the first the current one ("#" comments).',
+  },
 ];
 
 export interface TemporalSettings {
@@ -89,6 +107,8 @@ export interface TemporalSettings {
     caPath?: string;
     serverName?: string;
   };
+  /** Payload encryption keys (ENI_MIGRATE_PAYLOAD_KEY...): set, every payload is encrypted; unset, none is. */
+  payloadKeys?: PayloadKeys;
 }
 
 export interface CloudSettings {
@@ -154,6 +174,9 @@ const envSchema = z.object({
   ENI_MIGRATE_SSH_USER: optional,
   ENI_MIGRATE_SSH_KEY: optional,
   ENI_MIGRATE_GUEST_SCRIPTS: optional,
+  ENI_MIGRATE_PAYLOAD_KEY: optional,
+  ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS: optional,
+  ENI_MIGRATE_PAYLOAD_KEY_FILE: optional,
   ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce
@@ -191,6 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       apiKey: e.TEMPORAL_API_KEY,
+      payloadKeys: payloadKeysFrom(e),
       tls: tlsWanted
         ? {
             clientCertPath: e.TEMPORAL_TLS_CERT_PATH,
@@ -213,6 +237,68 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     guestScriptsPath: e.ENI_MIGRATE_GUEST_SCRIPTS,
     pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
   };
+}
+
+/**
+ * The payload keys: ENI_MIGRATE_PAYLOAD_KEY (+ ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS), or ENI_MIGRATE_PAYLOAD_KEY_FILE
+ * (one key a line, the first current). A bad key is named by its variable (or file and line), never printed.
+ */
+function payloadKeysFrom(e: {
+  ENI_MIGRATE_PAYLOAD_KEY?: string;
+  ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS?: string;
+  ENI_MIGRATE_PAYLOAD_KEY_FILE?: string;
+}): PayloadKeys | undefined {
+  const file = e.ENI_MIGRATE_PAYLOAD_KEY_FILE;
+  if (file && (e.ENI_MIGRATE_PAYLOAD_KEY || e.ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS)) {
+    throw new ConfigError(
+      'invalid configuration: set ENI_MIGRATE_PAYLOAD_KEY_FILE or ENI_MIGRATE_PAYLOAD_KEY (with ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS), not both',
+    );
+  }
+  let keys: Buffer[];
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`ENI_MIGRATE_PAYLOAD_KEY_FILE: cannot read ${file}: ${(err as Error).message}`);
+    }
+    keys = text
+      .split(/\r?\n/)
+      .map((line, i) => ({ line: line.trim(), n: i + 1 }))
+      .filter(({ line }) => line !== '' && !line.startsWith('#'))
+      .map(({ line, n }) => parsePayloadKey(line, `ENI_MIGRATE_PAYLOAD_KEY_FILE (${file}, line ${n})`));
+    if (keys.length === 0) {
+      throw new ConfigError(`ENI_MIGRATE_PAYLOAD_KEY_FILE: ${file} holds no key (one base64 key a line)`);
+    }
+  } else if (e.ENI_MIGRATE_PAYLOAD_KEY) {
+    keys = [parsePayloadKey(e.ENI_MIGRATE_PAYLOAD_KEY, 'ENI_MIGRATE_PAYLOAD_KEY')];
+    const previous = (e.ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter((k) => k !== '');
+    previous.forEach((k, i) =>
+      keys.push(parsePayloadKey(k, `ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS (key ${i + 1} of ${previous.length})`)),
+    );
+  } else if (e.ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS) {
+    throw new ConfigError(
+      'invalid configuration: ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS is set without ENI_MIGRATE_PAYLOAD_KEY (the current key)',
+    );
+  } else {
+    return undefined;
+  }
+  return { current: keys[0], previous: keys.slice(1) };
+}
+
+/** A base64 AES-256 key: exactly 32 bytes, or a ConfigError naming `where` (never the value). */
+export function parsePayloadKey(value: string, where: string): Buffer {
+  const text = value.trim();
+  const key = Buffer.from(text, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || text.length % 4 !== 0 || key.length !== 32) {
+    throw new ConfigError(
+      `invalid configuration: ${where} must be the base64 of 32 random bytes (an AES-256 key), e.g. from \`openssl rand -base64 32\``,
+    );
+  }
+  return key;
 }
 
 /** The region the worker serves: required there, because the regional endpoint derives from it. */
@@ -279,6 +365,9 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
         : taskQueueFor('<region>', t.taskQueue),
       tls: t.tls ? (t.tls.clientCertPath ? 'mTLS' : 'on') : 'off',
       apiKey: t.apiKey ? 'set' : 'unset',
+      payloadEncryption: t.payloadKeys
+        ? `on (key id ${keyId(t.payloadKeys.current)}${t.payloadKeys.previous.length ? `; previous ${t.payloadKeys.previous.map(keyId).join(', ')}` : ''})`
+        : 'off',
       ...(t.tls?.serverName ? { tlsServerName: t.tls.serverName } : {}),
     },
     cloud: {

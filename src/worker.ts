@@ -9,6 +9,7 @@ import type Credential from '@alicloud/credentials';
 import { Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { dataConverterFor } from './codec/payload-codec';
 import { createCloudApis } from './cloud/clients';
 import {
   ConfigError,
@@ -93,12 +94,19 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
       taskQueue: taskQueueFor(regionId, config.temporal.taskQueue),
       workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle(log)),
       activities,
+      // Payload encryption (ENI_MIGRATE_PAYLOAD_KEY): the codec runs outside the workflow sandbox, on every payload.
+      ...withDataConverter(config.temporal.payloadKeys),
     });
     return { worker, connection, close: () => connection.close() };
   } catch (err) {
     await connection.close();
     throw err;
   }
+}
+
+function withDataConverter(keys: AppConfig['temporal']['payloadKeys']) {
+  const dataConverter = dataConverterFor(keys);
+  return dataConverter ? { dataConverter } : {};
 }
 
 /** Runs the worker until the signal aborts (default: SIGINT / SIGTERM), then shuts it down gracefully. */

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { approveCommand } from './approve';
 import { cancelCommand } from './cancel';
 import { cloudCommand } from './cloud';
+import { codecServerCommand } from './codec-server';
 import { demoCommand } from './demo';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
 import { listCommand } from './list';
@@ -39,6 +40,7 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     listCommand,
     workerCommand,
     cloudCommand,
+    codecServerCommand,
     demoCommand,
   ]) {
     program.addCommand(make(setExitCode));

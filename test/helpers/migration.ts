@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { quietBundlerLogger } from '../../src/workflow-bundle';
@@ -55,6 +56,8 @@ export interface MigrationEnvOptions extends LocalCloudOptions {
   temporal?: DevServerOptions;
   /** The worker's guest scripts (default: the built-in ones). */
   guestScripts?: GuestScriptRegistry;
+  /** The worker's data converter (e.g. the payload encryption codec); default: the SDK's. */
+  dataConverter?: DataConverter;
 }
 
 /** What `startWorker` may change about the worker it starts. */
@@ -63,6 +66,8 @@ export interface WorkerOptions {
   workflowBundle?: WorkflowBundle;
   /** The worker's identity, as the history's WorkflowTaskCompleted and ActivityTaskStarted events show it. */
   identity?: string;
+  /** A data converter instead of the environment's (e.g. a codec with rotated keys). */
+  dataConverter?: DataConverter;
 }
 
 export interface MigrationEnv {
@@ -135,6 +140,9 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
       taskQueue: regionQueue,
       workflowBundle: wopts.workflowBundle ?? workflowCode,
       ...(wopts.identity ? { identity: wopts.identity } : {}),
+      ...((wopts.dataConverter ?? opts.dataConverter)
+        ? { dataConverter: wopts.dataConverter ?? opts.dataConverter }
+        : {}),
       activities,
       // A worker going away in a test should hand its activities back at once, not after the default 10 s grace.
       shutdownGraceTime: '200ms',
