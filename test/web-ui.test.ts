@@ -12,8 +12,11 @@ import { browserUnavailable, launchBrowser, type TestBrowser } from './helpers/b
 import { eventually } from './helpers/eventually';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
-/** Visibility is eventually consistent: a freshly upserted search attribute may need a moment to be listed. */
-const VISIBILITY_WAIT_MS = 20_000;
+/**
+ * Visibility is eventually consistent: a freshly upserted search attribute may need a moment to be listed, and on a
+ * loaded 2-core machine the dev server and Chromium share the cores (20 s was once not enough).
+ */
+const VISIBILITY_WAIT_MS = 45_000;
 
 describe('Temporal Web UI', { skip: browserUnavailable() }, () => {
   let env: MigrationEnv;
