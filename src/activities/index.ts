@@ -10,6 +10,7 @@ import {
   unassociateEip,
   type EipTarget,
 } from './eip';
+import { discoverFleet } from './discovery';
 import { execute, type Observation } from './execution';
 import { prepareGuest, verifyMigration } from './guest';
 import {
@@ -23,6 +24,7 @@ import { runRevertPreflight } from './revert-preflight';
 import type {
   CreateNetworkInterfaceInput,
   DeleteNetworkInterfaceInput,
+  DiscoverFleetInput,
   EipOnEni,
   EipOnInstance,
   GuestScriptInput,
@@ -88,6 +90,11 @@ export function createActivities(deps: ActivityDeps) {
     /** Step 0: every precondition, read-only; records the host key on the public address. */
     async preflight(input: PreflightInput) {
       return execute({}, tuning, () => runPreflight({ ecs, vpc, ssh, scripts }, input));
+    },
+
+    /** A batch's first step, read-only: the VPC's instances and what each would need; the VPC's shared data. */
+    async discoverFleet(input: DiscoverFleetInput) {
+      return execute({}, tuning, () => discoverFleet({ ecs, vpc }, input));
     },
 
     /** The way back's step 0: the instance's EIP is on an ENI this project created; read-only. */

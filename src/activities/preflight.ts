@@ -1,6 +1,6 @@
 import type { PreflightCheck } from '../shared/migration';
 import type { EcsApi, Instance } from '../cloud/ecs';
-import { cidrContains, type VpcApi } from '../cloud/vpc';
+import { cidrContains, pickSnatEntry, type VpcApi } from '../cloud/vpc';
 import type { GuestScript, GuestScriptRegistry } from '../guest-scripts';
 import { SshError, type SshRunner } from '../ssh';
 import { checkEgress, egressCheckScriptName, refuseShellText } from './guest';
@@ -76,7 +76,10 @@ export async function runPreflight(
   const publicAddress = await checkPublicAddress(ecs, instance, input, plan, check);
 
   const vSwitchId = input.vSwitchId ?? (instance.vSwitchId as string);
-  const vSwitch = await vpc.describeVSwitch(vSwitchId);
+  // A batch read the VPC's shared data once for all its migrations: use it rather than read it again per instance.
+  const shared = input.vpcShared?.vpcId === vpcId ? input.vpcShared : undefined;
+  const vSwitch =
+    shared?.vSwitches.find((v) => v.vSwitchId === vSwitchId) ?? (await vpc.describeVSwitch(vSwitchId));
   if (!vSwitch) {
     check(
       'vSwitch',
@@ -159,7 +162,9 @@ export async function runPreflight(
     );
   }
 
-  const snat = await vpc.findSnatEntryFor(vpcId, instance.vSwitchId as string, privateIp);
+  const snat = shared
+    ? pickSnatEntry(shared.natGateways, instance.vSwitchId as string, privateIp)
+    : await vpc.findSnatEntryFor(vpcId, instance.vSwitchId as string, privateIp);
   if (
     check(
       'SNAT entry covers the instance',

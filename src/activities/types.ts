@@ -2,6 +2,8 @@
  * Inputs and results of the activities. The workflow imports these as types only. Nothing here carries a secret:
  * credentials and SSH keys stay inside the worker's cloud and SSH clients.
  */
+import type { VpcShared } from '../cloud/vpc';
+import type { FleetSelection } from '../shared/fleet';
 import type { PreflightCheck } from '../shared/migration';
 
 export interface PreflightInput {
@@ -18,6 +20,8 @@ export interface PreflightInput {
   egressCheckScript?: string;
   /** Name of the guest script step 4 will run: checked now, so an unknown name is refused before anything changes. */
   guestPrepareScript?: string;
+  /** A batch's one reading of the VPC's vSwitches and NAT gateways, used instead of reading them again. */
+  vpcShared?: VpcShared;
 }
 
 /** What preflight found and what the migration will do, every field read from the cloud. */
@@ -160,4 +164,31 @@ export interface RevertPreflightResult {
   ok: boolean;
   checks: PreflightCheck[];
   plan: Partial<RevertPlan>;
+}
+
+/** What a batch (migrateFleet) discovers: the VPC and which of its instances to consider. */
+export interface DiscoverFleetInput {
+  regionId: string;
+  vpcId: string;
+  select?: FleetSelection;
+}
+
+/**
+ * One instance as discovery found it: `nat-public-ip` or `eip` (a migration moves it), `already-migrated` (its EIP is
+ * on a secondary ENI), `no-public-address` (nothing to move), `not-in-selection` (an id asked for that the VPC and
+ * filters do not have).
+ */
+export interface DiscoveredInstance {
+  instanceId: string;
+  instanceName?: string;
+  zoneId?: string;
+  found: 'nat-public-ip' | 'eip' | 'already-migrated' | 'no-public-address' | 'not-in-selection';
+  publicIp?: string;
+  networkInterfaceId?: string;
+  detail: string;
+}
+
+export interface DiscoverFleetResult {
+  instances: DiscoveredInstance[];
+  vpcShared: VpcShared;
 }

@@ -5,6 +5,7 @@ import { CloudApiError, isNotFound } from './errors';
 /** An ECS instance, reduced to what the migration reads. */
 export interface Instance {
   instanceId: string;
+  instanceName?: string;
   /** Pending | Starting | Running | Stopping | Stopped */
   status: string;
   instanceType: string;
@@ -27,6 +28,7 @@ export interface Instance {
   securityGroupIds: string[];
   networkInterfaces: Array<{ networkInterfaceId: string; type: string; primaryIpAddress?: string }>;
   operationLocks: string[];
+  tags: Record<string, string>;
 }
 
 /** An elastic network interface. */
@@ -68,6 +70,15 @@ export interface CreateNetworkInterfaceRequest {
 export interface EcsApi {
   readonly regionId: string;
   describeInstance(instanceId: string): Promise<Instance | undefined>;
+  /** Every instance of a VPC matching the filters (all pages, through NextToken). */
+  listInstances(filter: {
+    vpcId: string;
+    zoneId?: string;
+    vSwitchId?: string;
+    tags?: Record<string, string>;
+  }): Promise<Instance[]>;
+  /** Every ENI of a VPC (all pages, through NextToken): which instances already carry their EIP on an ENI. */
+  listVpcNetworkInterfaces(vpcId: string): Promise<NetworkInterface[]>;
   /** How many ENIs (primary included) the instance type supports: DescribeInstanceTypes EniQuantity. */
   instanceTypeEniQuantity(instanceType: string): Promise<number | undefined>;
   describeSecurityGroup(securityGroupId: string): Promise<SecurityGroup | undefined>;
@@ -101,6 +112,56 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
       );
       const found = res.body?.instances?.instance?.find((i) => i.instanceId === instanceId);
       return found ? toInstance(found) : undefined;
+    },
+
+    async listInstances(filter) {
+      const all: Instance[] = [];
+      let nextToken: string | undefined;
+      do {
+        const res = await callApi('DescribeInstances', () =>
+          client.describeInstances(
+            new $Ecs.DescribeInstancesRequest({
+              regionId,
+              vpcId: filter.vpcId,
+              zoneId: filter.zoneId,
+              vSwitchId: filter.vSwitchId,
+              tag: filter.tags
+                ? Object.entries(filter.tags).map(
+                    ([key, value]) => new $Ecs.DescribeInstancesRequestTag({ key, value }),
+                  )
+                : undefined,
+              maxResults: 100,
+              nextToken,
+            }),
+          ),
+        );
+        all.push(...(res.body?.instances?.instance ?? []).map(toInstance));
+        // TotalCount means nothing with NextToken (the SDK's docs): the token alone says whether more pages follow.
+        nextToken = res.body?.nextToken || undefined;
+      } while (nextToken);
+      // Filter again on our side, as for ENIs: a batch must never take an instance of another VPC.
+      return all.filter(
+        (i) =>
+          i.vpcId === filter.vpcId &&
+          (!filter.zoneId || i.zoneId === filter.zoneId) &&
+          (!filter.vSwitchId || i.vSwitchId === filter.vSwitchId) &&
+          Object.entries(filter.tags ?? {}).every(([k, v]) => i.tags[k] === v),
+      );
+    },
+
+    async listVpcNetworkInterfaces(vpcId) {
+      const all: NetworkInterface[] = [];
+      let nextToken: string | undefined;
+      do {
+        const res = await callApi('DescribeNetworkInterfaces', () =>
+          client.describeNetworkInterfaces(
+            new $Ecs.DescribeNetworkInterfacesRequest({ regionId, vpcId, maxResults: 500, nextToken }),
+          ),
+        );
+        all.push(...(res.body?.networkInterfaceSets?.networkInterfaceSet ?? []).map(toNetworkInterface));
+        nextToken = res.body?.nextToken || undefined;
+      } while (nextToken);
+      return all.filter((n) => n.vpcId === vpcId);
     },
 
     async instanceTypeEniQuantity(instanceType) {
@@ -246,6 +307,7 @@ function toInstance(i: $Ecs.DescribeInstancesResponseBodyInstancesInstance): Ins
   const eip = i.eipAddress;
   return {
     instanceId: i.instanceId ?? '',
+    instanceName: nonEmpty(i.instanceName),
     status: i.status ?? '',
     instanceType: i.instanceType ?? '',
     zoneId: i.zoneId ?? '',
@@ -269,6 +331,7 @@ function toInstance(i: $Ecs.DescribeInstancesResponseBodyInstancesInstance): Ins
       primaryIpAddress: nonEmpty(n.primaryIpAddress),
     })),
     operationLocks: (i.operationLocks?.lockReason ?? []).map((l) => l.lockReason ?? '').filter(Boolean),
+    tags: Object.fromEntries((i.tags?.tag ?? []).map((t) => [t.tagKey ?? '', t.tagValue ?? ''])),
   };
 }
 

@@ -70,6 +70,15 @@ export interface VpcApi {
    * wins over one for its vSwitch, which wins over one for a CIDR block containing it. Pages through everything.
    */
   findSnatEntryFor(vpcId: string, vSwitchId: string, privateIp: string): Promise<SnatEntry | undefined>;
+  /** What every migration of a VPC reads alike (vSwitches, internet NAT gateways and their SNAT entries): a batch reads it once. */
+  describeVpcShared(vpcId: string): Promise<VpcShared>;
+}
+
+/** The VPC's shared data as a batch reads it once for all its migrations (preflight uses it instead of reading again). */
+export interface VpcShared {
+  vpcId: string;
+  vSwitches: VSwitch[];
+  natGateways: NatGatewaySnat[];
 }
 
 const PAGE_SIZE = 50;
@@ -127,6 +136,19 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
     }
   }
 
+  /** The VPC's internet NAT gateways with their SNAT entries. */
+  async function snatGateways(vpcId: string): Promise<NatGatewaySnat[]> {
+    const gateways: NatGatewaySnat[] = [];
+    for (const gw of await natGateways(vpcId)) {
+      if (!gw.natGatewayId) continue;
+      const gateway = { natGatewayId: gw.natGatewayId, status: gw.status, networkType: gw.networkType };
+      // Only internet gateways have SNAT entries worth reading; skip the rest without another call.
+      if (!isInternetNatGateway(gateway)) continue;
+      gateways.push({ ...gateway, entries: await snatEntries(gw.natGatewayId) });
+    }
+    return gateways;
+  }
+
   return {
     regionId,
 
@@ -174,27 +196,26 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
         client.describeVSwitches(new $Vpc.DescribeVSwitchesRequest({ regionId, vSwitchId })),
       );
       const v = res.body?.vSwitches?.vSwitch?.find((x) => x.vSwitchId === vSwitchId);
-      if (!v) return undefined;
-      return {
-        vSwitchId,
-        vpcId: v.vpcId ?? '',
-        zoneId: v.zoneId ?? '',
-        cidrBlock: v.cidrBlock ?? '',
-        status: v.status ?? '',
-        availableIpAddressCount: v.availableIpAddressCount ?? 0,
-      };
+      return v ? toVSwitch(v) : undefined;
     },
 
     async findSnatEntryFor(vpcId, vSwitchId, privateIp) {
-      const gateways: NatGatewaySnat[] = [];
-      for (const gw of await natGateways(vpcId)) {
-        if (!gw.natGatewayId) continue;
-        const gateway = { natGatewayId: gw.natGatewayId, status: gw.status, networkType: gw.networkType };
-        // Only internet gateways have SNAT entries worth reading; skip the rest without another call.
-        if (!isInternetNatGateway(gateway)) continue;
-        gateways.push({ ...gateway, entries: await snatEntries(gw.natGatewayId) });
+      return pickSnatEntry(await snatGateways(vpcId), vSwitchId, privateIp);
+    },
+
+    async describeVpcShared(vpcId) {
+      const vSwitches: VSwitch[] = [];
+      for (let pageNumber = 1; ; pageNumber++) {
+        const res = await callApi('DescribeVSwitches', () =>
+          client.describeVSwitches(
+            new $Vpc.DescribeVSwitchesRequest({ regionId, vpcId, pageNumber, pageSize: PAGE_SIZE }),
+          ),
+        );
+        const page = res.body?.vSwitches?.vSwitch ?? [];
+        vSwitches.push(...page.map(toVSwitch));
+        if (page.length < PAGE_SIZE) break;
       }
-      return pickSnatEntry(gateways, vSwitchId, privateIp);
+      return { vpcId, vSwitches, natGateways: await snatGateways(vpcId) };
     },
   };
 }
@@ -270,6 +291,17 @@ function toEip(e: $Vpc.DescribeEipAddressesResponseBodyEipAddressesEipAddress): 
     instanceType: nonEmpty(e.instanceType),
     mode: nonEmpty(e.mode),
     privateIpAddress: nonEmpty(e.privateIpAddress),
+  };
+}
+
+function toVSwitch(v: $Vpc.DescribeVSwitchesResponseBodyVSwitchesVSwitch): VSwitch {
+  return {
+    vSwitchId: v.vSwitchId ?? '',
+    vpcId: v.vpcId ?? '',
+    zoneId: v.zoneId ?? '',
+    cidrBlock: v.cidrBlock ?? '',
+    status: v.status ?? '',
+    availableIpAddressCount: v.availableIpAddressCount ?? 0,
   };
 }
 

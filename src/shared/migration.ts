@@ -3,6 +3,7 @@
  * Shared by the workflow, the typed client, the CLI and users' scripts; keep it stable (JSON field names are a contract).
  * No secrets here: credentials and SSH keys stay on the worker.
  */
+import type { VpcShared } from '../cloud/vpc';
 
 export type StepName =
   | 'preflight'
@@ -95,6 +96,11 @@ export interface MigrationInput {
    * operator can ask for a round at once (`retryRollback`).
    */
   rollbackRetryMaxIntervalSeconds?: number;
+  /**
+   * Set by a batch (migrateFleet): its one reading of the VPC's vSwitches and NAT gateways, which preflight uses instead
+   * of reading them again for every instance.
+   */
+  vpcShared?: VpcShared;
 }
 
 /**

@@ -6,4 +6,8 @@ export const VPC_ID = defineSearchAttributeKey('VpcId', SearchAttributeType.KEYW
 export const MIGRATION_STEP = defineSearchAttributeKey('MigrationStep', SearchAttributeType.KEYWORD);
 export const MIGRATION_OUTCOME = defineSearchAttributeKey('MigrationOutcome', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [INSTANCE_ID, VPC_ID, MIGRATION_STEP, MIGRATION_OUTCOME];
+export const REGION_ID = defineSearchAttributeKey('RegionId', SearchAttributeType.KEYWORD);
+/** On a batch's children: the batch (migrateFleet workflow id) that started them. */
+export const BATCH_ID = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTES = [INSTANCE_ID, VPC_ID, MIGRATION_STEP, MIGRATION_OUTCOME, REGION_ID, BATCH_ID];

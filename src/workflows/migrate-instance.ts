@@ -355,6 +355,7 @@ async function preflight(
         allowChargeTypeChange: input.allowChargeTypeChange ?? false,
         egressCheckScript: input.egressCheckScript,
         guestPrepareScript: input.guestPrepareScript,
+        vpcShared: input.vpcShared,
       }),
     );
   } catch (err) {
