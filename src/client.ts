@@ -483,3 +483,7 @@ function errorText(err: unknown): string {
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
+
+export { BatchAlreadyRunningError, BatchClient, BatchClosedError, type BatchSummary } from './client/batches';
+export { BatchScheduleClient, type BatchScheduleInfo, type BatchScheduleSpec } from './client/schedules';
+export type { FleetInput, FleetProgress, FleetReport } from './shared/fleet';

@@ -10,6 +10,7 @@ import {
   unassociateEip,
   type EipTarget,
 } from './eip';
+import { runningBatchesOf } from './batches';
 import { discoverFleet } from './discovery';
 import { execute, type Observation } from './execution';
 import { prepareGuest, verifyMigration } from './guest';
@@ -95,6 +96,11 @@ export function createActivities(deps: ActivityDeps) {
     /** A batch's first step, read-only: the VPC's instances and what each would need; the VPC's shared data. */
     async discoverFleet(input: DiscoverFleetInput) {
       return execute({}, tuning, () => discoverFleet({ ecs, vpc }, input));
+    },
+
+    /** Batches of a VPC running now (a second batch of the same VPC refuses to start). A Temporal visibility read. */
+    async runningBatchesOf(input: { regionId: string; vpcId: string }) {
+      return { ...(await runningBatchesOf(input)), apiCalls: 0 };
     },
 
     /** The way back's step 0: the instance's EIP is on an ENI this project created; read-only. */

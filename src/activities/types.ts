@@ -3,6 +3,8 @@
  * credentials and SSH keys stay inside the worker's cloud and SSH clients.
  */
 import type { VpcShared } from '../cloud/vpc';
+
+export type { VpcShared };
 import type { FleetSelection } from '../shared/fleet';
 import type { PreflightCheck } from '../shared/migration';
 

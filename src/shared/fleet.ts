@@ -95,6 +95,8 @@ export interface FleetInstance {
   outcome?: FleetInstanceOutcome;
   /** The child migration's workflow id. */
   workflowId?: string;
+  /** While its migration runs: the migration's current step (BatchClient.progress asks each migration). */
+  step?: string;
   /** Why it did not succeed, or (dry run) why preflight refuses it. */
   cause?: string;
   /** Dry run: what the migration would do. */

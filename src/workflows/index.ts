@@ -9,3 +9,12 @@ export {
 } from './messages';
 export { migrateInstance } from './migrate-instance';
 export { revertInstance } from './revert-instance';
+export { migrateFleet } from './migrate-fleet';
+export {
+  approveBatchUpdate,
+  batchProgressQuery,
+  batchReportQuery,
+  pauseBatchUpdate,
+  resumeBatchUpdate,
+  setConcurrencyUpdate,
+} from './fleet-messages';

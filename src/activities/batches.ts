@@ -1,0 +1,19 @@
+import { Context } from '@temporalio/activity';
+
+/**
+ * Batches of a VPC that are running now, by their search attributes. A batch started by hand has a workflow id of its
+ * own per VPC, so Temporal refuses a second one by itself; a scheduled run gets a timestamped id, so each batch also
+ * looks here before it starts anything.
+ */
+export async function runningBatchesOf(input: {
+  regionId: string;
+  vpcId: string;
+}): Promise<{ batchIds: string[] }> {
+  const quote = (s: string) => `'${s.replace(/['\\]/g, '')}'`;
+  const query =
+    `WorkflowType = 'migrateFleet' AND ExecutionStatus = 'Running' AND ` +
+    `VpcId = ${quote(input.vpcId)} AND RegionId = ${quote(input.regionId)}`;
+  const batchIds: string[] = [];
+  for await (const w of Context.current().client.workflow.list({ query })) batchIds.push(w.workflowId);
+  return { batchIds };
+}

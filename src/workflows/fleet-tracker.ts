@@ -1,0 +1,226 @@
+import { setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  FLEET_NOT_ATTEMPTED,
+  FLEET_SUCCESS,
+  type BatchOutcome,
+  type FleetCarry,
+  type FleetInput,
+  type FleetInstance,
+  type FleetInstanceOutcome,
+  type FleetProgress,
+  type FleetReport,
+  type FleetState,
+  type PauseReason,
+} from '../shared/fleet';
+import { MIGRATION_OUTCOME, MIGRATION_STEP, REGION_ID, VPC_ID } from '../shared/search-attributes';
+import { batchProgressQuery, batchReportQuery } from './fleet-messages';
+
+/**
+ * A batch's bookkeeping: every instance with its state and outcome, the counts, the breaker's error count, and what
+ * the `batchProgress` query, the Web UI (search attributes, current details) and the final report show.
+ */
+export class FleetTracker {
+  readonly instances: FleetInstance[];
+  state: FleetState = 'discovering';
+  paused?: PauseReason;
+  concurrency: number;
+  /** The breaker pauses when errors since the last resume exceed the threshold: `errors - errorBase > threshold`. */
+  errorBase: number;
+  errorThreshold = 0;
+  canaryDone: boolean;
+  approved: boolean;
+  awaitingApproval = false;
+  apiCalls: number;
+  report?: FleetReport;
+  readonly batchId: string;
+  readonly startedAt: string;
+  readonly continuedAsNew: number;
+  windowEnd?: string;
+
+  constructor(
+    private readonly input: FleetInput,
+    carried: FleetCarry | undefined,
+    defaults: { concurrency: number },
+  ) {
+    this.batchId = carried?.batchId ?? workflowInfo().workflowId;
+    this.startedAt = carried?.startedAt ?? new Date().toISOString();
+    this.instances = carried?.instances.map((i) => ({ ...i })) ?? [];
+    this.apiCalls = carried?.apiCalls ?? 0;
+    this.concurrency = carried?.concurrency ?? defaults.concurrency;
+    this.errorBase = carried?.errorBase ?? 0;
+    this.canaryDone = carried?.canaryDone ?? false;
+    this.paused = carried?.paused;
+    this.approved = carried?.approved ?? !input.requireApproval;
+    this.continuedAsNew = carried?.continuedAsNew ?? 0;
+    this.windowEnd = carried?.windowEnd;
+  }
+
+  open(): void {
+    setHandler(batchProgressQuery, () => this.progress());
+    setHandler(batchReportQuery, () => this.report);
+    upsertSearchAttributes([
+      { key: VPC_ID, value: this.input.vpcId },
+      { key: REGION_ID, value: this.input.regionId },
+      { key: MIGRATION_OUTCOME, value: 'running' },
+    ]);
+    this.setState(this.instances.length ? 'running' : 'discovering');
+  }
+
+  /** Moves to a state; the MigrationStep search attribute follows (`paused:max-errors`, …). */
+  setState(state: FleetState): void {
+    const before = this.stepLabel();
+    this.state = state;
+    if (this.stepLabel() !== before || state === 'discovering') {
+      upsertSearchAttributes([{ key: MIGRATION_STEP, value: this.stepLabel() }]);
+    }
+    this.showDetails();
+  }
+
+  pause(reason: PauseReason): void {
+    this.paused = reason;
+    this.setState('paused');
+  }
+
+  resume(): void {
+    // Re-armed: the breaker allows another maxErrors errors from here.
+    this.errorBase = this.errors();
+    this.paused = undefined;
+    this.setState('running');
+  }
+
+  private stepLabel(): string {
+    return this.state === 'paused' && this.paused ? `paused:${this.paused}` : this.state;
+  }
+
+  /** Errors so far: migrations that ran and did not end verified, migrated or already-migrated. */
+  errors(): number {
+    return this.instances.filter(
+      (i) => i.state === 'done' && i.workflowId !== undefined && !isSuccess(i.outcome),
+    ).length;
+  }
+
+  breakerTripped(): boolean {
+    return this.errors() - this.errorBase > this.errorThreshold;
+  }
+
+  queued(): FleetInstance[] {
+    return this.instances.filter((i) => i.state === 'queued');
+  }
+
+  running(): FleetInstance[] {
+    return this.instances.filter((i) => i.state === 'running');
+  }
+
+  /** An instance's migration ended (or it was settled without one). */
+  done(entry: FleetInstance, outcome: FleetInstanceOutcome, fields: Partial<FleetInstance> = {}): void {
+    Object.assign(entry, fields, { state: 'done', outcome });
+    this.showDetails();
+  }
+
+  counts(): Partial<Record<FleetInstanceOutcome, number>> {
+    const counts: Partial<Record<FleetInstanceOutcome, number>> = {};
+    for (const i of this.instances) {
+      if (i.outcome) counts[i.outcome] = (counts[i.outcome] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  progress(): FleetProgress {
+    const counts = this.counts();
+    return {
+      batchId: this.batchId,
+      regionId: this.input.regionId,
+      vpcId: this.input.vpcId,
+      state: this.state,
+      ...(this.paused ? { pausedBecause: this.paused } : {}),
+      concurrency: this.concurrency,
+      canary: this.input.canary ?? 1,
+      maxErrors: this.input.maxErrors ?? '0',
+      errors: this.errors(),
+      errorThreshold: this.errorBase + this.errorThreshold,
+      ...(this.windowEnd ? { windowEnd: this.windowEnd } : {}),
+      dryRun: this.input.dryRun ?? false,
+      awaitingApproval: this.awaitingApproval,
+      counts,
+      total: this.instances.length,
+      inFlight: this.running().length,
+      remaining: this.queued().length,
+      deferred: counts.deferred ?? 0,
+      instances: this.instances.map((i) => ({ ...i })),
+      apiCalls: this.apiCalls,
+      startedAt: this.startedAt,
+      continuedAsNew: this.continuedAsNew,
+    };
+  }
+
+  /** The batch has ended: the report, the outcome attribute, the Web UI's details. */
+  finish(outcome: BatchOutcome, cause?: string): FleetReport {
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars
+    const { state, pausedBecause, awaitingApproval, ...rest } = this.progress();
+    const endedAt = new Date();
+    this.report = {
+      ...rest,
+      outcome,
+      ...(cause ? { cause } : {}),
+      endedAt: endedAt.toISOString(),
+      durationMs: endedAt.getTime() - Date.parse(this.startedAt),
+    };
+    this.state = 'done';
+    upsertSearchAttributes([
+      { key: MIGRATION_STEP, value: 'done' },
+      { key: MIGRATION_OUTCOME, value: outcome },
+    ]);
+    this.showDetails();
+    return this.report;
+  }
+
+  /** What the batch hands to its next run. */
+  carry(vpcShared: unknown): FleetCarry & { vpcShared: unknown } {
+    return {
+      batchId: this.batchId,
+      startedAt: this.startedAt,
+      windowEnd: this.windowEnd,
+      instances: this.instances,
+      apiCalls: this.apiCalls,
+      concurrency: this.concurrency,
+      errorBase: this.errorBase,
+      canaryDone: this.canaryDone,
+      paused: this.paused,
+      approved: this.approved,
+      continuedAsNew: this.continuedAsNew + 1,
+      vpcShared,
+    };
+  }
+
+  /** How the batch ended, from its instances. */
+  outcome(): BatchOutcome {
+    if (this.input.dryRun) return 'planned';
+    const counts = this.counts();
+    if (counts.deferred) return 'window-closed';
+    const attempted = this.instances.filter(
+      (i) => !FLEET_NOT_ATTEMPTED.includes(i.outcome as FleetInstanceOutcome),
+    );
+    return attempted.every((i) => isSuccess(i.outcome)) ? 'completed' : 'completed-with-errors';
+  }
+
+  /** The Web UI's "current details": a live summary of the batch, as Markdown. */
+  private showDetails(): void {
+    const counts = Object.entries(this.counts())
+      .map(([outcome, n]) => `${outcome} ${n}`)
+      .join(', ');
+    setCurrentDetails(
+      [
+        `**Batch ${this.batchId}** — VPC ${this.input.vpcId} (${this.input.regionId})`,
+        `State: ${this.stepLabel()}${this.awaitingApproval ? ' (awaiting approval)' : ''}`,
+        `Instances: ${this.instances.length}; in flight ${this.running().length}, queued ${this.queued().length}` +
+          (counts ? `; ${counts}` : ''),
+        `Concurrency ${this.concurrency}; errors ${this.errors()} (pauses above ${this.errorBase + this.errorThreshold})` +
+          (this.windowEnd ? `; window ends ${this.windowEnd}` : ''),
+      ].join('\n\n'),
+    );
+  }
+}
+
+function isSuccess(outcome: FleetInstanceOutcome | undefined): boolean {
+  return outcome !== undefined && FLEET_SUCCESS.includes(outcome);
+}

@@ -1,0 +1,442 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  condition,
+  continueAsNew,
+  isCancellation,
+  ParentClosePolicy,
+  setHandler,
+  startChild,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { DiscoveredInstance, VpcShared } from '../activities';
+import {
+  errorThreshold,
+  FLEET_SUCCESS,
+  type FleetCarry,
+  type FleetInput,
+  type FleetInstance,
+  type FleetReport,
+} from '../shared/fleet';
+import { MIGRATION_FAILED, migrationWorkflowId, type MigrationReport } from '../shared/migration';
+import { BATCH_ID, INSTANCE_ID, REGION_ID, VPC_ID } from '../shared/search-attributes';
+import { reads } from './activity-options';
+import { messageOf } from './failures';
+import {
+  approveBatchUpdate,
+  pauseBatchUpdate,
+  resumeBatchUpdate,
+  setConcurrencyUpdate,
+} from './fleet-messages';
+import { FleetTracker } from './fleet-tracker';
+import { INVALID_INPUT } from './limits';
+import { migrateInstance } from './migrate-instance';
+
+const CONCURRENCY_DEFAULT = 5;
+const CONCURRENCY_MAX = 100;
+const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+
+/**
+ * Migrates a VPC's instances as one batch, as an operator would by hand but without the loop:
+ *
+ *   1. discover the VPC's instances (read-only), and its shared data once for every migration
+ *   2. plan: preflight every instance (dry run, or before an approval), changing nothing
+ *   3. the canary: the first N migrate alone and must verify
+ *   4. the rest, one migrateInstance child each, in a sliding window of `concurrency`
+ *
+ * Never aborts on failures: past `maxErrors` it pauses (those in flight finish, nothing new starts) until an operator
+ * resumes or cancels. Past the maintenance window nothing new starts and the rest are deferred. Cancelling stops new
+ * starts and cancels the migrations in flight, which roll back; finished ones stay migrated. A long batch continues
+ * as new between migrations, carrying its state.
+ */
+export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
+  const carried = input.carried as (FleetCarry & { vpcShared?: VpcShared }) | undefined;
+  const track = new FleetTracker(input, carried, { concurrency: input.concurrency ?? CONCURRENCY_DEFAULT });
+  refuseBadInput(input);
+  track.windowEnd ??= windowEndOf(input);
+  handleControls(track);
+  track.open();
+
+  const windowEndMs = track.windowEnd ? Date.parse(track.windowEnd) : undefined;
+  const windowClosed = () => windowEndMs !== undefined && Date.now() >= windowEndMs;
+  let vpcShared = carried?.vpcShared;
+
+  // 1. Discover (a batch continuing as new already has its instances).
+  if (!carried) {
+    const other = await reads.runningBatchesOf({ regionId: input.regionId, vpcId: input.vpcId });
+    const others = other.batchIds.filter((id) => id !== workflowInfo().workflowId);
+    if (others.length) {
+      return track.finish(
+        'refused',
+        `another batch is running for VPC ${input.vpcId}: ${others.join(', ')}; wait for it to end, or cancel it (eni-migrate batch cancel ${others[0]})`,
+      );
+    }
+    const found = await reads.discoverFleet({
+      regionId: input.regionId,
+      vpcId: input.vpcId,
+      select: input.select,
+    });
+    track.apiCalls += found.apiCalls;
+    vpcShared = found.vpcShared;
+    track.instances.push(...found.instances.map(toEntry));
+    markCanaries(track, input.canary ?? 1);
+  }
+  track.errorThreshold = errorThreshold(input.maxErrors ?? '0', track.instances.length);
+
+  // 2. The plan: what each migration would do, or why preflight refuses it. Nothing changes.
+  if (input.dryRun || (!track.approved && !carried)) {
+    track.setState('planning');
+    await plan(input, track, vpcShared);
+    if (input.dryRun) return track.finish('planned');
+  }
+  if (!track.approved) {
+    track.awaitingApproval = true;
+    track.setState('awaiting-approval');
+    try {
+      await until(() => track.approved || windowClosed(), windowEndMs);
+    } catch (err) {
+      track.awaitingApproval = false;
+      return endCancelled(track, err);
+    }
+    track.awaitingApproval = false;
+  }
+  if (!track.paused) track.setState('running');
+
+  // 3–4. The canary, then the rest in a sliding window.
+  const inFlight = new Map<string, Promise<void>>();
+  const continueAsNewAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
+  const timeToContinue = () =>
+    workflowInfo().historyLength >= continueAsNewAfter || workflowInfo().continueAsNewSuggested;
+  const next = (): FleetInstance | undefined => {
+    if (track.paused || !track.approved || windowClosed() || timeToContinue()) return undefined;
+    const queued = track.queued();
+    if (!track.canaryDone) {
+      const canary = queued.find((i) => i.canary);
+      // Canaries migrate alone: nothing else starts until every canary has verified.
+      return canary && inFlight.size < Math.min(track.concurrency, canaryCount(track)) ? canary : undefined;
+    }
+    return inFlight.size < track.concurrency ? queued[0] : undefined;
+  };
+  const finished = () => track.queued().length === 0 && inFlight.size === 0;
+
+  let cancelled: unknown;
+  try {
+    for (;;) {
+      await until(
+        () =>
+          next() !== undefined || finished() || (inFlight.size === 0 && (windowClosed() || timeToContinue())),
+        windowEndMs,
+      );
+      const entry = next();
+      if (entry) {
+        const run = runMigration(input, track, entry, vpcShared).finally(() => {
+          inFlight.delete(entry.instanceId);
+          afterMigration(track);
+        });
+        inFlight.set(entry.instanceId, run);
+        continue;
+      }
+      if (finished() || windowClosed() || timeToContinue()) break;
+    }
+    // The window closed or the history is long: those in flight finish first.
+    if (inFlight.size) {
+      track.setState('draining');
+      await condition(() => inFlight.size === 0);
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    cancelled = err;
+  }
+  if (cancelled) return endCancelled(track, cancelled, inFlight);
+
+  if (!finished() && !windowClosed() && timeToContinue()) {
+    await condition(() => true); // let update handlers that already started finish before the history moves on
+    return continueAsNew<typeof migrateFleet>({ ...input, carried: track.carry(vpcShared) });
+  }
+  for (const entry of track.queued()) {
+    track.done(entry, 'deferred', { cause: `the maintenance window ended at ${track.windowEnd}` });
+  }
+  return track.finish(track.outcome());
+}
+
+/** Operator controls, by update: pause, resume, concurrency, approval. */
+function handleControls(track: FleetTracker): void {
+  setHandler(pauseBatchUpdate, () => track.pause('operator'), {
+    validator: () => {
+      if (track.state === 'done') throw new Error('the batch has ended');
+    },
+  });
+  setHandler(
+    resumeBatchUpdate,
+    () => {
+      if (!track.canaryDone && track.paused === 'canary-failed') track.canaryDone = true;
+      track.resume();
+    },
+    {
+      validator: () => {
+        if (!track.paused) throw new Error(`the batch is not paused (it is ${track.state})`);
+      },
+    },
+  );
+  setHandler(
+    setConcurrencyUpdate,
+    (n) => {
+      track.concurrency = n;
+      track.setState(track.state);
+    },
+    {
+      validator: (n) => {
+        if (!Number.isInteger(n) || n < 1 || n > CONCURRENCY_MAX)
+          throw new Error(`concurrency must be a whole number from 1 to ${CONCURRENCY_MAX}, got ${n}`);
+        if (track.state === 'done') throw new Error('the batch has ended');
+      },
+    },
+  );
+  setHandler(
+    approveBatchUpdate,
+    () => {
+      track.approved = true;
+    },
+    {
+      validator: () => {
+        if (track.approved) throw new Error('the batch needs no approval (or has it already)');
+      },
+    },
+  );
+}
+
+/** One instance's migration, as a child workflow; its end becomes the instance's outcome. */
+async function runMigration(
+  input: FleetInput,
+  track: FleetTracker,
+  entry: FleetInstance,
+  vpcShared: VpcShared | undefined,
+): Promise<void> {
+  const workflowId = migrationWorkflowId(input.regionId, entry.instanceId);
+  const startedAt = Date.now();
+  Object.assign(entry, { state: 'running', workflowId, startedAt: new Date(startedAt).toISOString() });
+  track.setState(track.state);
+  let child: ChildWorkflowHandle<typeof migrateInstance>;
+  try {
+    child = await startChild(migrateInstance, {
+      workflowId,
+      args: [{ regionId: input.regionId, instanceId: entry.instanceId, ...input.migration, vpcShared }],
+      // A batch that is terminated asks its migrations to roll back rather than leave them halfway.
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      typedSearchAttributes: [
+        { key: BATCH_ID, value: track.batchId },
+        { key: INSTANCE_ID, value: entry.instanceId },
+        { key: VPC_ID, value: input.vpcId },
+        { key: REGION_ID, value: input.regionId },
+      ],
+      staticSummary: `Migrate ${entry.instanceId}${entry.instanceName ? ` (${entry.instanceName})` : ''}: ${entry.publicIp ?? 'its public IP'} onto a secondary ENI`,
+      staticDetails: `Batch ${track.batchId}, VPC ${input.vpcId}, region ${input.regionId}.`,
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      track.done(entry, 'refused', {
+        cause: `a migration or revert of ${entry.instanceId} is already running (${workflowId}): it was left alone`,
+        durationMs: Date.now() - startedAt,
+      });
+      return;
+    }
+    throw err;
+  }
+  try {
+    settle(track, entry, await child.result(), startedAt);
+  } catch (err) {
+    const report = reportOf(err);
+    if (report) return settle(track, entry, report, startedAt);
+    const type = failureType(err);
+    const cancelled =
+      isCancellation(err) || (err instanceof ChildWorkflowFailure && isCancellation(err.cause));
+    track.done(
+      entry,
+      cancelled ? 'rolled-back' : type === 'PreflightFailed' || type === INVALID_INPUT ? 'refused' : 'failed',
+      {
+        cause: cancelled ? 'cancelled' : messageOf(err),
+        durationMs: Date.now() - startedAt,
+      },
+    );
+  }
+}
+
+function settle(track: FleetTracker, entry: FleetInstance, report: MigrationReport, startedAt: number): void {
+  track.apiCalls += report.apiCalls;
+  track.done(entry, report.outcome, {
+    cause: report.cause,
+    networkInterfaceId: report.networkInterfaceId,
+    allocationId: report.allocationId,
+    publicIp: report.publicIp ?? entry.publicIp,
+    offlineMs: report.offlineMs,
+    apiCalls: report.apiCalls,
+    durationMs: Date.now() - startedAt,
+  });
+}
+
+/** After each migration: the canary verdict, then the failure breaker. */
+function afterMigration(track: FleetTracker): void {
+  if (!track.canaryDone) {
+    const canaries = track.instances.filter((i) => i.canary);
+    if (canaries.every((i) => i.state === 'done')) {
+      const failed = canaries.filter((i) => !FLEET_SUCCESS.includes(i.outcome ?? 'failed'));
+      if (failed.length) {
+        if (!track.paused) track.pause('canary-failed');
+        return;
+      }
+      track.canaryDone = true;
+    }
+  }
+  if (!track.paused && track.breakerTripped()) track.pause('max-errors');
+}
+
+/** Dry run or approval: preflight every queued instance (read-only), a sliding window of `concurrency`. */
+async function plan(input: FleetInput, track: FleetTracker, vpcShared: VpcShared | undefined): Promise<void> {
+  const queue = [...track.queued()];
+  const worker = async () => {
+    for (let entry = queue.shift(); entry; entry = queue.shift()) {
+      const target = entry;
+      try {
+        const r = await reads.preflight({
+          regionId: input.regionId,
+          instanceId: target.instanceId,
+          verify: input.migration?.verify ?? true,
+          allowChargeTypeChange: input.migration?.allowChargeTypeChange ?? false,
+          egressCheckScript: input.migration?.egressCheckScript,
+          guestPrepareScript: input.migration?.guestPrepareScript,
+          vpcShared,
+        });
+        track.apiCalls += r.apiCalls;
+        const failed = r.checks.filter((c) => !c.ok);
+        if (failed.length) {
+          track.done(target, 'refused', { cause: failed.map((c) => `${c.name}: ${c.detail}`).join('; ') });
+        } else {
+          const p = r.plan;
+          target.plan = [
+            p.convert ? `convert NAT public IP ${p.publicIp} to an EIP` : `move EIP ${p.publicIp}`,
+            `create an ENI in ${p.vSwitchId} (${p.securityGroupId}) and attach it`,
+            `bind the EIP to it in NAT mode`,
+            input.migration?.verify === false
+              ? 'no verification'
+              : `verify egress via ${p.snatIps?.join(', ')}`,
+          ].join('; ');
+          if (input.dryRun) track.done(target, 'planned', { plan: target.plan });
+        }
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        track.done(target, 'refused', { cause: `preflight failed: ${messageOf(err)}` });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(track.concurrency, queue.length) }, worker));
+}
+
+/** Cancelled: no new start; those in flight are cancelled (they roll back) and awaited; the rest never start. */
+async function endCancelled(
+  track: FleetTracker,
+  err: unknown,
+  inFlight: Map<string, Promise<void>> = new Map(),
+): Promise<never> {
+  await CancellationScope.nonCancellable(async () => {
+    track.setState('draining');
+    await Promise.allSettled(inFlight.values());
+    for (const entry of track.queued())
+      track.done(entry, 'not-started', { cause: 'the batch was cancelled' });
+    track.finish('cancelled', 'cancelled');
+  });
+  throw err;
+}
+
+function toEntry(d: DiscoveredInstance): FleetInstance {
+  const base: FleetInstance = {
+    instanceId: d.instanceId,
+    ...(d.instanceName ? { instanceName: d.instanceName } : {}),
+    ...(d.zoneId ? { zoneId: d.zoneId } : {}),
+    ...(d.publicIp ? { publicIp: d.publicIp } : {}),
+    state: 'queued',
+  };
+  switch (d.found) {
+    case 'nat-public-ip':
+    case 'eip':
+      return base;
+    case 'already-migrated':
+      return {
+        ...base,
+        state: 'done',
+        outcome: 'already-migrated',
+        networkInterfaceId: d.networkInterfaceId,
+        cause: d.detail,
+      };
+    case 'no-public-address':
+      return { ...base, state: 'done', outcome: 'no-public-address', cause: d.detail };
+    case 'not-in-selection':
+      return { ...base, state: 'done', outcome: 'refused', cause: d.detail };
+  }
+}
+
+function markCanaries(track: FleetTracker, canary: number): void {
+  const queued = track.queued();
+  queued.slice(0, canary).forEach((i) => (i.canary = true));
+  if (canary === 0 || queued.length === 0) track.canaryDone = true;
+}
+
+function canaryCount(track: FleetTracker): number {
+  return track.instances.filter((i) => i.canary).length;
+}
+
+function reportOf(err: unknown): MigrationReport | undefined {
+  if (!(err instanceof ChildWorkflowFailure)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type === MIGRATION_FAILED) {
+    return cause.details?.[0] as MigrationReport | undefined;
+  }
+  return undefined;
+}
+
+function failureType(err: unknown): string | undefined {
+  const cause = err instanceof ChildWorkflowFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+}
+
+function windowEndOf(input: FleetInput): string | undefined {
+  if (input.windowEnd) return new Date(Date.parse(input.windowEnd)).toISOString();
+  if (input.windowSeconds !== undefined)
+    return new Date(Date.now() + input.windowSeconds * 1000).toISOString();
+  return undefined;
+}
+
+/** Waits until `fn` holds, or until `endMs` (the window's end) if there is one. */
+async function until(fn: () => boolean, endMs: number | undefined): Promise<void> {
+  if (endMs === undefined) await condition(fn);
+  else await condition(fn, Math.max(1, endMs - Date.now()));
+}
+
+/** Refused before anything is read or changed, each with what to do. */
+function refuseBadInput(input: FleetInput): void {
+  const bad = (message: string) => ApplicationFailure.nonRetryable(message, INVALID_INPUT);
+  if (!/^vpc-[a-z0-9]+$/.test(input.vpcId ?? ''))
+    throw bad(`vpcId must look like vpc-…, got ${JSON.stringify(input.vpcId)}`);
+  const c = input.concurrency;
+  if (c !== undefined && (!Number.isInteger(c) || c < 1 || c > CONCURRENCY_MAX))
+    throw bad(`concurrency must be a whole number from 1 to ${CONCURRENCY_MAX}, got ${c}`);
+  const k = input.canary;
+  if (k !== undefined && (!Number.isInteger(k) || k < 0))
+    throw bad(`canary must be a whole number ≥ 0, got ${k}`);
+  try {
+    errorThreshold(input.maxErrors ?? '0', 0);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  if (input.windowEnd !== undefined && Number.isNaN(Date.parse(input.windowEnd)))
+    throw bad(
+      `windowEnd must be an ISO 8601 time such as 2026-12-01T06:00:00Z, got ${JSON.stringify(input.windowEnd)}`,
+    );
+  if (input.windowSeconds !== undefined && !(input.windowSeconds > 0))
+    throw bad(`windowSeconds must be a positive number of seconds, got ${input.windowSeconds}`);
+  const n = input.continueAsNewAfterEvents;
+  if (n !== undefined && (!Number.isInteger(n) || n < 50))
+    throw bad(`continueAsNewAfterEvents must be a whole number ≥ 50, got ${n}`);
+}
