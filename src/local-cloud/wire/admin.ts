@@ -9,7 +9,9 @@
  * POST   /_admin/faults           Add a fault rule. Body:
  *                                   {"action": "<Action>|*", "code": "<ErrorCode>", "status": <400..599>?,
  *                                    "count": <n>  (the next n matching calls fail)  | "rate": <0..1> (that fraction fails),
- *                                    "message": "<text>"?, "retryAfterMs": <ms>?, "when": "before"|"after"?}
+ *                                    "message": "<text>"?, "retryAfterMs": <ms>?, "when": "before"|"after"?,
+ *                                    "params": {"<Param>": "<value>", ...}?}  (only calls with these parameters,
+ *                                    e.g. {"InstanceId": "i-…"}: one instance's calls)
  *                                 status defaults to the code's documented status (400 if unknown). A code containing
  *                                 "Throttling" also sends x-acs-retry-after (retryAfterMs, default 1000).
  *                                 when "before" (default): the call fails without effect; "after": the action runs

@@ -25,6 +25,8 @@ export const FaultRuleInput = z
      * as when a response is lost; this is what ClientToken idempotency is for.
      */
     when: z.enum(['before', 'after']).optional(),
+    /** Only calls whose request parameters include these values, e.g. {"InstanceId": "i-…"}: one instance's calls. */
+    params: z.record(z.string(), z.string()).optional(),
   })
   .strict()
   .refine((r) => (r.count === undefined) !== (r.rate === undefined), {
@@ -45,6 +47,7 @@ export interface FaultRule {
   remaining?: number;
   rate?: number;
   retryAfterMs?: number;
+  params?: Record<string, string>;
   /** Calls failed by this rule so far. */
   hits: number;
 }
@@ -77,6 +80,7 @@ export class FaultInjector {
       retryAfterMs: input.code.includes('Throttling')
         ? (input.retryAfterMs ?? DEFAULT_FAULT_RETRY_AFTER_MS)
         : undefined,
+      ...(input.params ? { params: { ...input.params } } : {}),
       hits: 0,
     };
     this.rules.push(rule);
@@ -94,9 +98,10 @@ export class FaultInjector {
   }
 
   /** The error this call of `action` fails with at this phase, consuming one count; first matching rule wins. */
-  draw(action: string, when: 'before' | 'after'): CloudError | undefined {
+  draw(action: string, when: 'before' | 'after', params: Record<string, string> = {}): CloudError | undefined {
     for (const rule of this.rules) {
       if (rule.when !== when || (rule.action !== '*' && rule.action !== action)) continue;
+      if (rule.params && Object.entries(rule.params).some(([k, v]) => params[k] !== v)) continue;
       if (rule.remaining !== undefined) {
         rule.remaining -= 1;
         if (rule.remaining === 0) this.rules = this.rules.filter((r) => r !== rule);

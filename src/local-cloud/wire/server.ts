@@ -159,10 +159,10 @@ export class WireServer {
     if (!route) throw CloudError.of('InvalidAction', req.action);
 
     this.rateLimits.take(req.action);
-    const before = this.faults.draw(req.action, 'before');
+    const before = this.faults.draw(req.action, 'before', req.params);
     if (before) throw before;
     const result = route.handler(this.opts.model, this.opts.makeParams(req.params));
-    const after = this.faults.draw(req.action, 'after');
+    const after = this.faults.draw(req.action, 'after', req.params);
     if (after) throw after;
     return result;
   }
