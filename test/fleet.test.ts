@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { BatchClient, MigrationClient } from '../src/client';
 import type { FleetInput, FleetReport } from '../src/shared/fleet';
 import type { Topology } from '../src/local-cloud/model';
+import { REGION_ID, VPC_ID } from '../src/shared/search-attributes';
 import { eventually } from './helpers/eventually';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
@@ -101,17 +102,27 @@ describe('a batch over two VPCs', () => {
     const all = reports.flatMap((r) => r.instances);
     assert.equal(all.length, 30);
     for (const r of reports) {
-      assert.equal(r.outcome, 'completed', JSON.stringify(r.instances.filter((i) => i.outcome !== 'verified')));
+      assert.equal(
+        r.outcome,
+        'completed',
+        JSON.stringify(r.instances.filter((i) => i.outcome !== 'verified')),
+      );
       assert.equal(r.counts.verified, r.total);
     }
     const view = await env.view();
     for (const i of all) {
-      assert.equal(view.secondaryEnisOf(i.instanceId).length, 1, `${i.instanceId} has exactly one secondary ENI`);
+      assert.equal(
+        view.secondaryEnisOf(i.instanceId).length,
+        1,
+        `${i.instanceId} has exactly one secondary ENI`,
+      );
     }
     assert.equal(view.secondaryEnis().length, 30);
 
     const seq = (await env.cloud.admin.calls()).at(-1)?.seq ?? 0;
-    const again = await Promise.all(vpcs.map(async (vpcId) => client.result((await client.start(input(vpcId))).batchId)));
+    const again = await Promise.all(
+      vpcs.map(async (vpcId) => client.result((await client.start(input(vpcId))).batchId)),
+    );
     for (const r of again) {
       assert.equal(r.outcome, 'completed');
       assert.deepEqual(new Set(Object.values(outcomes(r))), new Set(['already-migrated']));
@@ -144,5 +155,223 @@ describe('batch controls', () => {
     assert.equal(report.counts.planned, 8);
     for (const i of report.instances) assert.match(i.plan ?? '', /convert NAT public IP .* to an EIP/);
     assert.deepEqual(await mutatingCalls(env, seq), []);
+  });
+
+  it('a canary that fails pauses the batch before any other instance is touched', async () => {
+    const [canary, ...others] = env.instances;
+    await env.cloud.admin.fault({
+      action: 'AttachNetworkInterface',
+      code: 'EniPerInstanceLimitExceeded',
+      rate: 1,
+      params: { InstanceId: canary.instanceId },
+    });
+    try {
+      const { batchId } = await client.start({ regionId: env.regionId, vpcId: vpcId(), concurrency: 4 });
+      const paused = await eventually(async () => {
+        const p = await client.progress(batchId);
+        return p.state === 'paused' && p;
+      }, 'the batch paused');
+      assert.equal(paused.pausedBecause, 'canary-failed');
+      assert.equal(paused.instances.find((i) => i.instanceId === canary.instanceId)?.outcome, 'rolled-back');
+      assert.equal(paused.remaining, others.length);
+      const view = await env.view();
+      for (const other of others) {
+        assert.deepEqual(
+          view.instance(other.instanceId).PublicIpAddress,
+          [other.publicIp],
+          `${other.instanceId} untouched`,
+        );
+      }
+      const touched = (await mutatingCalls(env)).filter((c) =>
+        others.some((o) => Object.values(c.params).includes(o.instanceId)),
+      );
+      assert.deepEqual(touched, []);
+      await client.cancel(batchId);
+      const report = await client.result(batchId);
+      assert.equal(report.outcome, 'cancelled');
+      assert.equal(report.counts['not-started'], others.length);
+    } finally {
+      await env.cloud.admin.clearFaults();
+    }
+  });
+
+  it('errors past --max-errors pause the batch; resume finishes it', async () => {
+    const failing = env.instances.slice(1, 3);
+    for (const f of failing) {
+      await env.cloud.admin.fault({
+        action: 'AttachNetworkInterface',
+        code: 'EniPerInstanceLimitExceeded',
+        rate: 1,
+        params: { InstanceId: f.instanceId },
+      });
+    }
+    const { batchId } = await client.start({
+      regionId: env.regionId,
+      vpcId: vpcId(),
+      canary: 0,
+      concurrency: 2,
+      maxErrors: '1',
+    });
+    const paused = await eventually(
+      async () => {
+        const p = await client.progress(batchId);
+        return p.state === 'paused' && p.inFlight === 0 && p;
+      },
+      'the breaker paused the batch',
+      60_000,
+    );
+    assert.equal(paused.pausedBecause, 'max-errors');
+    assert.equal(paused.errors, 2);
+    assert.ok(paused.remaining > 0, 'instances wait for the operator');
+    await env.cloud.admin.clearFaults();
+    await client.resume(batchId);
+    const report = await client.result(batchId);
+    assert.equal(report.outcome, 'completed-with-errors');
+    assert.equal(report.counts['rolled-back'], 2);
+    assert.equal(report.remaining, 0);
+    for (const f of failing) assert.equal(outcomes(report)[f.instanceId], 'rolled-back');
+    const success = (report.counts.verified ?? 0) + (report.counts['already-migrated'] ?? 0);
+    assert.equal(success, env.instances.length - 2);
+  });
+});
+
+describe('batch lifecycle', () => {
+  let env: MigrationEnv;
+  let client: BatchClient;
+  let vpcId: string;
+  before(async () => {
+    env = await startMigrationEnv({ instances: 12 });
+    client = await batches(env);
+    [vpcId] = await vpcIds(env);
+  });
+  after(() => env?.stop());
+
+  it('refuses a second batch for the VPC while one runs, whatever its workflow id', async () => {
+    await env.cloud.admin.timings({ attachMs: 1500 });
+    const select = { instanceIds: [env.instances[0].instanceId] };
+    const { batchId } = await client.start({ regionId: env.regionId, vpcId, select, requireApproval: true });
+    try {
+      await assert.rejects(client.start({ regionId: env.regionId, vpcId }), /already running: eni-fleet\//);
+      // A scheduled run has a timestamped id: the batch itself looks for others of its VPC.
+      const handle = await env.temporal.client.workflow.start('migrateFleet', {
+        taskQueue: `${env.taskQueue}-${env.regionId}`,
+        workflowId: `${batchId}-2026-12-01T00:00:00Z`,
+        args: [{ regionId: env.regionId, vpcId } satisfies FleetInput],
+        typedSearchAttributes: [
+          { key: VPC_ID, value: vpcId },
+          { key: REGION_ID, value: env.regionId },
+        ],
+      });
+      const refused = (await handle.result()) as FleetReport;
+      assert.equal(refused.outcome, 'refused');
+      assert.match(refused.cause ?? '', new RegExp(`another batch is running for VPC ${vpcId}: ${batchId}`));
+    } finally {
+      await client.cancel(batchId);
+      await client.result(batchId);
+      await env.cloud.admin.timings({ attachMs: 100 });
+    }
+  });
+
+  it('waits for approval of its plan before anything changes', async () => {
+    const seq = (await env.cloud.admin.calls()).at(-1)?.seq ?? 0;
+    const target = env.instances[1];
+    const { batchId } = await client.start({
+      regionId: env.regionId,
+      vpcId,
+      select: { instanceIds: [target.instanceId] },
+      requireApproval: true,
+    });
+    const waiting = await eventually(async () => {
+      const p = await client.progress(batchId);
+      return p.awaitingApproval && p;
+    }, 'the batch awaiting approval');
+    assert.match(waiting.instances[0].plan ?? '', /convert NAT public IP/);
+    assert.deepEqual(await mutatingCalls(env, seq), []);
+    await client.approve(batchId);
+    const report = await client.result(batchId);
+    assert.equal(report.outcome, 'completed');
+    assert.equal(outcomes(report)[target.instanceId], 'verified');
+  });
+
+  it('cancel rolls back only the migrations in flight; finished ones stay migrated', async () => {
+    await env.cloud.admin.timings({ attachMs: 1500 });
+    try {
+      const { batchId } = await client.start({
+        regionId: env.regionId,
+        vpcId,
+        select: { instanceIds: env.instances.slice(2, 8).map((i) => i.instanceId) },
+        canary: 0,
+        concurrency: 2,
+      });
+      await eventually(
+        async () => {
+          const p = await client.progress(batchId);
+          return (p.counts.verified ?? 0) >= 1 && p.inFlight === 2 && p;
+        },
+        'one verified and two in flight',
+        60_000,
+      );
+      await client.cancel(batchId);
+      const report = await client.result(batchId);
+      assert.equal(report.outcome, 'cancelled');
+      const byOutcome = (o: string) => report.instances.filter((i) => i.outcome === o);
+      assert.ok(byOutcome('verified').length >= 1);
+      assert.equal(byOutcome('rolled-back').length, 2, JSON.stringify(outcomes(report)));
+      assert.ok(byOutcome('not-started').length >= 1);
+      const view = await env.view();
+      for (const i of byOutcome('verified')) assert.equal(view.secondaryEnisOf(i.instanceId).length, 1);
+      for (const i of byOutcome('rolled-back')) {
+        assert.equal(view.secondaryEnisOf(i.instanceId).length, 0);
+        assert.equal(
+          view.instance(i.instanceId).EipAddress,
+          i.publicIp,
+          'the address is back on the instance',
+        );
+      }
+    } finally {
+      await env.cloud.admin.timings({ attachMs: 100 });
+    }
+  });
+
+  it('a maintenance window defers what it could not start', async () => {
+    await env.cloud.admin.timings({ attachMs: 1500 });
+    try {
+      const ids = env.instances.slice(8, 12).map((i) => i.instanceId);
+      const { batchId } = await client.start({
+        regionId: env.regionId,
+        vpcId,
+        select: { instanceIds: ids },
+        canary: 0,
+        concurrency: 1,
+        windowSeconds: 2,
+      });
+      const report = await client.result(batchId);
+      assert.equal(report.outcome, 'window-closed');
+      assert.ok((report.counts.verified ?? 0) >= 1);
+      assert.ok(report.deferred >= 1);
+      assert.equal((report.counts.verified ?? 0) + report.deferred, ids.length);
+      for (const i of report.instances.filter((x) => x.outcome === 'deferred')) {
+        assert.match(i.cause ?? '', /maintenance window ended/);
+      }
+    } finally {
+      await env.cloud.admin.timings({ attachMs: 100 });
+    }
+  });
+
+  it('continues as new with a small threshold, with the same result', async () => {
+    const { batchId } = await client.start({
+      regionId: env.regionId,
+      vpcId,
+      concurrency: 3,
+      continueAsNewAfterEvents: 50,
+    });
+    const report = await client.result(batchId);
+    assert.ok(report.continuedAsNew >= 1, `continued as new ${report.continuedAsNew} times`);
+    assert.equal(report.total, 12);
+    assert.equal(report.remaining, 0);
+    assert.equal(report.outcome, 'completed');
+    // Everything the earlier tests left is migrated now, once: one ENI per instance.
+    const view = await env.view();
+    for (const i of env.instances) assert.equal(view.secondaryEnisOf(i.instanceId).length, 1, i.instanceId);
   });
 });
