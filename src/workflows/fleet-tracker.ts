@@ -63,7 +63,8 @@ export class FleetTracker {
       { key: REGION_ID, value: this.input.regionId },
       { key: MIGRATION_OUTCOME, value: 'running' },
     ]);
-    this.setState(this.instances.length ? 'running' : 'discovering');
+    // A batch continuing as new resumes in the state it had (paused stays paused).
+    this.setState(!this.instances.length ? 'discovering' : this.paused ? 'paused' : 'running');
   }
 
   /** Moves to a state; the MigrationStep search attribute follows (`paused:max-errors`, …). */

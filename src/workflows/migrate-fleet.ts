@@ -21,8 +21,14 @@ import {
   type FleetInstance,
   type FleetReport,
 } from '../shared/fleet';
-import { MIGRATION_FAILED, migrationWorkflowId, type MigrationReport } from '../shared/migration';
+import {
+  MIGRATION_FAILED,
+  migrationWorkflowId,
+  type MigrationInput,
+  type MigrationReport,
+} from '../shared/migration';
 import { BATCH_ID, INSTANCE_ID, REGION_ID, VPC_ID } from '../shared/search-attributes';
+import { migrationDetails, migrationSummary } from '../shared/summaries';
 import { reads } from './activity-options';
 import { messageOf } from './failures';
 import {
@@ -64,44 +70,40 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
   const windowClosed = () => windowEndMs !== undefined && Date.now() >= windowEndMs;
   let vpcShared = carried?.vpcShared;
 
-  // 1. Discover (a batch continuing as new already has its instances).
-  if (!carried) {
-    const other = await reads.runningBatchesOf({ regionId: input.regionId, vpcId: input.vpcId });
-    const others = other.batchIds.filter((id) => id !== workflowInfo().workflowId);
-    if (others.length) {
-      return track.finish(
-        'refused',
-        `another batch is running for VPC ${input.vpcId}: ${others.join(', ')}; wait for it to end, or cancel it (eni-migrate batch cancel ${others[0]})`,
-      );
+  // 1–2. Discover, plan, approval. Cancelled here, nothing has changed: the batch ends with its report.
+  try {
+    if (!carried) {
+      const refusal = await otherBatchOf(input);
+      if (refusal) return track.finish('refused', refusal);
+      const found = await reads.discoverFleet({
+        regionId: input.regionId,
+        vpcId: input.vpcId,
+        select: input.select,
+      });
+      track.apiCalls += found.apiCalls;
+      vpcShared = found.vpcShared;
+      track.instances.push(...found.instances.map(toEntry));
     }
-    const found = await reads.discoverFleet({
-      regionId: input.regionId,
-      vpcId: input.vpcId,
-      select: input.select,
-    });
-    track.apiCalls += found.apiCalls;
-    vpcShared = found.vpcShared;
-    track.instances.push(...found.instances.map(toEntry));
-    markCanaries(track, input.canary ?? 1);
-  }
-  track.errorThreshold = errorThreshold(input.maxErrors ?? '0', track.instances.length);
+    track.errorThreshold = errorThreshold(input.maxErrors ?? '0', track.instances.length);
 
-  // 2. The plan: what each migration would do, or why preflight refuses it. Nothing changes.
-  if (input.dryRun || (!track.approved && !carried)) {
-    track.setState('planning');
-    await plan(input, track, vpcShared);
-    if (input.dryRun) return track.finish('planned');
-  }
-  if (!track.approved) {
-    track.awaitingApproval = true;
-    track.setState('awaiting-approval');
-    try {
-      await until(() => track.approved || windowClosed(), windowEndMs);
-    } catch (err) {
-      track.awaitingApproval = false;
-      return endCancelled(track, err);
+    // The plan: what each migration would do, or why preflight refuses it. Nothing changes.
+    if (!carried && (input.dryRun || !track.approved)) {
+      track.setState('planning');
+      await plan(input, track, vpcShared);
+      if (input.dryRun) return track.finish('planned');
     }
+    // Canaries among those the plan kept: an instance preflight refused cannot prove anything.
+    if (!carried) markCanaries(track, input.canary ?? 1);
+    if (!track.approved) {
+      track.awaitingApproval = true;
+      track.setState('awaiting-approval');
+      await until(() => track.approved || windowClosed(), windowEndMs);
+      track.awaitingApproval = false;
+    }
+  } catch (err) {
     track.awaitingApproval = false;
+    if (isCancellation(err)) return endCancelled(track, err);
+    throw err;
   }
   if (!track.paused) track.setState('running');
 
@@ -162,6 +164,14 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
   return track.finish(track.outcome());
 }
 
+/** Another batch of the VPC is running (a scheduled run and one started by hand have different ids): why not start. */
+async function otherBatchOf(input: FleetInput): Promise<string | undefined> {
+  const { batchIds } = await reads.runningBatchesOf({ regionId: input.regionId, vpcId: input.vpcId });
+  const others = batchIds.filter((id) => id !== workflowInfo().workflowId);
+  if (!others.length) return undefined;
+  return `another batch is running for VPC ${input.vpcId}: ${others.join(', ')}; wait for it to end, or cancel it (eni-migrate batch cancel ${others[0]})`;
+}
+
 /** Operator controls, by update: pause, resume, concurrency, approval. */
 function handleControls(track: FleetTracker): void {
   setHandler(pauseBatchUpdate, () => track.pause('operator'), {
@@ -220,10 +230,23 @@ async function runMigration(
   Object.assign(entry, { state: 'running', workflowId, startedAt: new Date(startedAt).toISOString() });
   track.setState(track.state);
   let child: ChildWorkflowHandle<typeof migrateInstance>;
+  const childInput: MigrationInput = {
+    regionId: input.regionId,
+    instanceId: entry.instanceId,
+    ...input.migration,
+    vpcShared,
+  };
+  // What the Web UI shows of the child: the same summary and details as a migration started by hand, plus its batch.
+  const known = {
+    publicIp: entry.publicIp,
+    instanceName: entry.instanceName,
+    vpcId: input.vpcId,
+    batchId: track.batchId,
+  };
   try {
     child = await startChild(migrateInstance, {
       workflowId,
-      args: [{ regionId: input.regionId, instanceId: entry.instanceId, ...input.migration, vpcShared }],
+      args: [childInput],
       // A batch that is terminated asks its migrations to roll back rather than leave them halfway.
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       typedSearchAttributes: [
@@ -232,8 +255,8 @@ async function runMigration(
         { key: VPC_ID, value: input.vpcId },
         { key: REGION_ID, value: input.regionId },
       ],
-      staticSummary: `Migrate ${entry.instanceId}${entry.instanceName ? ` (${entry.instanceName})` : ''}: ${entry.publicIp ?? 'its public IP'} onto a secondary ENI`,
-      staticDetails: `Batch ${track.batchId}, VPC ${input.vpcId}, region ${input.regionId}.`,
+      staticSummary: migrationSummary(childInput, known),
+      staticDetails: migrationDetails(childInput, known),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
