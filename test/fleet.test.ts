@@ -320,7 +320,10 @@ describe('batch lifecycle', () => {
       assert.equal(report.outcome, 'cancelled');
       const byOutcome = (o: string) => report.instances.filter((i) => i.outcome === o);
       assert.ok(byOutcome('verified').length >= 1);
-      assert.equal(byOutcome('rolled-back').length, 2, JSON.stringify(outcomes(report)));
+      // Those in flight when the cancel arrived roll back (one may have verified in between).
+      const rolledBack = byOutcome('rolled-back').length;
+      assert.ok(rolledBack >= 1 && rolledBack <= 2, JSON.stringify(outcomes(report)));
+      assert.equal(byOutcome('verified').length + rolledBack + byOutcome('not-started').length, 6);
       assert.ok(byOutcome('not-started').length >= 1);
       const view = await env.view();
       for (const i of byOutcome('verified')) assert.equal(view.secondaryEnisOf(i.instanceId).length, 1);
