@@ -8,6 +8,15 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { keyId, type PayloadKeys } from './codec/payload-codec';
+import {
+  CHANGE_ACTIONS,
+  formatRate,
+  rateLimitsWith,
+  type ChangeAction,
+  type Rate,
+  type RateLimits,
+  type RateUnit,
+} from './shared/cloud-changes';
 import { TASK_QUEUE_DEFAULT } from './shared/migration';
 
 /** One documented variable: its name, default and meaning (the README table is generated from the same words). */
@@ -77,6 +86,11 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     description: 'First interval of the status polls (they back off from there).',
   },
   {
+    name: 'ENI_MIGRATE_RATE_LIMITS',
+    description:
+      'Per-API rates of the calls that change the cloud, for all workers of a region together, e.g. `CreateNetworkInterface=300/min,AssociateEipAddress=2/s` (unnamed actions keep their defaults).',
+  },
+  {
     name: 'ENI_MIGRATE_PAYLOAD_KEY',
     description:
       'AES-256 key (base64 of 32 bytes) that encrypts every payload the worker, the client and the CLI send to Temporal.',
@@ -130,6 +144,8 @@ export interface AppConfig {
   /** The operator's guest script file (ENI_MIGRATE_GUEST_SCRIPTS), read by the worker at start. */
   guestScriptsPath?: string;
   pollIntervalMs?: number;
+  /** The rate of each action that changes the cloud (ENI_MIGRATE_RATE_LIMITS over the defaults). Default: the defaults. */
+  rateLimits?: RateLimits;
 }
 
 /** A configuration problem: names the variable and what to set. The CLI maps it to exit code 2. */
@@ -158,6 +174,38 @@ const regionId = optional.refine(
   'must be a region id such as cn-hangzhou or ap-southeast-1',
 );
 
+/**
+ * ENI_MIGRATE_RATE_LIMITS: `Action=<n>/<s|min|h>`, comma-separated. Each problem is named with the fix, so a typo in
+ * an action never leaves that action at a default the operator did not mean.
+ */
+const rateLimits = optional.transform((value, ctx): Partial<Record<ChangeAction, Rate>> | undefined => {
+  if (value === undefined) return undefined;
+  const limits: Partial<Record<ChangeAction, Rate>> = {};
+  const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    const m = /^([A-Za-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*\/\s*(s|min|h)$/.exec(entry);
+    if (!m) {
+      problem(`"${entry}" is not Action=<calls>/<s|min|h>, e.g. CreateNetworkInterface=300/min`);
+      continue;
+    }
+    const [, name, count, per] = m;
+    const action = CHANGE_ACTIONS.find((a) => a === name);
+    if (!action) {
+      problem(
+        `names ${name}, which is not an action the worker rate-limits: use one of ${CHANGE_ACTIONS.join(', ')}`,
+      );
+    } else if (!(Number(count) > 0)) {
+      problem(`${name}: the rate must be more than 0 calls per ${per}`);
+    } else if (limits[action]) {
+      problem(`${name} is given twice: keep one`);
+    } else {
+      limits[action] = { count: Number(count), per: per as RateUnit };
+    }
+  }
+  return limits;
+});
+
 const envSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
@@ -177,6 +225,7 @@ const envSchema = z.object({
   ENI_MIGRATE_PAYLOAD_KEY: optional,
   ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS: optional,
   ENI_MIGRATE_PAYLOAD_KEY_FILE: optional,
+  ENI_MIGRATE_RATE_LIMITS: rateLimits,
   ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce
@@ -236,6 +285,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     guestScriptsPath: e.ENI_MIGRATE_GUEST_SCRIPTS,
     pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
+    rateLimits: rateLimitsWith(e.ENI_MIGRATE_RATE_LIMITS),
   };
 }
 
@@ -382,6 +432,12 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
       privateKey: config.ssh.privateKeyPath ?? '(unset)',
     },
     guestScripts: config.guestScriptsPath ?? '(built-in only)',
+    rateLimits: Object.fromEntries(
+      Object.entries(config.rateLimits ?? rateLimitsWith()).map(([action, rate]) => [
+        action,
+        formatRate(rate),
+      ]),
+    ),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
   };
 }

@@ -1,13 +1,20 @@
 /**
  * The worker: the composition root. It builds the cloud clients, the SSH runner and the activities, connects to
- * Temporal and polls the migration task queue. Credentials (Alibaba Cloud keys, SSH keys, the Temporal API key)
- * live only here: they never enter workflow inputs, results, history or logs.
+ * Temporal and polls the region's migration task queue, plus one rate-limited queue per API action that changes the
+ * cloud (src/shared/cloud-changes.ts). Credentials (Alibaba Cloud keys, SSH keys, the Temporal API key) live only
+ * here: they never enter workflow inputs, results, history or logs.
  *
  *   ALIBABA_CLOUD_REGION_ID=cn-hangzhou eni-migrate worker        (or: node lib/worker.js)
  */
 import type Credential from '@alicloud/credentials';
 import { Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  NativeConnection,
+  Worker,
+  type State,
+  type WorkerOptions,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import { createActivities } from './activities';
 import { dataConverterFor } from './codec/payload-codec';
 import { createCloudApis } from './cloud/clients';
@@ -21,6 +28,14 @@ import {
   type AppConfig,
 } from './config';
 import { loadGuestScripts } from './guest-scripts';
+import {
+  actionTaskQueue,
+  CHANGE_ACTIONS,
+  changeActionOf,
+  perSecond,
+  rateLimitsWith,
+  type RateLimits,
+} from './shared/cloud-changes';
 import { createSshRunner } from './ssh';
 import { ensureSearchAttributes } from './temporal';
 import { loadWorkflowBundle } from './workflow-bundle';
@@ -44,15 +59,108 @@ export interface RunWorkerOptions {
 }
 
 export interface MigrationWorker {
-  worker: Worker;
+  /** The region's workers: the migration queue's, and one per rate-limited API action; they run and stop together. */
+  worker: WorkerGroup;
   connection: NativeConnection;
-  /** Closes the connection; call after the worker has stopped. */
+  /** Closes the connection; call after the workers have stopped. */
   close(): Promise<void>;
+}
+
+/**
+ * Workers that run and stop as one: a worker process that polled the migration queue without the action queues would
+ * leave the migrations it runs waiting for their cloud changes. The same shape as one Worker where callers need it.
+ */
+export class WorkerGroup {
+  constructor(readonly workers: readonly Worker[]) {}
+
+  /** The task queues polled, the migration queue first. */
+  get taskQueues(): string[] {
+    return this.workers.map((w) => w.options.taskQueue);
+  }
+
+  /** The migration queue's worker's state (the others follow it). */
+  getState(): State {
+    return this.workers[0].getState();
+  }
+
+  shutdown(): void {
+    for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  /** Polls until every worker has stopped; one that fails stops the others, and its error is thrown. */
+  async run(): Promise<void> {
+    const runs = this.workers.map((w) =>
+      w.run().catch((err: unknown) => {
+        this.shutdown();
+        throw err;
+      }),
+    );
+    const failed = (await Promise.allSettled(runs)).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Runs the workers until `work` settles, then shuts them down; a worker failing first throws its error. */
+  async runUntil<R>(work: Promise<R> | (() => Promise<R>)): Promise<R> {
+    const running = this.run();
+    try {
+      const stopped = running.then((): never => {
+        throw new Error('the workers stopped before the work they ran finished');
+      });
+      // Once the work is done this rejects as the workers stop: the race has settled, nobody needs to hear it.
+      stopped.catch(() => undefined);
+      return await Promise.race([typeof work === 'function' ? work() : work, stopped]);
+    } finally {
+      this.shutdown();
+      await running;
+    }
+  }
+}
+
+export interface ActionWorkersOptions extends Omit<
+  WorkerOptions,
+  'taskQueue' | 'activities' | 'workflowBundle' | 'workflowsPath'
+> {
+  /** The workflows' queue (`<base>-<region>`): the action queues derive from it, as the workflows derive them. */
+  workflowTaskQueue: string;
+  /** Every activity; each action's worker registers those that issue its action. */
+  activities: object;
+  /** The rate of each action, for all workers together. */
+  rateLimits: RateLimits;
+}
+
+/**
+ * One activity worker per API action that changes the cloud, polling that action's queue. Its
+ * `maxTaskQueueActivitiesPerSecond` is a limit of the whole queue that the Temporal server enforces, whichever worker
+ * processes poll it: every worker of a region together starts at most that many of the action's activities a second
+ * (each issues its action once, bar a re-issue of a change that did not take). Every worker must be given the same
+ * rates: the server keeps the last one a poller sent.
+ */
+export async function createActionWorkers(options: ActionWorkersOptions): Promise<Worker[]> {
+  const { workflowTaskQueue, activities, rateLimits, ...workerOptions } = options;
+  const workers: Worker[] = [];
+  try {
+    for (const action of CHANGE_ACTIONS) {
+      const issuing = Object.entries(activities).filter(([name]) => changeActionOf(name) === action);
+      workers.push(
+        await Worker.create({
+          ...workerOptions,
+          taskQueue: actionTaskQueue(workflowTaskQueue, action),
+          activities: Object.fromEntries(issuing),
+          maxTaskQueueActivitiesPerSecond: perSecond(rateLimits[action]),
+        }),
+      );
+    }
+    return workers;
+  } catch (err) {
+    // A created Worker holds the connection until it has run: run each for an instant so it lets go.
+    await new WorkerGroup(workers).runUntil(Promise.resolve()).catch(() => undefined);
+    throw err;
+  }
 }
 
 const stderrLog = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** Builds everything and returns a Worker ready to run (tests and the demo drive it with runUntil or run). */
+/** Builds everything and returns the workers ready to run (tests and the demo drive them with runUntil or run). */
 export async function createMigrationWorker(options: RunWorkerOptions = {}): Promise<MigrationWorker> {
   const config = options.config ?? loadConfig();
   const log = options.log ?? stderrLog;
@@ -88,16 +196,36 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
 
   const connection = await NativeConnection.connect(connectionOptions);
   try {
-    const worker = await Worker.create({
+    const taskQueue = taskQueueFor(regionId, config.temporal.taskQueue);
+    // Payload encryption (ENI_MIGRATE_PAYLOAD_KEY): the codec runs outside the workflow sandbox, on every payload.
+    const codec = withDataConverter(config.temporal.payloadKeys);
+    const rateLimits = config.rateLimits ?? rateLimitsWith();
+    const actionWorkers = await createActionWorkers({
       connection,
       namespace: config.temporal.namespace,
-      taskQueue: taskQueueFor(regionId, config.temporal.taskQueue),
-      workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle(log)),
+      workflowTaskQueue: taskQueue,
       activities,
-      // Payload encryption (ENI_MIGRATE_PAYLOAD_KEY): the codec runs outside the workflow sandbox, on every payload.
-      ...withDataConverter(config.temporal.payloadKeys),
+      rateLimits,
+      ...codec,
     });
-    return { worker, connection, close: () => connection.close() };
+    let main: Worker;
+    try {
+      main = await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue,
+        workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle(log)),
+        // Every activity, for the migrations a release before 0.3 started (they schedule all on this queue).
+        activities,
+        ...codec,
+      });
+    } catch (err) {
+      await new WorkerGroup(actionWorkers).runUntil(Promise.resolve()).catch(() => undefined);
+      throw err;
+    }
+    const group = new WorkerGroup([main, ...actionWorkers]);
+    await warnIfPartitioned(connection, config.temporal.namespace, group.taskQueues.slice(1), log);
+    return { worker: group, connection, close: () => connection.close() };
   } catch (err) {
     await connection.close();
     throw err;
@@ -133,7 +261,7 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     const run = worker.run();
     // The signal may have fired between create and run.
     if (options.signal?.aborted) onAbort();
-    log(`eni-migrate worker: polling task queue ${worker.options.taskQueue}`);
+    log(`eni-migrate worker: polling task queues ${worker.taskQueues.join(', ')}`);
     await run;
     log('eni-migrate worker: stopped');
   } finally {
@@ -141,6 +269,38 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await close();
+  }
+}
+
+/**
+ * A queue's rate limit is split evenly among its partitions (4 by default): each enforces its share with its own
+ * burst, so a partitioned action queue admits bursts of up to rate + partitions, and may dispatch below the rate when
+ * its tasks sit unevenly. Say so, with the fix; a server that will not answer is left alone.
+ */
+async function warnIfPartitioned(
+  connection: NativeConnection,
+  namespace: string,
+  queues: string[],
+  log: (line: string) => void,
+): Promise<void> {
+  const partitioned: string[] = [];
+  try {
+    for (const name of queues) {
+      const { activityTaskQueuePartitions } = await connection.workflowService.listTaskQueuePartitions({
+        namespace,
+        taskQueue: { name },
+      });
+      const partitions = activityTaskQueuePartitions?.length ?? 0;
+      if (partitions > 1) partitioned.push(`${name} (${partitions})`);
+    }
+  } catch {
+    // Listing partitions is an operator's API some servers refuse; the limit still holds on average.
+    return;
+  }
+  if (partitioned.length > 0) {
+    log(
+      `eni-migrate worker: WARNING: these rate-limited task queues have several partitions, so each admits bursts of up to its rate plus its partitions: ${partitioned.join(', ')}; give them one (dynamic config matching.numTaskqueueReadPartitions and matching.numTaskqueueWritePartitions = 1, docs/configuration.md "Rate limits")`,
+    );
   }
 }
 

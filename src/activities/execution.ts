@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { activityInfo, heartbeat, sleep } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type Duration } from '@temporalio/common';
+import { msOptionalToNumber } from '@temporalio/common/lib/time';
 import { withCallMeter, type CallMeter } from '../cloud/call';
 import { CloudApiError, toApplicationFailure } from '../cloud/errors';
 import { SshError } from '../ssh';
@@ -192,7 +193,20 @@ function withApiCalls(err: unknown, apiCalls: number): unknown {
     type: err.type ?? undefined,
     nonRetryable: err.nonRetryable ?? undefined,
     details: [detail, ...rest],
-    nextRetryDelay: err.nextRetryDelay ?? undefined,
+    nextRetryDelay: atLeastTheBackoff(err.nextRetryDelay),
     cause: err.cause,
   });
+}
+
+/**
+ * A throttled attempt waits what the cloud asked (retry-after), but never less than the retry policy's own backoff:
+ * retry-after is often under a second, and attempts spent that fast would use up maximumAttempts within seconds.
+ */
+function atLeastTheBackoff(delay: Duration | null | undefined): number | undefined {
+  if (delay === undefined || delay === null) return undefined;
+  const { attempt, retryPolicy } = activityInfo();
+  const initialMs = msOptionalToNumber(retryPolicy?.initialInterval) ?? 1000;
+  const maxMs = msOptionalToNumber(retryPolicy?.maximumInterval) ?? 100 * initialMs;
+  const backoffMs = Math.min(initialMs * (retryPolicy?.backoffCoefficient ?? 2) ** (attempt - 1), maxMs);
+  return Math.max(msOptionalToNumber(delay) ?? 0, backoffMs);
 }

@@ -49,6 +49,12 @@ const DYNAMIC_CONFIG = [
   'frontend.enableServerVersionCheck=false',
 ];
 
+/**
+ * One partition per task queue (the server's default is 4): a queue's rate limit is split evenly among its
+ * partitions, so with several it admits bursts of up to rate + partitions (docs/configuration.md, "Rate limits").
+ */
+const ONE_PARTITION = ['matching.numTaskqueueReadPartitions=1', 'matching.numTaskqueueWritePartitions=1'];
+
 const PORT_ATTEMPTS = 3;
 
 /**
@@ -99,7 +105,7 @@ async function spawnDevServer(cliPath: string, opts: DevServerOptions): Promise<
     // No internet: the UI's news feed would only log fetch errors.
     ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-disable-news-fetch']),
     ...(opts.dbFilename ? ['--db-filename', opts.dbFilename] : []),
-    ...DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+    ...[...DYNAMIC_CONFIG, ...ONE_PARTITION].flatMap((value) => ['--dynamic-config-value', value]),
     ...searchAttributeFlags(SEARCH_ATTRIBUTES),
   ];
 
@@ -210,6 +216,7 @@ async function startFromSdkDownload(opts: DevServerOptions): Promise<DevServer> 
           dbFilename: opts.dbFilename,
           log: { format: 'pretty', level: opts.logLevel ?? 'warn' },
           searchAttributes: [...SEARCH_ATTRIBUTES],
+          extraArgs: ONE_PARTITION.flatMap((value) => ['--dynamic-config-value', value]),
         },
       }),
     (late) => late.teardown(),

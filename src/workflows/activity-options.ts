@@ -1,5 +1,12 @@
-import { ActivityCancellationType, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  proxyActivities,
+  workflowInfo,
+  type ActivityFunctionWithOptions,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { actionTaskQueue, changeActionOf } from '../shared/cloud-changes';
 
 /** Errors that retrying cannot fix, whatever an activity said. */
 const NEVER_RETRY = [
@@ -28,6 +35,12 @@ const READS = {
  * One cloud change plus its wait. Activities heartbeat every 2 s, so a lost worker is noticed within the heartbeat
  * timeout and the retry resumes from the last checkpoint. Cancellation waits for the activity to stop, so no call
  * is in flight while compensations run.
+ *
+ * Throttling counts as an attempt like any failure, so a run of throttled attempts must not spend maximumAttempts in
+ * seconds: a throttled attempt waits the cloud's retry-after, but never less than this policy's own backoff
+ * (src/activities/execution.ts), so 10 attempts span at least 1+2+4+…+60+60+60 s ≈ 4 minutes of throttling before a
+ * step fails (and then its rollback runs, whose rounds never give up). From release 0.3 the calls of all workers are
+ * also paced under the per-API rates (src/shared/cloud-changes.ts), so only other users of the account throttle them.
  */
 const CHANGES = {
   startToCloseTimeout: '10 minutes',
@@ -76,3 +89,53 @@ export const changes = proxyActivities<Activities>(CHANGES);
 export const undo = proxyActivities<Activities>(COMPENSATIONS);
 export const rollbackRound = proxyActivities<Activities>(ROLLBACK_ROUND);
 export const guest = (budgetSeconds: number) => proxyActivities<Activities>(guestOptions(budgetSeconds));
+
+/**
+ * The patch of release 0.3, one per release (docs/operations.md): every activity that changes the cloud runs on the
+ * rate-limited task queue of its API action (src/shared/cloud-changes.ts), and every activity carries its runbook step
+ * as its summary. A migration or revert started by a 0.2 worker has no marker for it and schedules as 0.2 did.
+ */
+export const RATE_LIMITS_V3 = 'eni-migration-0.3';
+
+/** Calls one activity: its name, what the Web UI's timeline shows for it (the runbook step), its arguments. */
+export type Call = <K extends keyof Activities>(
+  activity: K,
+  summary: string,
+  ...args: Parameters<Activities[K]>
+) => ReturnType<Activities[K]>;
+
+/** The activities as one release of the workflows schedules them. */
+export interface Scheduler {
+  reads: Call;
+  changes: Call;
+  undo: Call;
+  rollbackRound: Call;
+  guest: (budgetSeconds: number) => Call;
+}
+
+/**
+ * How a workflow run schedules its activities. `rateLimited`, when the run has RATE_LIMITS_V3: an activity that changes
+ * the cloud goes to the task queue of the API action it issues (whose workers the server paces at that action's rate),
+ * and every activity carries its summary. Without it (a run started by release 0.2): the workflow's own queue, no
+ * summary.
+ */
+export function scheduler(rateLimited: boolean): Scheduler {
+  type Untyped = ActivityFunctionWithOptions<(...args: unknown[]) => Promise<unknown>>;
+  const calls =
+    (proxy: object): Call =>
+    (activity, summary, ...args) => {
+      const fn = (proxy as Record<string, Untyped>)[activity];
+      if (!rateLimited) return fn(...args) as never;
+      const action = changeActionOf(activity);
+      // Never executed eagerly by the workflow's worker: eager dispatch applies only to the workflow's own queue.
+      const queue = action ? { taskQueue: actionTaskQueue(workflowInfo().taskQueue, action) } : {};
+      return fn.executeWithOptions({ summary, ...queue }, args) as never;
+    };
+  return {
+    reads: calls(reads),
+    changes: calls(changes),
+    undo: calls(undo),
+    rollbackRound: calls(rollbackRound),
+    guest: (budgetSeconds) => calls(guest(budgetSeconds)),
+  };
+}

@@ -16,7 +16,7 @@ import {
   type MigrationReport,
 } from '../shared/migration';
 import { VPC_ID } from '../shared/search-attributes';
-import { changes, guest, reads, rollbackRound, undo } from './activity-options';
+import { RATE_LIMITS_V3, scheduler, type Scheduler } from './activity-options';
 import { approveSignal, approveUpdate } from './messages';
 import { endBeforeAnyChange, MigrationTracker } from './progress';
 import { RollbackRounds, type RoundsResult } from './rollback-rounds';
@@ -24,6 +24,7 @@ import { migrationFailed, messageOf } from './failures';
 import { refuseBadLimits } from './limits';
 import { withinOfflineBudget } from './offline-budget';
 import { rollBack } from './roll-back';
+import { MIGRATION_STEPS, StepLabels } from './runbook-steps';
 import { Saga } from './saga';
 import { migrateInstanceV0_1 } from './v0.1/migrate-instance';
 
@@ -59,7 +60,9 @@ const BIND_BACK_IMPOSSIBLE = new Set([
  */
 export async function migrateInstance(input: MigrationInput): Promise<MigrationReport> {
   if (!patched(SAGA_V2)) return migrateInstanceV0_1(input);
+  const act = scheduler(patched(RATE_LIMITS_V3));
   const track = new MigrationTracker(input);
+  const say = new StepLabels(MIGRATION_STEPS, () => ({ instanceId: input.instanceId, ...track.resources }));
   track.eipConverted = 'no';
   let approved = false;
   setHandler(
@@ -85,7 +88,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   // 0. Preflight: read-only; a failed check ends the migration before any change, naming cause and fix.
   let plan: MigrationPlan;
   try {
-    plan = await preflight(input, verify, track);
+    plan = await preflight(input, verify, track, act, say);
   } catch (err) {
     endBeforeAnyChange(track, err);
     throw err;
@@ -108,7 +111,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     track.awaitingApproval = false;
     // A plan approved hours later may be stale: the checks run again, and refuse with nothing changed.
     try {
-      plan = await preflight(input, verify, track);
+      plan = await preflight(input, verify, track, act, say);
     } catch (err) {
       endBeforeAnyChange(track, err);
       throw err;
@@ -126,17 +129,30 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       try {
         const converted = await track.run('convertToEip', async () => {
           const postPaid = plan.switchToPostPaid
-            ? await changes.switchToPostPaid({ instanceId: plan.instanceId, tokenSeed })
+            ? await act.changes('switchToPostPaid', say.does('switchToPostPaid'), {
+                instanceId: plan.instanceId,
+                tokenSeed,
+              })
             : { apiCalls: 0 };
           conversionSent = true;
-          const r = await changes.convertNatPublicIpToEip({ instanceId: plan.instanceId, publicIp });
+          const r = await act.changes('convertNatPublicIpToEip', say.does('convertToEip'), {
+            instanceId: plan.instanceId,
+            publicIp,
+          });
           return { ...r, apiCalls: r.apiCalls + postPaid.apiCalls };
         });
         track.eipConverted = 'yes';
         track.resources.allocationId = converted.allocationId;
       } catch (err) {
         // The call may have taken effect though its answer was lost: look, rather than report "nothing changed".
-        if (conversionSent) track.eipConverted = await conversionAfterFailure(publicIp, track);
+        if (conversionSent) {
+          track.eipConverted = await conversionAfterFailure(
+            publicIp,
+            track,
+            act,
+            say.does('checkConversion'),
+          );
+        }
         throw err;
       }
     } else {
@@ -160,7 +176,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       blocked: (reason) => track.notUndone('createEni', reason),
       undo: () =>
         track.undo('createEni', () =>
-          undo.deleteNetworkInterface({
+          act.undo('deleteNetworkInterface', say.undoes('createEni'), {
             networkInterfaceId: track.resources.networkInterfaceId,
             create: eniSpec,
           }),
@@ -168,7 +184,9 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       leftover: () =>
         `ENI ${track.resources.networkInterfaceId ?? `tagged MigrationWorkflowId=${workflowInfo().workflowId}`} created by this migration: delete it (ECS DeleteNetworkInterface) once it is Available`,
     });
-    const eni = await track.run('createEni', () => changes.createNetworkInterface(eniSpec));
+    const eni = await track.run('createEni', () =>
+      act.changes('createNetworkInterface', say.does('createEni'), eniSpec),
+    );
     track.resources.networkInterfaceId = eni.networkInterfaceId;
     track.resources.eniPrivateIp = eni.privateIpAddress;
     const eniRef = { networkInterfaceId: eni.networkInterfaceId, instanceId: plan.instanceId };
@@ -179,17 +197,18 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       // Never detach an ENI while the EIP has no home: the EIP must be off it and back on the instance first.
       requires: [UNBIND_EIP_FROM_ENI, BIND_EIP_BACK],
       blocked: (reason) => track.notUndone('attachEni', reason),
-      undo: () => track.undo('attachEni', () => undo.detachNetworkInterface(eniRef)),
+      undo: () =>
+        track.undo('attachEni', () => act.undo('detachNetworkInterface', say.undoes('attachEni'), eniRef)),
       leftover: () =>
         `ENI ${eni.networkInterfaceId} still attached to ${plan.instanceId}: detach it (ECS DetachNetworkInterface; if it stays Detaching, issue it again or restart the instance), then delete it`,
     });
-    await track.run('attachEni', () => changes.attachNetworkInterface(eniRef));
+    await track.run('attachEni', () => act.changes('attachNetworkInterface', say.does('attachEni'), eniRef));
 
     // Before the EIP leaves the instance, while SSH on it still works: set up the guest for the new NIC.
     if (input.guestPrepareScript) {
       const script = input.guestPrepareScript;
       await track.run('prepareGuest', () =>
-        guest(60).prepareGuest({
+        act.guest(60)('prepareGuest', say.does('prepareGuest', { script }), {
           address: plan.publicIp,
           script,
           hostKeyFingerprint: plan.hostKeyFingerprint,
@@ -210,7 +229,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     // Rounds and the roll-forward send their own ClientTokens: step 5's token would only get step 5's answer back.
     // An EIP an operator put back on the instance by hand has a home: the roll-forward then ends there (`endedOn`).
     const rollForward = (round: number) =>
-      rollbackRound.associateEipToEni({
+      act.rollbackRound('associateEipToEni', say.rollsForward(round), {
         ...eipOnEni,
         tokenScope: `forward-r${round}`,
         orHomeOn: plan.instanceId,
@@ -226,7 +245,10 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
             step: 'unassociateEip',
             action: 'bind the EIP back to the instance',
             attempt: (round) =>
-              rollbackRound.associateEipToInstance({ ...eipOnInstance, tokenScope: `r${round}` }),
+              act.rollbackRound('associateEipToInstance', say.undoes('unassociateEip', round), {
+                ...eipOnInstance,
+                tokenScope: `r${round}`,
+              }),
             rollForward,
             rollForwardAction,
             impossible: (type) => BIND_BACK_IMPOSSIBLE.has(type),
@@ -240,7 +262,9 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
         `EIP ${plan.publicIp} (${allocationId}) is not on ${plan.instanceId}: bind it back (VPC AssociateEipAddress, InstanceType=EcsInstance) once it is Available`,
     });
     track.goingOffline();
-    await track.run('unassociateEip', () => changes.unassociateEipFromInstance(eipOnInstance));
+    await track.run('unassociateEip', () =>
+      act.changes('unassociateEipFromInstance', say.does('unassociateEip'), eipOnInstance),
+    );
 
     // 5. Bind the EIP to the ENI's primary private IP, NAT mode, within the offline budget.
     saga.register({
@@ -254,7 +278,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
             action: 'unbind the EIP from the ENI',
             // Found back on the instance (fixed by hand), it has a home: done, and the bind-back will see it there.
             attempt: (round) =>
-              rollbackRound.unassociateEipFromEni({
+              act.rollbackRound('unassociateEipFromEni', say.undoes('associateEipToEni', round), {
                 ...eipOnEni,
                 tokenScope: `r${round}`,
                 orHomeOn: plan.instanceId,
@@ -271,7 +295,9 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     });
     const budgetMs = limits.offlineBudgetMs;
     await track.run('associateEipToEni', () =>
-      withinOfflineBudget(budgetMs - track.offlineMs(), budgetMs, () => changes.associateEipToEni(eipOnEni)),
+      withinOfflineBudget(budgetMs - track.offlineMs(), budgetMs, () =>
+        act.changes('associateEipToEni', say.does('associateEipToEni'), eipOnEni),
+      ),
     );
     track.backOnline();
 
@@ -288,7 +314,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     const timeoutSeconds = input.verifyTimeoutSeconds ?? 120;
     try {
       await track.run('verify', () =>
-        guest(timeoutSeconds).verifyMigration({
+        act.guest(timeoutSeconds)('verifyMigration', say.does('verify'), {
           address: plan.publicIp,
           hostKeyFingerprint: plan.hostKeyFingerprint as string,
           snatIps: plan.snatIps,
@@ -316,10 +342,15 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
 }
 
 /** After a failed step 1: is the address an EIP now? A read; `unknown` if even that fails. */
-async function conversionAfterFailure(publicIp: string, track: MigrationTracker): Promise<EipConversion> {
+async function conversionAfterFailure(
+  publicIp: string,
+  track: MigrationTracker,
+  act: Scheduler,
+  summary: string,
+): Promise<EipConversion> {
   try {
     const { allocationId } = await CancellationScope.nonCancellable(() =>
-      reads.findEipByAddress({ publicIp }),
+      act.reads('findEipByAddress', summary, { publicIp }),
     );
     // Not visible (yet): the call may still have run; say so rather than "nothing changed".
     if (!allocationId) return 'unknown';
@@ -341,11 +372,13 @@ async function preflight(
   input: MigrationInput,
   verify: boolean,
   track: MigrationTracker,
+  act: Scheduler,
+  say: StepLabels,
 ): Promise<MigrationPlan> {
   let result;
   try {
     result = await track.run('preflight', () =>
-      reads.preflight({
+      act.reads('preflight', say.does('preflight'), {
         regionId: input.regionId,
         instanceId: input.instanceId,
         vSwitchId: input.vSwitchId,

@@ -2,19 +2,21 @@ import {
   ApplicationFailure,
   CancellationScope,
   isCancellation,
+  patched,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { EipOnEni, RevertPlan } from '../activities';
 import { REVERT_STEP_ORDER, type MigrationReport, type RevertInput } from '../shared/migration';
 import { VPC_ID } from '../shared/search-attributes';
-import { changes, guest, reads, rollbackRound, undo } from './activity-options';
+import { RATE_LIMITS_V3, scheduler, type Scheduler } from './activity-options';
 import { messageOf, migrationFailed } from './failures';
 import { refuseBadLimits } from './limits';
 import { withinOfflineBudget } from './offline-budget';
 import { endBeforeAnyChange, MigrationTracker } from './progress';
 import { RollbackRounds, type RoundsResult } from './rollback-rounds';
 import { rollBack } from './roll-back';
+import { REVERT_STEPS, StepLabels } from './runbook-steps';
 import { Saga } from './saga';
 
 /** Errors of AssociateEipAddress saying the ENI cannot take the EIP back: it is gone. */
@@ -36,7 +38,9 @@ const ENI_GONE = new Set([
  *   3. verify                  4. detach the ENI                5. delete the ENI
  */
 export async function revertInstance(input: RevertInput): Promise<MigrationReport> {
+  const act = scheduler(patched(RATE_LIMITS_V3));
   const track = new MigrationTracker(input, REVERT_STEP_ORDER);
+  const say = new StepLabels(REVERT_STEPS, () => ({ instanceId: input.instanceId, ...track.resources }));
   track.open();
   const limits = refuseBadLimits(input, track);
   const rounds = new RollbackRounds(track, limits.rollbackRetryMaxMs);
@@ -45,7 +49,7 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
 
   let plan: RevertPlan;
   try {
-    plan = await preflight(input, verify, track);
+    plan = await preflight(input, verify, track, act, say);
   } catch (err) {
     endBeforeAnyChange(track, err);
     throw err;
@@ -65,9 +69,12 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
   const removeEni = async (): Promise<string[]> => {
     try {
       await CancellationScope.nonCancellable(async () => {
-        await track.run('detachEni', () => undo.detachNetworkInterface(eniRef));
+        await track.run('detachEni', () => act.undo('detachNetworkInterface', say.does('detachEni'), eniRef));
         await track.run('deleteEni', () =>
-          undo.deleteNetworkInterface({ networkInterfaceId: plan.networkInterfaceId, tokenSeed }),
+          act.undo('deleteNetworkInterface', say.does('deleteEni'), {
+            networkInterfaceId: plan.networkInterfaceId,
+            tokenSeed,
+          }),
         );
       });
       return [];
@@ -84,7 +91,7 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
     // and the roll-forward send their own ClientTokens: an earlier move's token would only get its old answer back.
     // Forward, for the way back, is the instance; an EIP found on the other home (put there by hand) counts as home.
     const forwardToInstance = (round: number) =>
-      rollbackRound.associateEipToInstance({
+      act.rollbackRound('associateEipToInstance', say.rollsForward(round), {
         ...eipOnInstance,
         tokenScope: `forward-r${round}`,
         orHomeOn: plan.networkInterfaceId,
@@ -104,7 +111,7 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
             step: 'unassociateEipFromEni',
             action: 'bind the EIP back to the ENI',
             attempt: (round) =>
-              rollbackRound.associateEipToEni({
+              act.rollbackRound('associateEipToEni', say.undoes('unassociateEipFromEni', round), {
                 ...eipOnEni,
                 tokenScope: `r${round}`,
                 orHomeOn: plan.instanceId,
@@ -124,7 +131,9 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
       leftover: () => `EIP ${plan.publicIp} (${plan.allocationId}) is bound to nothing: bind it to the ENI`,
     });
     track.goingOffline();
-    await track.run('unassociateEipFromEni', () => changes.unassociateEipFromEni(eipOnEni));
+    await track.run('unassociateEipFromEni', () =>
+      act.changes('unassociateEipFromEni', say.does('unassociateEipFromEni'), eipOnEni),
+    );
 
     // 2. Bind it to the instance, within the offline budget.
     saga.register({
@@ -137,7 +146,7 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
             action: 'unbind the EIP from the instance',
             // Found back on the ENI (fixed by hand), it has a home: done.
             attempt: (round) =>
-              rollbackRound.unassociateEipFromInstance({
+              act.rollbackRound('unassociateEipFromInstance', say.undoes('associateEipToInstance', round), {
                 ...eipOnInstance,
                 tokenScope: `r${round}`,
                 orHomeOn: plan.networkInterfaceId,
@@ -155,7 +164,7 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
     const budgetMs = limits.offlineBudgetMs;
     await track.run('associateEipToInstance', () =>
       withinOfflineBudget(budgetMs - track.offlineMs(), budgetMs, () =>
-        changes.associateEipToInstance(eipOnInstance),
+        act.changes('associateEipToInstance', say.does('associateEipToInstance'), eipOnInstance),
       ),
     );
     track.backOnline();
@@ -164,7 +173,7 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
     if (verify) {
       const timeoutSeconds = input.verifyTimeoutSeconds ?? 120;
       await track.run('verify', () =>
-        guest(timeoutSeconds).verifyMigration({
+        act.guest(timeoutSeconds)('verifyMigration', say.does('verify'), {
           address: plan.publicIp,
           hostKeyFingerprint: plan.hostKeyFingerprint as string,
           snatIps: [plan.publicIp],
@@ -199,11 +208,17 @@ export async function revertInstance(input: RevertInput): Promise<MigrationRepor
 }
 
 /** Step 0. Throws a non-retryable PreflightFailed naming every failed check and its fix. */
-async function preflight(input: RevertInput, verify: boolean, track: MigrationTracker): Promise<RevertPlan> {
+async function preflight(
+  input: RevertInput,
+  verify: boolean,
+  track: MigrationTracker,
+  act: Scheduler,
+  say: StepLabels,
+): Promise<RevertPlan> {
   let result;
   try {
     result = await track.run('preflight', () =>
-      reads.revertPreflight({
+      act.reads('revertPreflight', say.does('preflight'), {
         regionId: input.regionId,
         instanceId: input.instanceId,
         verify,

@@ -26,6 +26,8 @@ import { createCloudApis } from '../../src/cloud/clients';
 import { taskQueueFor } from '../../src/config';
 import type { GuestScriptRegistry } from '../../src/guest-scripts';
 import { createSshRunner, type SshRunner } from '../../src/ssh';
+import { CHANGE_ACTIONS, type RateLimits } from '../../src/shared/cloud-changes';
+import { createActionWorkers, WorkerGroup } from '../../src/worker';
 import { migrationWorkflowId, type MigrationInput, type MigrationReport } from '../../src/shared/migration';
 import type { LocalCloudOptions } from '../../src/local-cloud';
 import type { DevServerOptions } from '../../src/temporal/dev-server';
@@ -58,7 +60,17 @@ export interface MigrationEnvOptions extends LocalCloudOptions {
   guestScripts?: GuestScriptRegistry;
   /** The worker's data converter (e.g. the payload encryption codec); default: the SDK's. */
   dataConverter?: DataConverter;
+  /**
+   * The rate of each API action's queue (the worker's ENI_MIGRATE_RATE_LIMITS). Unnamed actions: 100/s, so that
+   * tests not about rate limits never wait on them.
+   */
+  rateLimits?: Partial<RateLimits>;
 }
+
+/** What the action queues get when a test names no rate: more than any test issues. */
+const GENEROUS: RateLimits = Object.fromEntries(
+  CHANGE_ACTIONS.map((a) => [a, { count: 100, per: 's' }]),
+) as RateLimits;
 
 /** What `startWorker` may change about the worker it starts. */
 export interface WorkerOptions {
@@ -87,11 +99,11 @@ export interface MigrationEnv {
   ): Promise<WorkflowHandle<typeof migrateInstance>>;
   /** Starts a migration and waits for its report. */
   migrate(input: Partial<MigrationInput> & { instanceId: string }): Promise<MigrationReport>;
-  /** Shuts the worker down (activities in flight are cancelled, as when a worker process goes away). */
+  /** Shuts the workers down (activities in flight are cancelled, as when a worker process goes away). */
   stopWorker(): Promise<void>;
-  /** Starts a new worker on the same task queue (by default with the current workflow bundle). */
+  /** Starts new workers on the same task queues (by default with the current workflow bundle). */
   startWorker(opts?: WorkerOptions): Promise<void>;
-  /** Runs `fn` with an extra worker on its own task queue, with these activities (wrong credentials, say). */
+  /** Runs `fn` with extra workers on their own task queues, with these activities (wrong credentials, say). */
   withWorker<T>(activities: object, fn: (taskQueue: string) => Promise<T>): Promise<T>;
   view(): Promise<CloudView>;
   stop(): Promise<void>;
@@ -131,31 +143,47 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     pollIntervalMs: opts.pollIntervalMs ?? 50,
   });
 
-  let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
-  const startWorker = async (wopts: WorkerOptions = {}) => {
-    worker = await Worker.create({
+  const rateLimits: RateLimits = { ...GENEROUS, ...opts.rateLimits };
+  /** The workflows' queue and its action queues, as the product's worker polls them. */
+  const createWorkers = async (queue: string, acts: object, wopts: WorkerOptions = {}) => {
+    const common = {
       connection: temporal.nativeConnection,
       namespace: temporal.server.namespace,
-      taskQueue: regionQueue,
-      workflowBundle: wopts.workflowBundle ?? workflowCode,
       ...(wopts.identity ? { identity: wopts.identity } : {}),
       ...((wopts.dataConverter ?? opts.dataConverter)
         ? { dataConverter: wopts.dataConverter ?? opts.dataConverter }
         : {}),
-      activities,
       // A worker going away in a test should hand its activities back at once, not after the default 10 s grace.
-      shutdownGraceTime: '200ms',
+      shutdownGraceTime: '200ms' as const,
       // Cancellation reaches an activity with a heartbeat's answer: flush heartbeats often so tests do not wait.
-      maxHeartbeatThrottleInterval: '200ms',
-      defaultHeartbeatThrottleInterval: '200ms',
+      maxHeartbeatThrottleInterval: '200ms' as const,
+      defaultHeartbeatThrottleInterval: '200ms' as const,
+    };
+    const actionWorkers = await createActionWorkers({
+      ...common,
+      workflowTaskQueue: queue,
+      activities: acts,
+      rateLimits,
     });
-    running = worker.run();
+    const main = await Worker.create({
+      ...common,
+      taskQueue: queue,
+      workflowBundle: wopts.workflowBundle ?? workflowCode,
+      activities: acts,
+    });
+    return new WorkerGroup([main, ...actionWorkers]);
+  };
+
+  let workers: WorkerGroup | undefined;
+  let running: Promise<void> | undefined;
+  const startWorker = async (wopts: WorkerOptions = {}) => {
+    workers = await createWorkers(regionQueue, activities, wopts);
+    running = workers.run();
   };
   const stopWorker = async () => {
-    worker?.shutdown();
+    workers?.shutdown();
     await running;
-    worker = undefined;
+    workers = undefined;
     running = undefined;
   };
   await startWorker();
@@ -169,14 +197,7 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
 
   const withWorker = async <T>(extra: object, fn: (queue: string) => Promise<T>): Promise<T> => {
     const queue = `${taskQueue}-extra-${randomBytes(2).toString('hex')}`;
-    const w = await Worker.create({
-      connection: temporal.nativeConnection,
-      namespace: temporal.server.namespace,
-      taskQueue: queue,
-      workflowBundle: workflowCode,
-      activities: extra,
-    });
-    return w.runUntil(fn(queue));
+    return (await createWorkers(queue, extra)).runUntil(fn(queue));
   };
 
   const start = (input: Partial<MigrationInput> & { instanceId: string }, queue = regionQueue) =>

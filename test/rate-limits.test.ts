@@ -1,0 +1,250 @@
+/**
+ * Rate limits shared by every worker: each API action that changes the cloud has its own task queue, rate-limited for
+ * the whole queue by the Temporal server (src/shared/cloud-changes.ts, src/worker.ts). The local cloud enforces a
+ * per-action limit as Alibaba does, and its call log is the judge.
+ *
+ * What the server promises, and so what is asserted: on a queue of one partition, activity starts conform to a token
+ * bucket of `RATE` a second whose burst is one second's worth plus one (RATE + 1: the matching service's limiter is a
+ * GCRA with a 1 s burst, service/matching/ratelimit_manager.go). A call reaches the cloud after its activity's first
+ * reads, some tens to hundreds of milliseconds later, which can bunch calls up; the bucket below allows up to a second
+ * of that (another RATE). So in every window of W seconds an action gets at most RATE × W + BURST calls, and the
+ * cloud's own bucket of the same size throttles none of them. Without the shared limit, 20 conversions would reach the
+ * cloud within a second or two and the window check (and the cloud) would refuse most of them.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { CallRecord } from '../src/local-cloud/wire/call-log';
+import { ConfigError, loadConfig, taskQueueFor } from '../src/config';
+import {
+  actionTaskQueue,
+  CHANGE_ACTIONS,
+  changeActionOf,
+  DEFAULT_RATE_LIMITS,
+  type ChangeAction,
+  type RateLimits,
+} from '../src/shared/cloud-changes';
+import type { MigrationReport } from '../src/shared/migration';
+import type { migrateInstance } from '../src/workflows';
+import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
+
+/** Calls a second per action: the worker's configured rate and the cloud's refill rate alike. */
+const RATE = 2;
+/** The server's burst (RATE + 1) plus a second's worth for the time between an activity's start and its call. */
+const BURST = 2 * RATE + 1;
+const INSTANCES = 20;
+/** The actions a plain migration issues, once per instance each. */
+const MIGRATION_ACTIONS: ChangeAction[] = [
+  'ConvertNatPublicIpToEip',
+  'CreateNetworkInterface',
+  'AttachNetworkInterface',
+  'UnassociateEipAddress',
+  'AssociateEipAddress',
+];
+
+/**
+ * The smallest bucket (at `rate` a second) that admits these arrival times: the most calls in any window beyond what
+ * the rate refills in it. The calls conform to (rate, burst) exactly when this is at most `burst`.
+ */
+function burstNeeded(times: number[], rate: number): number {
+  let need = 0;
+  for (let i = 0; i < times.length; i++) {
+    for (let j = i; j < times.length; j++) {
+      need = Math.max(need, j - i + 1 - (rate * (times[j] - times[i])) / 1000);
+    }
+  }
+  return need;
+}
+
+/** The most calls in any window of `ms` milliseconds. */
+function mostInWindow(times: number[], ms: number): number {
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[j] < times[i] - ms + 1) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+describe('rate limits shared by every worker', () => {
+  let env: MigrationEnv;
+  let handles: Array<WorkflowHandle<typeof migrateInstance>>;
+  let reports: MigrationReport[];
+  let calls: CallRecord[];
+
+  before(async () => {
+    const rateLimits = Object.fromEntries(
+      CHANGE_ACTIONS.map((a) => [a, { count: RATE, per: 's' }]),
+    ) as RateLimits;
+    // One more instance than the batch takes, for the throttling case.
+    env = await startMigrationEnv({ instances: INSTANCES + 1, rateLimits });
+    for (const action of CHANGE_ACTIONS) await env.cloud.admin.rateLimit(action, RATE, BURST);
+  });
+  after(() => env?.stop());
+
+  it('the window check is real: it refuses a burst the cloud would throttle', () => {
+    const paced = [0, 0, 0, 500, 1000, 1500, 2000];
+    assert.equal(burstNeeded(paced, RATE), 3);
+    assert.equal(mostInWindow(paced, 1000), 4);
+    assert.equal(burstNeeded(Array<number>(INSTANCES).fill(0), RATE), INSTANCES);
+  });
+
+  it(`${INSTANCES} migrations at once: all verified, no change throttled, every action within ${RATE}/s`, async (t) => {
+    const since = (await env.cloud.admin.calls()).at(-1)?.seq ?? 0;
+    const started = Date.now();
+    const batch = env.instances.slice(0, INSTANCES);
+    handles = await Promise.all(batch.map((i) => env.start({ instanceId: i.instanceId })));
+    reports = await Promise.all(handles.map((h) => h.result()));
+    const wallMs = Date.now() - started;
+    for (const r of reports) assert.equal(r.outcome, 'verified', `${r.instanceId}: ${r.cause}`);
+
+    calls = await env.cloud.admin.calls({ since });
+    const throttled = calls.filter((c) => c.code?.includes('Throttling'));
+    const figures: Record<string, unknown> = { wallMs, throttledReads: throttled.length };
+    for (const action of CHANGE_ACTIONS) {
+      const mine = calls.filter((c) => c.action === action);
+      assert.deepEqual(
+        mine.filter((c) => c.code?.includes('Throttling')).map((c) => c.seq),
+        [],
+        `${action} was throttled`,
+      );
+      if (!MIGRATION_ACTIONS.includes(action)) {
+        assert.equal(mine.length, 0, `a plain migration issues no ${action}`);
+        continue;
+      }
+      assert.ok(mine.length >= INSTANCES, `${action}: ${mine.length} calls`);
+      const times = mine.map((c) => Date.parse(c.time));
+      const need = burstNeeded(times, RATE);
+      assert.ok(
+        need <= BURST,
+        `${action}: ${mine.length} calls need a bucket of ${need.toFixed(2)} at ${RATE}/s, more than ${BURST}`,
+      );
+      figures[action] = {
+        calls: mine.length,
+        spanS: (times.at(-1)! - times[0]) / 1000,
+        mostIn1s: mostInWindow(times, 1000),
+        mostIn5s: mostInWindow(times, 5000),
+        burstNeeded: Number(need.toFixed(2)),
+      };
+    }
+    assert.equal(calls.filter((c) => c.action === 'CreateNetworkInterface').length, INSTANCES);
+    t.diagnostic(JSON.stringify(figures));
+  });
+
+  it('each change ran on its action queue, one partition each; every activity says its runbook step', async () => {
+    assert.ok(handles, 'runs after the batch above');
+    const queue = taskQueueFor(env.regionId, env.taskQueue);
+    for (const action of MIGRATION_ACTIONS) {
+      const { activityTaskQueuePartitions } =
+        await env.temporal.client.workflowService.listTaskQueuePartitions({
+          namespace: env.temporal.server.namespace,
+          taskQueue: { name: actionTaskQueue(queue, action) },
+        });
+      assert.equal(activityTaskQueuePartitions?.length, 1, `${action}: a partitioned queue splits its limit`);
+    }
+    for (const [n, handle] of handles.entries()) {
+      const { instanceId, publicIp } = env.instances[n];
+      const history = await handle.fetchHistory();
+      const scheduled = (history.events ?? []).flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes;
+        if (!a) return [];
+        const summary = e.userMetadata?.summary;
+        return [
+          {
+            type: a.activityType?.name ?? '',
+            queue: a.taskQueue?.name ?? '',
+            summary: summary ? defaultPayloadConverter.fromPayload<string>(summary) : undefined,
+          },
+        ];
+      });
+      for (const s of scheduled) {
+        const action = changeActionOf(s.type);
+        assert.equal(s.queue, action ? actionTaskQueue(queue, action) : queue, `${instanceId} ${s.type}`);
+      }
+      const { networkInterfaceId: eni, snatIp } = reports[n];
+      const vSwitchId = calls.find(
+        (c) => c.action === 'CreateNetworkInterface' && c.params.NetworkInterfaceName?.endsWith(instanceId),
+      )?.params.VSwitchId;
+      assert.deepEqual(
+        scheduled.map((s) => s.summary),
+        [
+          `0. Preflight ${instanceId}: read-only checks, nothing changes`,
+          `1. Convert the NAT public IP ${publicIp} of ${instanceId} to an EIP (irreversible)`,
+          `2. Create a secondary ENI for ${instanceId} in ${vSwitchId}`,
+          `3. Attach ENI ${eni} to ${instanceId}`,
+          `4. Unbind EIP ${publicIp} from ${instanceId} (no public address until step 5)`,
+          `5. Bind EIP ${publicIp} to ENI ${eni} (NAT mode)`,
+          `6. Verify: SSH on ${publicIp} reaches ${instanceId} (same host key), egress leaves through SNAT IP ${snatIp}`,
+        ],
+      );
+    }
+  });
+});
+
+describe('a throttled call waits, and does not fail the migration', () => {
+  let env: MigrationEnv;
+  before(async () => {
+    env = await startMigrationEnv({ instances: 1 });
+  });
+  after(() => env?.stop());
+
+  it("waits at least its retry policy's backoff, however short the cloud's retry-after", async () => {
+    const { admin } = env.cloud;
+    const since = (await admin.calls()).at(-1)?.seq ?? 0;
+    // Retry-after 1 ms: honoured as given, ten attempts would be spent in a few milliseconds.
+    await admin.fault({
+      action: 'CreateNetworkInterface',
+      code: 'Throttling.User',
+      count: 3,
+      retryAfterMs: 1,
+    });
+    const report = await env.migrate({ instanceId: env.instances[0].instanceId });
+    assert.equal(report.outcome, 'verified', report.cause);
+    const creates = await admin.calls({ action: 'CreateNetworkInterface', since });
+    assert.deepEqual(
+      creates.map((c) => c.code ?? 'ok'),
+      ['Throttling.User', 'Throttling.User', 'Throttling.User', 'ok'],
+    );
+    // Step 2's retry policy (src/workflows/activity-options.ts): 1 s, doubling.
+    const gaps = creates.slice(1).map((c, i) => Date.parse(c.time) - Date.parse(creates[i].time));
+    [1000, 2000, 4000].forEach((backoff, i) =>
+      assert.ok(
+        gaps[i] >= backoff - 50,
+        `attempt ${i + 2} came ${gaps[i]} ms after the last, before ${backoff} ms`,
+      ),
+    );
+  });
+});
+
+describe('ENI_MIGRATE_RATE_LIMITS', () => {
+  it('sets the named actions and keeps the defaults of the others', () => {
+    const { rateLimits } = loadConfig({
+      ENI_MIGRATE_RATE_LIMITS:
+        'CreateNetworkInterface=300/min, AssociateEipAddress=2.5/s,DetachNetworkInterface=90/h',
+    });
+    assert.deepEqual(rateLimits?.CreateNetworkInterface, { count: 300, per: 'min' });
+    assert.deepEqual(rateLimits?.AssociateEipAddress, { count: 2.5, per: 's' });
+    assert.deepEqual(rateLimits?.DetachNetworkInterface, { count: 90, per: 'h' });
+    assert.deepEqual(rateLimits?.AttachNetworkInterface, { count: 500, per: 'min' });
+    const { count, per } = DEFAULT_RATE_LIMITS.DetachNetworkInterface;
+    assert.deepEqual(loadConfig({}).rateLimits?.DetachNetworkInterface, { count, per });
+  });
+
+  it('refuses what it cannot use, naming the entry and the fix', () => {
+    const refused = (value: string, why: RegExp) =>
+      assert.throws(
+        () => loadConfig({ ENI_MIGRATE_RATE_LIMITS: value }),
+        (err: unknown) =>
+          err instanceof ConfigError && /ENI_MIGRATE_RATE_LIMITS=/.test(err.message) && why.test(err.message),
+      );
+    refused('CreateEni=1/s', /names CreateEni, which is not an action .*: use one of AssociateEipAddress, /);
+    refused(
+      'CreateNetworkInterface=300/minute',
+      /is not Action=<calls>\/<s\|min\|h>, e\.g\. CreateNetworkInterface=300\/min/,
+    );
+    refused('CreateNetworkInterface=300', /is not Action=<calls>/);
+    refused('CreateNetworkInterface=0/s', /must be more than 0/);
+    refused('AssociateEipAddress=1/s,AssociateEipAddress=2/s', /AssociateEipAddress is given twice/);
+  });
+});
