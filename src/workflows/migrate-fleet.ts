@@ -29,7 +29,7 @@ import {
 } from '../shared/migration';
 import { BATCH_ID, INSTANCE_ID, REGION_ID, VPC_ID } from '../shared/search-attributes';
 import { migrationDetails, migrationSummary } from '../shared/summaries';
-import { reads } from './activity-options';
+import { scheduler } from './activity-options';
 import { messageOf } from './failures';
 import {
   approveBatchUpdate,
@@ -44,6 +44,9 @@ import { migrateInstance } from './migrate-instance';
 const CONCURRENCY_DEFAULT = 5;
 const CONCURRENCY_MAX = 100;
 const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+
+// The batch is new in release 0.3: its activities always carry their summaries (no patch to ask).
+const { reads } = scheduler(true);
 
 /**
  * Migrates a VPC's instances as one batch, as an operator would by hand but without the loop:
@@ -75,11 +78,11 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
     if (!carried) {
       const refusal = await otherBatchOf(input);
       if (refusal) return track.finish('refused', refusal);
-      const found = await reads.discoverFleet({
-        regionId: input.regionId,
-        vpcId: input.vpcId,
-        select: input.select,
-      });
+      const found = await reads(
+        'discoverFleet',
+        `Discover the instances of ${input.vpcId}, and its vSwitches, NAT gateways and SNAT entries (read-only)`,
+        { regionId: input.regionId, vpcId: input.vpcId, select: input.select },
+      );
       track.apiCalls += found.apiCalls;
       vpcShared = found.vpcShared;
       track.instances.push(...found.instances.map(toEntry));
@@ -166,7 +169,11 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
 
 /** Another batch of the VPC is running (a scheduled run and one started by hand have different ids): why not start. */
 async function otherBatchOf(input: FleetInput): Promise<string | undefined> {
-  const { batchIds } = await reads.runningBatchesOf({ regionId: input.regionId, vpcId: input.vpcId });
+  const { batchIds } = await reads(
+    'runningBatchesOf',
+    `Look for another running batch of ${input.vpcId} (one batch per VPC)`,
+    { regionId: input.regionId, vpcId: input.vpcId },
+  );
   const others = batchIds.filter((id) => id !== workflowInfo().workflowId);
   if (!others.length) return undefined;
   return `another batch is running for VPC ${input.vpcId}: ${others.join(', ')}; wait for it to end, or cancel it (eni-migrate batch cancel ${others[0]})`;
@@ -323,7 +330,7 @@ async function plan(input: FleetInput, track: FleetTracker, vpcShared: VpcShared
     for (let entry = queue.shift(); entry; entry = queue.shift()) {
       const target = entry;
       try {
-        const r = await reads.preflight({
+        const r = await reads('preflight', `Plan: preflight ${target.instanceId} (read-only)`, {
           regionId: input.regionId,
           instanceId: target.instanceId,
           verify: input.migration?.verify ?? true,
