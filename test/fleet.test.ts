@@ -8,7 +8,9 @@ import { BatchClient, MigrationClient } from '../src/client';
 import type { FleetInput, FleetReport } from '../src/shared/fleet';
 import type { Topology } from '../src/local-cloud/model';
 import { REGION_ID, VPC_ID } from '../src/shared/search-attributes';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { eventually } from './helpers/eventually';
+import { saveHistories } from './helpers/history';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
 const MUTATING = new Set([
@@ -75,6 +77,19 @@ function outcomes(report: FleetReport): Record<string, string> {
   return Object.fromEntries(report.instances.map((i) => [i.instanceId, i.outcome ?? i.state]));
 }
 
+/** Batch histories for this release's replay corpus (written with RECORD_HISTORIES=1). */
+const histories = new Map<string, string>();
+after(() => saveHistories(histories));
+
+async function keep(
+  env: MigrationEnv,
+  name: string,
+  batch: { batchId: string; runId?: string },
+): Promise<void> {
+  const handle = env.temporal.client.workflow.getHandle(batch.batchId, batch.runId);
+  histories.set(name, historyToJSON(await handle.fetchHistory()));
+}
+
 async function mutatingCalls(env: MigrationEnv, since = 0) {
   return (await env.cloud.admin.calls({ since })).filter((c) => MUTATING.has(c.action));
 }
@@ -99,6 +114,7 @@ describe('a batch over two VPCs', () => {
     });
     const started = await Promise.all(vpcs.map((vpcId) => client.start(input(vpcId))));
     const reports = await Promise.all(started.map((s) => client.result(s.batchId)));
+    await keep(env, 'batch-completed', started[0]);
     const all = reports.flatMap((r) => r.instances);
     assert.equal(all.length, 30);
     for (const r of reports) {
@@ -125,7 +141,12 @@ describe('a batch over two VPCs', () => {
 
     const seq = (await env.cloud.admin.calls()).at(-1)?.seq ?? 0;
     const again = await Promise.all(
-      vpcs.map(async (vpcId) => client.result((await client.start(input(vpcId))).batchId)),
+      vpcs.map(async (vpcId, n) => {
+        const rerun = await client.start(input(vpcId));
+        const report = await client.result(rerun.batchId);
+        if (n === 0) await keep(env, 'batch-already-migrated', rerun);
+        return report;
+      }),
     );
     for (const r of again) {
       assert.equal(r.outcome, 'completed');
@@ -153,8 +174,9 @@ describe('batch controls', () => {
 
   it('a dry run plans every instance and makes no mutating call', async () => {
     const seq = (await env.cloud.admin.calls()).at(-1)?.seq ?? 0;
-    const { batchId } = await client.start({ regionId: env.regionId, vpcId: vpcId(), dryRun: true });
-    const report = await client.result(batchId);
+    const started = await client.start({ regionId: env.regionId, vpcId: vpcId(), dryRun: true });
+    const report = await client.result(started.batchId);
+    await keep(env, 'batch-dry-run', started);
     assert.equal(report.outcome, 'planned');
     assert.equal(report.counts.planned, 8);
     for (const i of report.instances) assert.match(i.plan ?? '', /convert NAT public IP .* to an EIP/);
@@ -170,7 +192,8 @@ describe('batch controls', () => {
       params: { InstanceId: canary.instanceId },
     });
     try {
-      const { batchId } = await client.start({ regionId: env.regionId, vpcId: vpcId(), concurrency: 4 });
+      const started = await client.start({ regionId: env.regionId, vpcId: vpcId(), concurrency: 4 });
+      const { batchId } = started;
       const paused = await eventually(async () => {
         const p = await client.progress(batchId);
         return p.state === 'paused' && p;
@@ -193,7 +216,9 @@ describe('batch controls', () => {
       await client.cancel(batchId);
       const report = await client.result(batchId);
       assert.equal(report.outcome, 'cancelled');
+      await keep(env, 'batch-cancelled-in-flight', { batchId });
       assert.equal(report.counts['not-started'], others.length);
+      await keep(env, 'batch-canary-failed-cancelled', started);
     } finally {
       await env.cloud.admin.clearFaults();
     }
@@ -232,6 +257,7 @@ describe('batch controls', () => {
     const report = await client.result(batchId);
     assert.equal(report.outcome, 'completed-with-errors');
     assert.equal(report.counts['rolled-back'], 2);
+    await keep(env, 'batch-breaker-resumed', { batchId });
     assert.equal(report.remaining, 0);
     for (const f of failing) assert.equal(outcomes(report)[f.instanceId], 'rolled-back');
     const success = (report.counts.verified ?? 0) + (report.counts['already-migrated'] ?? 0);
@@ -267,6 +293,7 @@ describe('batch lifecycle', () => {
         ],
       });
       const refused = (await handle.result()) as FleetReport;
+      await keep(env, 'batch-refused-another-running', { batchId: handle.workflowId });
       assert.equal(refused.outcome, 'refused');
       assert.match(refused.cause ?? '', new RegExp(`another batch is running for VPC ${vpcId}: ${batchId}`));
     } finally {
@@ -293,6 +320,7 @@ describe('batch lifecycle', () => {
     assert.deepEqual(await mutatingCalls(env, seq), []);
     await client.approve(batchId);
     const report = await client.result(batchId);
+    await keep(env, 'batch-approved', { batchId });
     assert.equal(report.outcome, 'completed');
     assert.equal(outcomes(report)[target.instanceId], 'verified');
   });
@@ -355,6 +383,7 @@ describe('batch lifecycle', () => {
       });
       const report = await client.result(batchId);
       assert.equal(report.outcome, 'window-closed');
+      await keep(env, 'batch-window-closed', { batchId });
       assert.ok((report.counts.verified ?? 0) >= 1);
       assert.ok(report.deferred >= 1);
       assert.equal((report.counts.verified ?? 0) + report.deferred, ids.length);
@@ -367,14 +396,17 @@ describe('batch lifecycle', () => {
   });
 
   it('continues as new with a small threshold, with the same result', async () => {
-    const { batchId } = await client.start({
+    const started = await client.start({
       regionId: env.regionId,
       vpcId,
       concurrency: 3,
       continueAsNewAfterEvents: 50,
     });
+    const { batchId } = started;
     const report = await client.result(batchId);
     assert.ok(report.continuedAsNew >= 1, `continued as new ${report.continuedAsNew} times`);
+    await keep(env, 'batch-continued-as-new-first-run', started);
+    await keep(env, 'batch-continued-as-new-last-run', { batchId });
     assert.equal(report.total, 12);
     assert.equal(report.remaining, 0);
     assert.equal(report.outcome, 'completed');

@@ -5,8 +5,7 @@
  * already there (RECORD_HISTORIES=overwrite replaces them, for a version not released yet).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -28,11 +27,9 @@ import {
   type migrateInstance,
   type revertInstance,
 } from '../src/workflows';
-import { version } from '../package.json';
 import { productCloudApis, startMigrationEnv, type MigrationEnv } from './helpers/migration';
-import { allText } from './helpers/history';
+import { allText, saveHistories } from './helpers/history';
 
-const FIXTURES = join(__dirname, 'fixtures', 'histories', version);
 const WRONG_SECRET = 'wrong-secret-Zq7u4vXk2p9';
 /** An image whose guest answers on a secondary NIC only after set-up: verification fails on it without a script. */
 const MANUAL_NIC_IMAGE = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd';
@@ -234,20 +231,7 @@ describe('workflow histories', () => {
       });
     }
 
-    if (process.env.RECORD_HISTORIES) {
-      // A release's histories are never rewritten once recorded; while it is unreleased, say so explicitly.
-      const overwrite = process.env.RECORD_HISTORIES === 'overwrite';
-      mkdirSync(FIXTURES, { recursive: true });
-      for (const [name, json] of histories) {
-        const file = join(FIXTURES, `${name}.json`);
-        if (existsSync(file) && !overwrite) {
-          throw new Error(
-            `${file} exists: histories of a release are kept as recorded (RECORD_HISTORIES=overwrite for an unreleased version)`,
-          );
-        }
-        writeFileSync(file, json + '\n');
-      }
-    }
+    saveHistories(histories);
   });
   after(() => env?.stop());
 
