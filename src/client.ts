@@ -38,7 +38,14 @@ import {
   type RevertInput,
   type StepName,
 } from './shared/migration';
-import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP, VPC_ID } from './shared/search-attributes';
+import {
+  INSTANCE_ID,
+  MIGRATION_OUTCOME,
+  MIGRATION_STEP,
+  REGION_ID,
+  VPC_ID,
+} from './shared/search-attributes';
+import { migrationDetails, migrationSummary, revertDetails, revertSummary } from './shared/summaries';
 import {
   approveUpdate,
   progressQuery,
@@ -90,6 +97,8 @@ export interface StartOptions {
   attachIfRunning?: boolean;
   /** Set the VpcId search attribute from the start, when the caller knows it (the workflow sets it in preflight). */
   vpcId?: string;
+  /** The address that moves, when the caller knows it: the Web UI's summary and details then name it. */
+  publicIp?: string;
 }
 
 export interface Started {
@@ -197,31 +206,37 @@ export class MigrationClient {
 
   /** Starts the migration of one instance; its workflow id derives from region and instance (one at a time). */
   async start(input: MigrationInput, options: StartOptions = {}): Promise<Started> {
-    const searchAttributes: SearchAttributePair[] = [{ key: INSTANCE_ID, value: input.instanceId }];
-    if (options.vpcId) searchAttributes.push({ key: VPC_ID, value: options.vpcId });
-    return this.startOne(WORKFLOW_TYPE, input, searchAttributes, options);
+    return this.startOne(WORKFLOW_TYPE, input, options, {
+      staticSummary: migrationSummary(input, options),
+      staticDetails: migrationDetails(input, options),
+    });
   }
 
   /**
    * Starts the way back for an instance migrated earlier (revertInstance). It shares the migration's workflow id, so
    * a migration and a revert of one instance never run at once.
    */
-  async revert(input: RevertInput, options: Pick<StartOptions, 'attachIfRunning'> = {}): Promise<Started> {
-    return this.startOne(
-      REVERT_WORKFLOW_TYPE,
-      input,
-      [{ key: INSTANCE_ID, value: input.instanceId }],
-      options,
-    );
+  async revert(input: RevertInput, options: StartOptions = {}): Promise<Started> {
+    return this.startOne(REVERT_WORKFLOW_TYPE, input, options, {
+      staticSummary: revertSummary(input, options),
+      staticDetails: revertDetails(input, options),
+    });
   }
 
   private async startOne(
     workflowType: typeof WORKFLOW_TYPE | typeof REVERT_WORKFLOW_TYPE,
     input: MigrationInput | RevertInput,
-    searchAttributes: SearchAttributePair[],
-    options: Pick<StartOptions, 'attachIfRunning'>,
+    options: StartOptions,
+    // The Web UI's summary and details (the workflow page's User Metadata): what it will do, before it does anything.
+    metadata: { staticSummary: string; staticDetails: string },
   ): Promise<Started> {
     const workflowId = migrationWorkflowId(input.regionId, input.instanceId);
+    // Listed by instance and region from the start; the workflow adds the VPC in preflight if the caller did not.
+    const searchAttributes: SearchAttributePair[] = [
+      { key: INSTANCE_ID, value: input.instanceId },
+      { key: REGION_ID, value: input.regionId },
+    ];
+    if (options.vpcId) searchAttributes.push({ key: VPC_ID, value: options.vpcId });
     try {
       const handle = await this.client.workflow.start(workflowType, {
         // Per region: the activities after preflight carry ids only, and another region's worker must not run them.
@@ -229,6 +244,7 @@ export class MigrationClient {
         workflowId,
         args: [input],
         typedSearchAttributes: searchAttributes,
+        ...metadata,
       });
       return { workflowId, runId: handle.firstExecutionRunId, attached: false };
     } catch (err) {

@@ -1,16 +1,21 @@
 /**
  * `eni-migrate demo`: the whole product on one machine, with nothing to configure. It starts a real Temporal dev
  * server (Web UI on), the local cloud (ECS + VPC over HTTP, instances that answer SSH) and a worker in this process,
- * migrates every demo instance concurrently, prints each one's progress and ends with the reports.
+ * migrates the demo VPC as one batch (or, with `batch: false`, every instance by a migration of its own, side by
+ * side), prints the progress and the Web UI's link, and ends with the reports.
  * Whatever happens (success, failure, Ctrl-C) it stops the worker, the cloud and the server: nothing stays running.
  */
 import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { MigrationClient, MigrationClosedError } from './client';
+import { BatchClient } from './client/batches';
+import { followBatch } from './cli/batch/follow';
+import { BatchProgressView, type ProgressOutput } from './cli/batch/progress-view';
 import { formatDuration, ProgressPrinter } from './cli/progress';
 import type { AppConfig } from './config';
 import { FAST_TIMINGS, startLocalCloud, type LocalCloud } from './local-cloud';
+import { FLEET_SUCCESS, type FleetProgress, type FleetReport } from './shared/fleet';
 import { TASK_QUEUE_DEFAULT, type MigrationReport } from './shared/migration';
 import { startDevServer, type DevServer } from './temporal';
 import { createMigrationWorker, type MigrationWorker } from './worker';
@@ -24,21 +29,33 @@ export interface DemoOptions {
   ui?: boolean;
   /** Keep the servers up after the migrations, until Ctrl-C, to look around in the Web UI. */
   keepRunning?: boolean;
+  /** Migrate the demo VPC as one batch (default true); false: one migration per instance, side by side. */
+  batch?: boolean;
+  /** Where a batch's progress goes (default: lines through `log`); on a terminal, a live bar. */
+  progress?: ProgressOutput;
   /** Progress and status lines (default: stderr). */
   log?: (line: string) => void;
   /** Abort = stop everything now (Ctrl-C). */
   signal?: AbortSignal;
 }
 
-/** A migration that ended without a report (the workflow failed, was cancelled...). */
+/** A migration that ended without a report (the workflow failed, was cancelled...), or a batch that did. */
 export interface DemoError {
-  instanceId: string;
+  /** The instance; absent when the batch itself ended without a report. */
+  instanceId?: string;
   workflowId?: string;
   error: string;
 }
 
 export interface DemoResult {
   webUi?: string;
+  /** The batch (the default): its workflow id, its page in the Web UI, and its report. */
+  batchId?: string;
+  batchUi?: string;
+  batch?: FleetReport;
+  /** A batch that stopped before its end for an operator (paused: a canary or the breaker): where it is. */
+  batchProgress?: FleetProgress;
+  /** Every migration's own report (in a batch: each child's). */
   reports: MigrationReport[];
   errors: DemoError[];
   durationMs: number;
@@ -121,24 +138,83 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       temporal: { taskQueue: config.temporal.taskQueue },
     });
 
-    const migrateAll = Promise.all(
-      instances.map((instance) => migrateOne(client, cloud.regionId, instance.instanceId, log, opts.fast)),
-    );
-    const outcomes = await migrationWorker.worker.runUntil(Promise.race([migrateAll, interrupted]));
-    const reports = outcomes.filter((o): o is MigrationReport => 'outcome' in o);
-    const errors = outcomes.filter((o): o is DemoError => 'error' in o);
+    let result: Omit<DemoResult, 'webUi' | 'durationMs'>;
+    if (opts.batch ?? true) {
+      const vpcId = (cloud.model.snapshot().Vpcs as Array<{ VpcId: string }>)[0].VpcId;
+      result = await migrationWorker.worker.runUntil(
+        Promise.race([migrateBatch(client, cloud.regionId, vpcId, server, { ...opts, log }), interrupted]),
+      );
+    } else {
+      const migrateAll = Promise.all(
+        instances.map((instance) => migrateOne(client, cloud.regionId, instance.instanceId, log, opts.fast)),
+      );
+      const outcomes = await migrationWorker.worker.runUntil(Promise.race([migrateAll, interrupted]));
+      result = {
+        reports: outcomes.filter((o): o is MigrationReport => 'outcome' in o),
+        errors: outcomes.filter((o): o is DemoError => 'error' in o),
+      };
+    }
 
     if (opts.keepRunning && !opts.signal?.aborted) {
-      log(`done; the Web UI stays up${webUi ? ` at ${webUi}` : ''} until Ctrl-C`);
+      log(`done; the Web UI stays up${webUi ? ` at ${result.batchUi ?? webUi}` : ''} until Ctrl-C`);
       await interrupted.catch(() => undefined);
     }
-    return { webUi, reports, errors, durationMs: Date.now() - started };
+    return { webUi, ...result, durationMs: Date.now() - started };
   } finally {
     // A start still under way when Ctrl-C came must finish before it can be stopped (bounded by its own timeout).
     await Promise.allSettled(starting);
     // Reverse order of start: connection, worker, cloud, server. Each runs even if another fails.
     for (const cleanup of cleanups) await cleanup().catch(() => undefined);
   }
+}
+
+/**
+ * The demo VPC as one batch: a canary, then the rest side by side; progress per instance (and its steps), the batch's
+ * page in the Web UI, and at the end each child migration's own report.
+ */
+async function migrateBatch(
+  client: MigrationClient,
+  regionId: string,
+  vpcId: string,
+  server: DevServer,
+  opts: DemoOptions & { log: (line: string) => void },
+): Promise<Omit<DemoResult, 'webUi' | 'durationMs'>> {
+  const { log } = opts;
+  const batches = new BatchClient(client);
+  const { batchId } = await batches.start({
+    regionId,
+    vpcId,
+    // Guest networking on a fresh secondary NIC can lag; fast rehearsals need less patience.
+    ...(opts.fast ? { migration: { verifyTimeoutSeconds: 30 } } : {}),
+  });
+  // The Web UI redirects a workflow id to its latest run (a batch continues as new when long).
+  const batchUi = server.uiUrl
+    ? `${server.uiUrl}/namespaces/${server.namespace}/workflows/${encodeURIComponent(batchId)}`
+    : undefined;
+  log(`started batch ${batchId}: every instance of ${vpcId}, a canary first, then the rest side by side`);
+  if (batchUi) log(`the batch in the Web UI: ${batchUi}`);
+  const view = new BatchProgressView(opts.progress ?? { line: log }, { steps: true });
+  const entry = await followBatch(client, { batchId, exitCode: 0 }, view, {
+    intervalMs: opts.fast ? 250 : 1000,
+    signal: opts.signal,
+  });
+  const batch = entry.report ?? undefined;
+  const reports: MigrationReport[] = [];
+  const errors: DemoError[] = [];
+  if (entry.error) errors.push({ workflowId: batchId, error: entry.error });
+  for (const i of (batch ?? entry.progress)?.instances ?? []) {
+    if (!i.workflowId || i.state !== 'done') {
+      if (i.outcome && !FLEET_SUCCESS.includes(i.outcome))
+        errors.push({ instanceId: i.instanceId, error: `${i.outcome}: ${i.cause ?? ''}` });
+      continue;
+    }
+    try {
+      reports.push(await client.result(i.workflowId));
+    } catch (err) {
+      errors.push({ instanceId: i.instanceId, workflowId: i.workflowId, error: (err as Error).message });
+    }
+  }
+  return { batchId, batchUi, batch, batchProgress: entry.progress, reports, errors };
 }
 
 async function migrateOne(

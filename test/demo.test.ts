@@ -1,11 +1,13 @@
 // `eni-migrate demo`, the README's main job, run as users run it: a child process that starts Temporal (with its
-// Web UI), the local cloud and a worker, migrates every demo instance, prints the reports, and leaves nothing running.
+// Web UI), the local cloud and a worker, migrates the demo VPC as a batch (or, with --no-batch, each instance by a
+// migration of its own), prints the reports, and leaves nothing running.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import type { FleetReport } from '../src/shared/fleet';
 import type { MigrationReport } from '../src/shared/migration';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -55,15 +57,30 @@ function runDemo(args: string[], marker: string, onStderr?: (text: string) => vo
 }
 
 describe('eni-migrate demo', () => {
-  it('migrates every demo instance, verified, prints one JSON document, and leaves nothing running', async () => {
+  it('migrates the demo VPC as a batch, every instance verified, prints one JSON document, and leaves nothing running', async () => {
     const marker = `demo-${randomUUID()}`;
     const { done } = runDemo(['--json', '--instances', '2', '--fast'], marker);
     const { code, stdout, stderr } = await done;
     assert.equal(code, 0, stderr);
 
-    const doc = JSON.parse(stdout) as { webUi: string; reports: MigrationReport[]; errors: unknown[] };
-    assert.equal(doc.reports.length, 2, stdout);
+    const doc = JSON.parse(stdout) as {
+      webUi: string;
+      batchId: string;
+      batchUi: string;
+      batch: FleetReport;
+      reports: MigrationReport[];
+      errors: unknown[];
+    };
     assert.deepEqual(doc.errors, []);
+    assert.match(doc.batchId, /^eni-fleet\/cn-hangzhou\/vpc-\w+$/);
+    assert.equal(doc.batch.outcome, 'completed');
+    assert.deepEqual(doc.batch.counts, { verified: 2 });
+    assert.deepEqual(
+      doc.batch.instances.map((i) => i.outcome),
+      ['verified', 'verified'],
+    );
+    // Each child migration's own report.
+    assert.equal(doc.reports.length, 2, stdout);
     for (const report of doc.reports) {
       assert.equal(report.outcome, 'verified', JSON.stringify(report));
       assert.match(report.networkInterfaceId ?? '', /^eni-/);
@@ -71,16 +88,40 @@ describe('eni-migrate demo', () => {
     }
     assert.notEqual(doc.reports[0].instanceId, doc.reports[1].instanceId);
     assert.match(doc.webUi, /^http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows$/);
+    assert.equal(doc.batchUi, `${doc.webUi}/${encodeURIComponent(doc.batchId)}`);
 
-    // Progress per instance, and the Web UI link, were shown while it ran.
-    for (const report of doc.reports) {
-      assert.match(stderr, new RegExp(`\\[${report.instanceId}\\] ✓ .*associate EIP to ENI`));
-    }
+    // The batch's progress (the canary first, each instance's steps and end) and its Web UI link, while it ran.
     assert.match(stderr, /Web UI: http:\/\/127\.0\.0\.1:\d+/);
+    assert.ok(stderr.includes(`the batch in the Web UI: ${doc.batchUi}`), stderr);
+    assert.match(stderr, /\] started eni-migration\/\S+ \(canary\)/);
+    for (const report of doc.reports) {
+      assert.match(stderr, new RegExp(`\\[${report.instanceId}\\] → `));
+      assert.match(stderr, new RegExp(`\\[${report.instanceId}\\] verified on eni-\\w+ in `));
+    }
+    assert.match(stderr, /2\/2 done: verified 2/);
 
     // Nothing it started is still running, and the Web UI port is closed.
     assert.deepEqual(processesWithMarker(marker), []);
     await assert.rejects(fetch(doc.webUi), /fetch failed/);
+  });
+
+  it('--no-batch migrates each instance by a migration of its own, as before', async () => {
+    const marker = `demo-${randomUUID()}`;
+    const { done } = runDemo(['--json', '--instances', '2', '--fast', '--no-ui', '--no-batch'], marker);
+    const { code, stdout, stderr } = await done;
+    assert.equal(code, 0, stderr);
+    const doc = JSON.parse(stdout) as { batchId?: string; reports: MigrationReport[]; errors: unknown[] };
+    assert.equal(doc.batchId, undefined);
+    assert.deepEqual(doc.errors, []);
+    assert.deepEqual(
+      doc.reports.map((r) => r.outcome),
+      ['verified', 'verified'],
+    );
+    for (const report of doc.reports) {
+      assert.match(stderr, new RegExp(`\\[${report.instanceId}\\] ✓ .*associate EIP to ENI`));
+    }
+    assert.doesNotMatch(stderr, /eni-fleet\//);
+    assert.deepEqual(processesWithMarker(marker), []);
   });
 
   it('Ctrl-C stops everything it started and exits 130', async () => {

@@ -85,6 +85,19 @@ describe('a rollback never strands the address', () => {
       const sa = (await handle.describe()).typedSearchAttributes;
       assert.equal(sa.get(MIGRATION_STEP), 'rollback-stuck:unassociateEip');
       assert.equal(sa.get(MIGRATION_OUTCOME), 'running');
+      // The Web UI's current details say the same, with the fix and the commands that answer it.
+      const { currentDetails } = await handle.query<{ currentDetails?: string }>(
+        '__temporal_workflow_metadata',
+      );
+      const details = currentDetails ?? '';
+      assert.match(
+        details,
+        /^\*\*Rollback stuck\*\* \(undoing step 4\): bind the EIP back to the instance failed \d+ round\(s\) since .*Forbidden\.RAM/m,
+      );
+      assert.match(details, /^Fix: .*RAM.*Next round at /m);
+      assert.match(details, new RegExp(`eni-migrate retry-rollback ${handle.workflowId}\``));
+      assert.match(details, new RegExp(`eni-migrate roll-forward ${handle.workflowId}\``));
+      assert.match(details, /^\*\*No public address\*\* since \d{4}-/m);
       // Meanwhile the ENI was neither detached nor deleted, and the EIP is free (bound to nothing).
       const view = await env.view();
       assert.equal(view.eipByAddress(instance.publicIp)?.Status, 'Available');

@@ -32,7 +32,10 @@ describe('recorded histories replay against the current workflow code', () => {
   });
 
   it('holds histories of every release, and every path of the current one', () => {
-    assert.ok(releases.includes('0.1.0') && releases.includes('0.2.0'), releases.join(', '));
+    assert.ok(
+      ['0.1.0', '0.2.0', '0.3.0'].every((r) => releases.includes(r)),
+      releases.join(', '),
+    );
     for (const name of ['verified', 'rolled-back', 'cancelled', 'dry-run', 'refused', 'approved']) {
       assert.ok(files.includes(join('0.1.0', `${name}.json`)), `missing fixture 0.1.0/${name}.json`);
     }
@@ -61,6 +64,23 @@ describe('recorded histories replay against the current workflow code', () => {
     ];
     for (const name of paths) {
       assert.ok(files.includes(join('0.2.0', `${name}.json`)), `missing fixture 0.2.0/${name}.json`);
+    }
+    // Release 0.3: the same paths on rate-limited queues with summaries, and the batch (migrateFleet).
+    const batchPaths = [
+      'batch-completed',
+      'batch-already-migrated',
+      'batch-dry-run',
+      'batch-approved',
+      'batch-canary-failed-cancelled',
+      'batch-breaker-resumed',
+      'batch-cancelled-in-flight',
+      'batch-window-closed',
+      'batch-continued-as-new-first-run',
+      'batch-continued-as-new-last-run',
+      'batch-refused-another-running',
+    ];
+    for (const name of [...paths, ...batchPaths]) {
+      assert.ok(files.includes(join('0.3.0', `${name}.json`)), `missing fixture 0.3.0/${name}.json`);
     }
   });
 

@@ -69,6 +69,23 @@ describe('revertInstance: the way back', () => {
     assert.ok((back.offlineMs ?? 0) > 0);
     // As after step 1: the address is an EIP on the instance, reaching it; the ENI is gone.
     await assertAsAfterStep1(env, instance, back, enisBefore);
+    // What the Web UI shows of it (test/web-ui.test.ts looks at a migration's in a browser): a revert, not a
+    // migration; the way back's steps numbered as the runbook numbers them; how it ended, in the current details.
+    const handle = env.temporal.client.workflow.getHandle(back.workflowId);
+    const described = await handle.describe();
+    assert.equal(
+      await described.staticSummary(),
+      `Revert ${instance.instanceId}: its EIP back onto the instance, its ENI deleted`,
+    );
+    assert.match(
+      (await described.staticDetails()) ?? '',
+      /^- \*\*0\.\*\* Preflight[^]*^- \*\*5\.\*\* Delete the ENI$/m,
+    );
+    const { currentDetails } = await handle.query<{ currentDetails?: string }>(
+      '__temporal_workflow_metadata',
+    );
+    assert.match(currentDetails ?? '', /^\*\*Ended: reverted\*\* after [\d.]+ s/);
+    assert.match(currentDetails ?? '', /^Done: preflight \([\d.]+ s\), unassociateEipFromEni .*deleteEni/m);
 
     const again = await env.migrate({ instanceId: instance.instanceId });
     assert.equal(again.outcome, 'verified', again.cause);

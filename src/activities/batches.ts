@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 
 /**
- * Batches of a VPC that are running now, by their search attributes. A batch started by hand has a workflow id of its
+ * Batches of a VPC that are running now, other than the one asking, by their search attributes. A batch started by hand has a workflow id of its
  * own per VPC, so Temporal refuses a second one by itself; a scheduled run gets a timestamped id, so each batch also
  * looks here before it starts anything.
  */
@@ -13,7 +13,11 @@ export async function runningBatchesOf(input: {
   const query =
     `WorkflowType = 'migrateFleet' AND ExecutionStatus = 'Running' AND ` +
     `VpcId = ${quote(input.vpcId)} AND RegionId = ${quote(input.regionId)}`;
+  // The batch asking is running too: leave it out here, so the answer in its history is the same on replay.
+  const self = Context.current().info.workflowExecution;
   const batchIds: string[] = [];
-  for await (const w of Context.current().client.workflow.list({ query })) batchIds.push(w.workflowId);
+  for await (const w of Context.current().client.workflow.list({ query })) {
+    if (w.workflowId !== self?.workflowId || w.runId !== self?.runId) batchIds.push(w.workflowId);
+  }
   return { batchIds };
 }

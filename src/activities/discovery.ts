@@ -63,8 +63,11 @@ export async function discoverFleet(
 function classify(i: Instance, enis: NetworkInterface[]): DiscoveredInstance {
   const base = { instanceId: i.instanceId, instanceName: i.instanceName, zoneId: i.zoneId };
   if (i.eip) return { ...base, found: 'eip', publicIp: i.eip.ipAddress, detail: `EIP ${i.eip.ipAddress}` };
-  if (i.publicIp) return { ...base, found: 'nat-public-ip', publicIp: i.publicIp, detail: `NAT public IP ${i.publicIp}` };
-  const moved = enis.find((e) => e.instanceId === i.instanceId && e.type === 'Secondary' && e.associatedPublicIp);
+  if (i.publicIp)
+    return { ...base, found: 'nat-public-ip', publicIp: i.publicIp, detail: `NAT public IP ${i.publicIp}` };
+  const moved = enis.find(
+    (e) => e.instanceId === i.instanceId && e.type === 'Secondary' && e.associatedPublicIp,
+  );
   if (moved?.associatedPublicIp) {
     return {
       ...base,

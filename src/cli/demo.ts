@@ -1,7 +1,9 @@
-/** `eni-migrate demo`: Temporal dev server + local cloud + worker, every demo instance migrated, nothing left running. */
+/** `eni-migrate demo`: Temporal dev server + local cloud + worker, the demo VPC migrated as a batch, nothing left running. */
 import { Command } from 'commander';
 import type { DemoResult } from '../demo';
-import { ExitCode, exitCodeForReport, type ExitCodeValue } from './exit-codes';
+import { formatBatch } from './batch/follow';
+import { stderrOutput } from './batch/progress-view';
+import { ExitCode, exitCodeForBatch, exitCodeForReport, type ExitCodeValue } from './exit-codes';
 import { loadDemo } from './lazy';
 import { runCommand } from './output';
 import { formatReport } from './report';
@@ -12,23 +14,32 @@ interface DemoFlags {
   fast?: boolean;
   ui: boolean;
   keepRunning?: boolean;
+  batch: boolean;
   json?: boolean;
 }
 
 export function demoCommand(setExitCode: (code: number) => void): Command {
   return new Command('demo')
     .description(
-      'start a Temporal dev server (with Web UI), the local cloud and a worker, migrate every demo instance ' +
-        'concurrently, print the reports, and stop everything',
+      'start a Temporal dev server (with Web UI), the local cloud and a worker, migrate the demo VPC as one batch ' +
+        '(a canary, then the rest side by side), print the reports, and stop everything',
     )
     .option('--instances <n>', 'demo instances to migrate', positiveInt('a count', 50), 3)
     .option('--fast', 'test-speed cloud transitions (a migration takes seconds, not a minute)')
     .option('--no-ui', 'do not serve the Temporal Web UI')
     .option('--keep-running', 'after the migrations, keep Temporal and its Web UI up until Ctrl-C')
-    .option('--json', 'print one JSON document: {webUi, reports: [...], errors: [...]}')
+    .option(
+      '--no-batch',
+      'migrate each instance by a migration of its own, side by side, instead of one batch',
+    )
+    .option(
+      '--json',
+      "print one JSON document: {webUi, batchId?, batchUi?, batch?, reports: [...], errors: [...]} (batch: the FleetReport; reports: each migration's)",
+    )
     .addHelpText(
       'after',
-      '\nExit code: 0 when every migration verified; otherwise that of the worst outcome (1, 3 or 4); 130 on Ctrl-C.',
+      "\nExit code: 0 when every migration verified; otherwise the batch's (as `batch start --wait`: 1, 3, 4, 7 or 8)" +
+        ' or, with --no-batch, that of the worst outcome (1, 3 or 4); 130 on Ctrl-C.',
     )
     .action(async (flags: DemoFlags) =>
       setExitCode(
@@ -47,6 +58,9 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
               fast: flags.fast,
               ui: flags.ui,
               keepRunning: flags.keepRunning,
+              batch: flags.batch,
+              // A terminal gets the batch's live progress bar; a log gets lines.
+              ...(process.stderr.isTTY ? { progress: stderrOutput() } : {}),
               signal: stop.signal,
               log: (line) => out.info(line),
             });
@@ -59,16 +73,39 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
           } finally {
             process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
           }
+          const batch = result.batch ?? result.batchProgress;
           const human = [
             '',
             ...result.reports.map(formatReport),
-            ...result.errors.map((e) => `${e.instanceId}: ${e.error}`),
+            ...result.errors.map((e) => `${e.instanceId ?? e.workflowId ?? ''}: ${e.error}`),
             '',
-            result.webUi ? `Web UI (now stopped): ${result.webUi}` : '',
+            ...(batch && result.batchId
+              ? [
+                  formatBatch({
+                    batchId: result.batchId,
+                    report: result.batch,
+                    progress: result.batchProgress,
+                    exitCode: 0,
+                  }),
+                  '',
+                ]
+              : []),
+            result.webUi ? `Web UI (now stopped): ${result.batchUi ?? result.webUi}` : '',
           ]
             .filter((line, i, all) => line || all[i - 1])
             .join('\n');
-          out.result(human, { webUi: result.webUi, reports: result.reports, errors: result.errors });
+          out.result(human, {
+            webUi: result.webUi,
+            ...(result.batchId
+              ? {
+                  batchId: result.batchId,
+                  batchUi: result.batchUi,
+                  batch: result.batch ?? result.batchProgress,
+                }
+              : {}),
+            reports: result.reports,
+            errors: result.errors,
+          });
           return demoExitCode(result);
         }),
       ),
@@ -76,6 +113,10 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
 }
 
 function demoExitCode(result: DemoResult): ExitCodeValue {
+  if (result.batch) return exitCodeForBatch(result.batch);
+  // Paused before its end (a canary or the breaker): not finished, unless something failed.
+  if (result.batchProgress) return exitCodeForBatch({ ...result.batchProgress, outcome: undefined });
+  if (result.batchId) return ExitCode.FAILED;
   if (result.errors.length > 0)
     return result.errors.some((e) => e.error.startsWith('cancelled')) ? ExitCode.CANCELLED : ExitCode.FAILED;
   const codes = result.reports.map((r) => exitCodeForReport(r));

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { approveCommand } from './approve';
+import { batchCommand } from './batch';
 import { cancelCommand } from './cancel';
 import { cloudCommand } from './cloud';
 import { codecServerCommand } from './codec-server';
@@ -12,6 +13,7 @@ import { listCommand } from './list';
 import { migrateCommand } from './migrate';
 import { revertCommand } from './revert';
 import { retryRollbackCommand, rollForwardCommand } from './rollback';
+import { scheduleCommand } from './schedule';
 import { statusCommand } from './status';
 import { workerCommand } from './worker';
 
@@ -38,6 +40,8 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
     retryRollbackCommand,
     rollForwardCommand,
     listCommand,
+    batchCommand,
+    scheduleCommand,
     workerCommand,
     cloudCommand,
     codecServerCommand,
@@ -49,8 +53,12 @@ export function buildProgram(setExitCode: (code: number) => void): Command {
   const exitOverride = (err: CommanderError) => {
     throw err;
   };
-  program.exitOverride(exitOverride);
-  for (const command of program.commands) command.exitOverride(exitOverride);
+  // Every level of the tree: `batch start`'s usage errors too.
+  const override = (command: Command): void => {
+    command.exitOverride(exitOverride);
+    for (const sub of command.commands) override(sub);
+  };
+  override(program);
   return program;
 }
 

@@ -74,6 +74,11 @@ export class BatchScheduleClient {
       },
       // Temporal keeps cron expressions as calendars: the text the operator gave is kept beside them.
       memo: { cron: spec.cron ?? [] },
+      // The schedule's own attributes (the action's are its batches'): `list` reads the VPC and region from these.
+      typedSearchAttributes: [
+        { key: VPC_ID, value: input.vpcId },
+        { key: REGION_ID, value: input.regionId },
+      ],
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
       state: { paused: spec.paused ?? false, ...(spec.note ? { note: spec.note } : {}) },
     });
@@ -114,8 +119,8 @@ export class BatchScheduleClient {
 function fromSummary(s: ScheduleSummary): BatchScheduleInfo {
   return {
     scheduleId: s.scheduleId,
-    vpcId: s.searchAttributes?.VpcId?.[0] as string | undefined,
-    regionId: s.searchAttributes?.RegionId?.[0] as string | undefined,
+    vpcId: s.typedSearchAttributes?.get(VPC_ID),
+    regionId: s.typedSearchAttributes?.get(REGION_ID),
     paused: s.state.paused,
     note: s.state.note,
     nextRuns: s.info.nextActionTimes.map((t) => t.toISOString()),

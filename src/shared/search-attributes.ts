@@ -10,4 +10,11 @@ export const REGION_ID = defineSearchAttributeKey('RegionId', SearchAttributeTyp
 /** On a batch's children: the batch (migrateFleet workflow id) that started them. */
 export const BATCH_ID = defineSearchAttributeKey('BatchId', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [INSTANCE_ID, VPC_ID, MIGRATION_STEP, MIGRATION_OUTCOME, REGION_ID, BATCH_ID];
+export const SEARCH_ATTRIBUTES = [
+  INSTANCE_ID,
+  VPC_ID,
+  MIGRATION_STEP,
+  MIGRATION_OUTCOME,
+  REGION_ID,
+  BATCH_ID,
+];

@@ -174,7 +174,7 @@ async function otherBatchOf(input: FleetInput): Promise<string | undefined> {
     `Look for another running batch of ${input.vpcId} (one batch per VPC)`,
     { regionId: input.regionId, vpcId: input.vpcId },
   );
-  const others = batchIds.filter((id) => id !== workflowInfo().workflowId);
+  const others = batchIds;
   if (!others.length) return undefined;
   return `another batch is running for VPC ${input.vpcId}: ${others.join(', ')}; wait for it to end, or cancel it (eni-migrate batch cancel ${others[0]})`;
 }

@@ -1,5 +1,12 @@
-import { isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import {
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  REVERT_STEP_ORDER,
   STEP_ORDER,
   type EipConversion,
   type MigrationInput,
@@ -13,12 +20,17 @@ import {
   type StepProgress,
 } from '../shared/migration';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
+import { stepLabel, stepNumber, type WorkflowKind } from '../shared/summaries';
 import { progressQuery, reportQuery } from './messages';
 import { failureDetail, messageOf } from './failures';
 
 /**
  * What the `progress` query shows and the report is built from: per-step state, timing and API calls, the resources
- * found or made so far. Also keeps the MigrationStep / MigrationOutcome search attributes current.
+ * found or made so far. Also keeps the MigrationStep / MigrationOutcome search attributes current, and the Web UI's
+ * "current details" (a short Markdown of where the workflow stands), refreshed at every change of state.
+ *
+ * The current details cost nothing in the history: `setCurrentDetails` only keeps a string in the workflow's memory,
+ * which the Web UI reads through the built-in `__temporal_workflow_metadata` query. No command, so no patch needed.
  */
 export class MigrationTracker {
   readonly resources: MigrationResources = {};
@@ -39,6 +51,8 @@ export class MigrationTracker {
   private offlineSince?: number;
   private offlineBefore = 0;
   private offlineSeen = false;
+  /** Ended refused (endRefused): the current details say so. */
+  private refused = false;
 
   constructor(
     private readonly input: Pick<MigrationInput, 'instanceId' | 'regionId'>,
@@ -57,6 +71,7 @@ export class MigrationTracker {
       { key: MIGRATION_STEP, value: 'preflight' },
       { key: MIGRATION_OUTCOME, value: 'running' },
     ]);
+    this.showDetails();
   }
 
   progress(): MigrationProgress {
@@ -78,6 +93,7 @@ export class MigrationTracker {
   goingOffline(): void {
     this.offlineSeen = true;
     this.offlineSince ??= Date.now();
+    this.showDetails();
   }
 
   /** The EIP is bound again (to the ENI by step 5, or back to the instance by the rollback). */
@@ -85,6 +101,7 @@ export class MigrationTracker {
     if (this.offlineSince === undefined) return;
     this.offlineBefore += Date.now() - this.offlineSince;
     this.offlineSince = undefined;
+    this.showDetails();
   }
 
   /** Time without a public address so far. */
@@ -98,6 +115,7 @@ export class MigrationTracker {
       upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback-stuck:${info.step}` }]);
     }
     this.rollbackStuck = info;
+    this.showDetails();
   }
 
   /** The stuck rollback step went through. */
@@ -106,6 +124,7 @@ export class MigrationTracker {
     this.onUnstuck?.();
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback:${this.rollbackStuck.step}` }]);
     this.rollbackStuck = undefined;
+    this.showDetails();
   }
 
   /** Runs a forward step: marks it running, then done or failed, with its duration and API calls. */
@@ -116,6 +135,7 @@ export class MigrationTracker {
     step.startedAt = new Date().toISOString();
     const start = Date.now();
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: name }]);
+    this.showDetails();
     try {
       const result = await fn();
       step.apiCalls += result.apiCalls;
@@ -128,6 +148,7 @@ export class MigrationTracker {
       throw err;
     } finally {
       step.durationMs = Date.now() - start;
+      this.showDetails();
     }
   }
 
@@ -142,6 +163,7 @@ export class MigrationTracker {
     const step = this.get(name);
     step.state = 'compensating';
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback:${name}` }]);
+    this.showDetails();
     try {
       const result = await fn();
       step.apiCalls += result.apiCalls;
@@ -152,26 +174,32 @@ export class MigrationTracker {
       step.state = 'failed';
       step.error = `rollback failed: ${messageOf(err)}`;
       throw err;
+    } finally {
+      this.showDetails();
     }
   }
 
   /** A step undone, then done again by a roll-forward (the EIP back on the ENI). */
   redone(name: StepName): void {
     this.get(name).state = 'done';
+    this.showDetails();
   }
 
   /** A compensation that did not run because one it depends on failed: the step's resource is still there. */
   notUndone(name: StepName, reason: string): void {
     this.get(name).error = `rollback ${reason}`;
+    this.showDetails();
   }
 
   skip(name: StepName): void {
     this.get(name).state = 'skipped';
+    this.showDetails();
   }
 
   /** Marks where the workflow waits (approval), for the query and the Web UI. */
   waiting(label: string): void {
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: label }]);
+    this.showDetails(label);
   }
 
   finish(outcome: Outcome, extra: ReportExtra = {}): MigrationReport {
@@ -208,6 +236,7 @@ export class MigrationTracker {
       ...(extra.verificationSkipped ? { verificationSkipped: extra.verificationSkipped } : {}),
       ...(extra.rolledForward ? { rolledForward: extra.rolledForward } : {}),
     };
+    this.showDetails();
     return this.report;
   }
 
@@ -222,6 +251,88 @@ export class MigrationTracker {
       { key: MIGRATION_STEP, value: 'done' },
       { key: MIGRATION_OUTCOME, value: REFUSED },
     ]);
+    this.refused = true;
+    this.showDetails();
+  }
+
+  /**
+   * The Web UI's "current details": what runs now (or why it waits), the steps done, the resources found or made, the
+   * time without a public address, a stuck rollback with what to do. Short Markdown, one fact a paragraph.
+   */
+  private showDetails(waitingFor?: string): void {
+    const kind: WorkflowKind = this.order === REVERT_STEP_ORDER ? 'revert' : 'migration';
+    const id = workflowInfo().workflowId;
+    const steps = this.stepList();
+    const label = (s: StepProgress) => `${stepNumber(s.name, kind)}. ${stepLabel(s.name, kind)}`;
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const lines: string[] = [];
+
+    if (this.report) {
+      lines.push(
+        `**Ended: ${this.report.outcome}**${this.report.cause ? ` (${this.report.cause})` : ''}` +
+          ` after ${seconds(this.report.durationMs)}, ${this.report.apiCalls} API calls.`,
+      );
+      for (const l of this.report.leftovers ?? []) lines.push(`Left for a person: ${l}`);
+    } else if (this.refused) {
+      const failed = this.checks.filter((c) => !c.ok);
+      lines.push(
+        '**Ended: refused** before any change' +
+          (failed.length ? `: ${failed.map((c) => `${c.name}: ${c.detail}`).join('; ')}` : '.'),
+      );
+    } else if (this.rollbackStuck) {
+      const r = this.rollbackStuck;
+      lines.push(
+        `**Rollback stuck** (undoing step ${stepNumber(r.step, kind)}): ${r.action} failed ${r.rounds} round(s) since ${r.since}: ${r.lastError}`,
+        (r.fix ? `Fix: ${r.fix.replace(/\.$/, '')}. ` : '') +
+          (r.nextRetryAt
+            ? `Next round at ${r.nextRetryAt}, or now: \`eni-migrate retry-rollback ${id}\``
+            : `No round comes by itself any more: \`eni-migrate retry-rollback ${id}\` runs one`) +
+          (r.canRollForward ? `; or give the EIP its other home: \`eni-migrate roll-forward ${id}\`.` : '.'),
+      );
+    } else if (waitingFor === 'awaiting-approval' || this.awaitingApproval) {
+      lines.push(
+        `**Waiting for approval** before the irreversible step 1: \`eni-migrate approve ${id}\` (or cancel).`,
+      );
+    } else {
+      const running = steps.find((s) => s.state === 'running');
+      const undoing = steps.filter((s) => s.state === 'compensating');
+      if (undoing.length) lines.push(`**Rolling back**: ${undoing.map(label).join('; ')}`);
+      else if (running) lines.push(`**Now**: ${label(running)}`);
+      else if (waitingFor) lines.push(`**Waiting**: ${waitingFor}`);
+    }
+
+    const done = steps.filter((s) => s.state === 'done');
+    if (done.length) {
+      lines.push(
+        `Done: ${done.map((s) => `${s.name}${s.durationMs === undefined ? '' : ` (${seconds(s.durationMs)})`}`).join(', ')}`,
+      );
+    }
+    const undone = steps.filter((s) => s.state === 'compensated');
+    if (undone.length) lines.push(`Undone: ${undone.map((s) => s.name).join(', ')}`);
+    // A failed step, or a done one whose rollback could not run (its resource is still there).
+    for (const s of steps.filter((s) => s.error)) lines.push(`${s.name}: ${s.error}`);
+
+    const r = this.resources;
+    const found = [
+      r.publicIp ? `address ${r.publicIp}${r.allocationId ? ` (EIP ${r.allocationId})` : ''}` : undefined,
+      r.networkInterfaceId
+        ? `ENI ${r.networkInterfaceId}${r.eniPrivateIp ? ` (${r.eniPrivateIp})` : ''}`
+        : undefined,
+      r.vpcId ? `VPC ${r.vpcId}` : undefined,
+      r.vSwitchId ? `vSwitch ${r.vSwitchId}` : undefined,
+      r.snatIp ? `SNAT IP ${r.snatIp}` : undefined,
+    ].filter(Boolean);
+    if (found.length) lines.push(`Resources: ${found.join(', ')}`);
+
+    if (this.offlineSince !== undefined) {
+      lines.push(
+        `**No public address** since ${new Date(this.offlineSince).toISOString()}` +
+          (this.offlineBefore ? ` (and ${seconds(this.offlineBefore)} before)` : ''),
+      );
+    } else if (this.offlineSeen) {
+      lines.push(`Without a public address: ${seconds(this.offlineBefore)} in all`);
+    }
+    setCurrentDetails(lines.join('\n\n'));
   }
 
   private get(name: StepName): StepProgress {

@@ -98,7 +98,11 @@ export class FaultInjector {
   }
 
   /** The error this call of `action` fails with at this phase, consuming one count; first matching rule wins. */
-  draw(action: string, when: 'before' | 'after', params: Record<string, string> = {}): CloudError | undefined {
+  draw(
+    action: string,
+    when: 'before' | 'after',
+    params: Record<string, string> = {},
+  ): CloudError | undefined {
     for (const rule of this.rules) {
       if (rule.when !== when || (rule.action !== '*' && rule.action !== action)) continue;
       if (rule.params && Object.entries(rule.params).some(([k, v]) => params[k] !== v)) continue;
