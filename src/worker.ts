@@ -261,7 +261,11 @@ export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
     const run = worker.run();
     // The signal may have fired between create and run.
     if (options.signal?.aborted) onAbort();
-    log(`eni-migrate worker: polling task queues ${worker.taskQueues.join(', ')}`);
+    // The first queue is the region's (workflows, reads); the others pace one API action each.
+    const [main, ...paced] = worker.taskQueues;
+    log(
+      `eni-migrate worker: polling task queue ${main} and the rate-limited action queues ${paced.join(', ')}`,
+    );
     await run;
     log('eni-migrate worker: stopped');
   } finally {

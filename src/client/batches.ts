@@ -149,7 +149,15 @@ export class BatchClient {
         await Promise.race([done, new Promise((r) => setTimeout(r, interval).unref())]);
       }
     }
-    const settled = await done;
+    // Aborted: stop waiting (the batch goes on in Temporal).
+    const aborted = new Promise<never>((_, reject) => {
+      const { signal } = options;
+      if (!signal) return;
+      const stop = () => reject(signal.reason ?? new Error('aborted'));
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
+    });
+    const settled = await Promise.race([done, aborted]);
     if ('report' in settled) return settled.report;
     const error = settled.error;
     if (error instanceof WorkflowFailedError && error.cause instanceof CancelledFailure) {
