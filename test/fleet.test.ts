@@ -73,7 +73,7 @@ async function vpcIds(env: MigrationEnv): Promise<string[]> {
   return ((await env.cloud.admin.state()).Vpcs as Array<{ VpcId: string }>).map((v) => v.VpcId);
 }
 
-function outcomes(report: FleetReport): Record<string, string> {
+function outcomes(report: Pick<FleetReport, 'instances'>): Record<string, string> {
   return Object.fromEntries(report.instances.map((i) => [i.instanceId, i.outcome ?? i.state]));
 }
 
@@ -263,6 +263,42 @@ describe('batch controls', () => {
     const success = (report.counts.verified ?? 0) + (report.counts['already-migrated'] ?? 0);
     assert.equal(success, env.instances.length - 2);
   });
+  it('an operator pause during the canary keeps the verdict: the failed canary pauses it, resume goes on', async () => {
+    // What the breaker test left: its two rolled-back instances, web-02 and web-03; web-02 is the canary.
+    const [canary, other] = env.instances.slice(1, 3);
+    await env.cloud.admin.fault({
+      action: 'AttachNetworkInterface',
+      code: 'EniPerInstanceLimitExceeded',
+      rate: 1,
+      params: { InstanceId: canary.instanceId },
+    });
+    await env.cloud.admin.latency('AttachNetworkInterface', 1500);
+    try {
+      const { batchId } = await client.start({ regionId: env.regionId, vpcId: vpcId(), concurrency: 2 });
+      await eventually(async () => (await client.progress(batchId)).inFlight === 1, 'the canary in flight');
+      await client.pause(batchId);
+      const paused = await eventually(async () => {
+        const p = await client.progress(batchId);
+        return p.inFlight === 0 && p;
+      }, 'the canary ended');
+      assert.equal(paused.state, 'paused');
+      assert.equal(paused.pausedBecause, 'canary-failed', 'the canary verdict is kept');
+      assert.equal(
+        outcomes(await client.progress(batchId))[other.instanceId],
+        undefined,
+        'nothing else started',
+      );
+      await env.cloud.admin.clearFaults();
+      await client.resume(batchId);
+      const report = await client.result(batchId);
+      assert.equal(outcomes(report)[canary.instanceId], 'rolled-back');
+      assert.equal(outcomes(report)[other.instanceId], 'verified');
+      assert.equal(report.outcome, 'completed-with-errors');
+    } finally {
+      await env.cloud.admin.clearFaults();
+      await env.cloud.admin.clearLatency();
+    }
+  });
 });
 
 describe('batch lifecycle', () => {
@@ -370,7 +406,8 @@ describe('batch lifecycle', () => {
   });
 
   it('a maintenance window defers what it could not start', async () => {
-    await env.cloud.admin.timings({ attachMs: 1500 });
+    // Each migration takes over 3 s (the attach alone): the first starts, the window (6 s) closes before the rest can.
+    await env.cloud.admin.timings({ attachMs: 3000 });
     try {
       const ids = env.instances.slice(8, 12).map((i) => i.instanceId);
       const { batchId } = await client.start({
@@ -379,7 +416,7 @@ describe('batch lifecycle', () => {
         select: { instanceIds: ids },
         canary: 0,
         concurrency: 1,
-        windowSeconds: 2,
+        windowSeconds: 6,
       });
       const report = await client.result(batchId);
       assert.equal(report.outcome, 'window-closed');

@@ -61,7 +61,12 @@ export async function discoverFleet(
 }
 
 function classify(i: Instance, enis: NetworkInterface[]): DiscoveredInstance {
-  const base = { instanceId: i.instanceId, instanceName: i.instanceName, zoneId: i.zoneId };
+  const base = {
+    instanceId: i.instanceId,
+    instanceName: i.instanceName,
+    zoneId: i.zoneId,
+    vSwitchId: i.vSwitchId,
+  };
   if (i.eip) return { ...base, found: 'eip', publicIp: i.eip.ipAddress, detail: `EIP ${i.eip.ipAddress}` };
   if (i.publicIp)
     return { ...base, found: 'nat-public-ip', publicIp: i.publicIp, detail: `NAT public IP ${i.publicIp}` };

@@ -98,6 +98,11 @@ export function createActivities(deps: ActivityDeps) {
       return execute({}, tuning, () => discoverFleet({ ecs, vpc }, input));
     },
 
+    /** A batch's fresh reading of the VPC's shared data, after a wait (approval, a pause, continue-as-new). */
+    async readVpcShared(input: { regionId: string; vpcId: string }) {
+      return execute({}, tuning, async () => ({ vpcShared: await vpc.describeVpcShared(input.vpcId) }));
+    },
+
     /** Batches of a VPC running now (a second batch of the same VPC refuses to start). A Temporal visibility read. */
     async runningBatchesOf(input: { regionId: string; vpcId: string }) {
       return { ...(await runningBatchesOf(input)), apiCalls: 0 };

@@ -184,6 +184,7 @@ export interface DiscoveredInstance {
   instanceId: string;
   instanceName?: string;
   zoneId?: string;
+  vSwitchId?: string;
   found: 'nat-public-ip' | 'eip' | 'already-migrated' | 'no-public-address' | 'not-in-selection';
   publicIp?: string;
   networkInterfaceId?: string;

@@ -86,6 +86,7 @@ export interface FleetInstance {
   instanceId: string;
   instanceName?: string;
   zoneId?: string;
+  vSwitchId?: string;
   /** The address that moves (NAT public IP or EIP), as discovery found it. */
   publicIp?: string;
   /** queued: waiting for its turn; running: its migration is in flight; done: it has an outcome. */

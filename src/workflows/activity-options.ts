@@ -91,6 +91,21 @@ export const rollbackRound = proxyActivities<Activities>(ROLLBACK_ROUND);
 export const guest = (budgetSeconds: number) => proxyActivities<Activities>(guestOptions(budgetSeconds));
 
 /**
+ * Release 0.3: retries bounded by time, not by count, so that throttling (which only says "later") cannot use up an
+ * activity's attempts: a throttled call waits and the migration goes on. What retrying cannot fix is non-retryable by
+ * the error table and ends at once as before; a cloud that keeps failing ends the step after the time given here.
+ * Rollback rounds keep their few quick attempts: RollbackRounds already retries them without end.
+ */
+const PATIENT_READS = {
+  scheduleToCloseTimeout: '10 minutes',
+  retry: { maximumAttempts: Number.POSITIVE_INFINITY },
+} satisfies ActivityOptions;
+const PATIENT_CHANGES = {
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { maximumAttempts: Number.POSITIVE_INFINITY },
+} satisfies ActivityOptions;
+
+/**
  * The patch of release 0.3, one per release (docs/operations.md): every activity that changes the cloud runs on the
  * rate-limited task queue of its API action (src/shared/cloud-changes.ts), and every activity carries its runbook step
  * as its summary. A migration or revert started by a 0.2 worker has no marker for it and schedules as 0.2 did.
@@ -122,19 +137,19 @@ export interface Scheduler {
 export function scheduler(rateLimited: boolean): Scheduler {
   type Untyped = ActivityFunctionWithOptions<(...args: unknown[]) => Promise<unknown>>;
   const calls =
-    (proxy: object): Call =>
+    (proxy: object, patience: ActivityOptions = {}): Call =>
     (activity, summary, ...args) => {
       const fn = (proxy as Record<string, Untyped>)[activity];
       if (!rateLimited) return fn(...args) as never;
       const action = changeActionOf(activity);
       // Never executed eagerly by the workflow's worker: eager dispatch applies only to the workflow's own queue.
       const queue = action ? { taskQueue: actionTaskQueue(workflowInfo().taskQueue, action) } : {};
-      return fn.executeWithOptions({ summary, ...queue }, args) as never;
+      return fn.executeWithOptions({ summary, ...queue, ...patience }, args) as never;
     };
   return {
-    reads: calls(reads),
-    changes: calls(changes),
-    undo: calls(undo),
+    reads: calls(reads, PATIENT_READS),
+    changes: calls(changes, PATIENT_CHANGES),
+    undo: calls(undo, PATIENT_CHANGES),
     rollbackRound: calls(rollbackRound),
     guest: (budgetSeconds) => calls(guest(budgetSeconds)),
   };

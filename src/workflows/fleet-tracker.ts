@@ -93,11 +93,20 @@ export class FleetTracker {
     return this.state === 'paused' && this.paused ? `paused:${this.paused}` : this.state;
   }
 
-  /** Errors so far: migrations that ran and did not end verified, migrated or already-migrated. */
+  /**
+   * Errors so far: migrations that ran and did not end verified, migrated or already-migrated. A refusal is not one:
+   * nothing changed, and the report lists it (a subscription instance should not pause a batch at every run).
+   */
   errors(): number {
     return this.instances.filter(
-      (i) => i.state === 'done' && i.workflowId !== undefined && !isSuccess(i.outcome),
+      (i) =>
+        i.state === 'done' && i.workflowId !== undefined && i.outcome !== 'refused' && !isSuccess(i.outcome),
     ).length;
+  }
+
+  /** Instances the batch attempts or will: not those discovery or the plan settled. */
+  attemptable(): number {
+    return this.instances.filter((i) => i.state !== 'done' || i.workflowId !== undefined).length;
   }
 
   breakerTripped(): boolean {
@@ -175,13 +184,13 @@ export class FleetTracker {
     return this.report;
   }
 
-  /** What the batch hands to its next run. */
-  carry(vpcShared: unknown): FleetCarry & { vpcShared: unknown } {
+  /** What the batch hands to its next run: finished instances shrink to what the report needs of them. */
+  carry(): FleetCarry {
     return {
       batchId: this.batchId,
       startedAt: this.startedAt,
       windowEnd: this.windowEnd,
-      instances: this.instances,
+      instances: this.instances.map(compact),
       apiCalls: this.apiCalls,
       concurrency: this.concurrency,
       errorBase: this.errorBase,
@@ -189,7 +198,6 @@ export class FleetTracker {
       paused: this.paused,
       approved: this.approved,
       continuedAsNew: this.continuedAsNew + 1,
-      vpcShared,
     };
   }
 
@@ -220,6 +228,17 @@ export class FleetTracker {
       ].join('\n\n'),
     );
   }
+}
+
+/**
+ * A finished instance as the next run carries it: its outcome, ids and figures, without what only mattered while it
+ * ran (its plan, its name and zone). Keeps the carried state near 200 bytes an instance, so thousands fit in a payload.
+ */
+export function compact(i: FleetInstance): FleetInstance {
+  if (i.state !== 'done') return i;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  const { instanceName, zoneId, vSwitchId, plan, startedAt, step, canary, ...kept } = i;
+  return kept;
 }
 
 function isSuccess(outcome: FleetInstanceOutcome | undefined): boolean {

@@ -62,16 +62,18 @@ const { reads } = scheduler(true);
  * as new between migrations, carrying its state.
  */
 export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
-  const carried = input.carried as (FleetCarry & { vpcShared?: VpcShared }) | undefined;
+  const carried = input.carried as FleetCarry | undefined;
   const track = new FleetTracker(input, carried, { concurrency: input.concurrency ?? CONCURRENCY_DEFAULT });
   refuseBadInput(input);
   track.windowEnd ??= windowEndOf(input);
-  handleControls(track);
+  // The VPC's shared data is read again before the next start after a wait (approval, a pause, continue-as-new).
+  const vpcSharedStale = { value: carried !== undefined };
+  handleControls(track, vpcSharedStale);
   track.open();
 
   const windowEndMs = track.windowEnd ? Date.parse(track.windowEnd) : undefined;
   const windowClosed = () => windowEndMs !== undefined && Date.now() >= windowEndMs;
-  let vpcShared = carried?.vpcShared;
+  let vpcShared: VpcShared | undefined;
 
   // 1–2. Discover, plan, approval. Cancelled here, nothing has changed: the batch ends with its report.
   try {
@@ -87,7 +89,8 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
       vpcShared = found.vpcShared;
       track.instances.push(...found.instances.map(toEntry));
     }
-    track.errorThreshold = errorThreshold(input.maxErrors ?? '0', track.instances.length);
+    // A share of the instances to attempt, not of the VPC: already-migrated ones would inflate it.
+    track.errorThreshold = errorThreshold(input.maxErrors ?? '0', track.attemptable());
 
     // The plan: what each migration would do, or why preflight refuses it. Nothing changes.
     if (!carried && (input.dryRun || !track.approved)) {
@@ -99,16 +102,17 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
     if (!carried) markCanaries(track, input.canary ?? 1);
     if (!track.approved) {
       track.awaitingApproval = true;
-      track.setState('awaiting-approval');
+      if (!track.paused) track.setState('awaiting-approval');
       await until(() => track.approved || windowClosed(), windowEndMs);
       track.awaitingApproval = false;
+      vpcSharedStale.value = true;
     }
   } catch (err) {
     track.awaitingApproval = false;
     if (isCancellation(err)) return endCancelled(track, err);
     throw err;
   }
-  if (!track.paused) track.setState('running');
+  track.setState(track.paused ? 'paused' : 'running');
 
   // 3–4. The canary, then the rest in a sliding window.
   const inFlight = new Map<string, Promise<void>>();
@@ -135,7 +139,12 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
           next() !== undefined || finished() || (inFlight.size === 0 && (windowClosed() || timeToContinue())),
         windowEndMs,
       );
-      const entry = next();
+      let entry = next();
+      if (entry && vpcSharedStale.value) {
+        vpcShared = await readVpcShared(input);
+        vpcSharedStale.value = false;
+        entry = next(); // the world may have moved during the read (a pause, the window)
+      }
       if (entry) {
         const run = runMigration(input, track, entry, vpcShared).finally(() => {
           inFlight.delete(entry.instanceId);
@@ -159,12 +168,22 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
 
   if (!finished() && !windowClosed() && timeToContinue()) {
     await condition(() => true); // let update handlers that already started finish before the history moves on
-    return continueAsNew<typeof migrateFleet>({ ...input, carried: track.carry(vpcShared) });
+    return continueAsNew<typeof migrateFleet>({ ...input, carried: track.carry() });
   }
   for (const entry of track.queued()) {
     track.done(entry, 'deferred', { cause: `the maintenance window ended at ${track.windowEnd}` });
   }
   return track.finish(track.outcome());
+}
+
+/** The VPC's vSwitches, NAT gateways and SNAT entries as they are now. */
+async function readVpcShared(input: FleetInput): Promise<VpcShared> {
+  const { vpcShared } = await reads(
+    'readVpcShared',
+    `Read the vSwitches, NAT gateways and SNAT entries of ${input.vpcId} again (read-only)`,
+    { regionId: input.regionId, vpcId: input.vpcId },
+  );
+  return vpcShared;
 }
 
 /** Another batch of the VPC is running (a scheduled run and one started by hand have different ids): why not start. */
@@ -180,17 +199,19 @@ async function otherBatchOf(input: FleetInput): Promise<string | undefined> {
 }
 
 /** Operator controls, by update: pause, resume, concurrency, approval. */
-function handleControls(track: FleetTracker): void {
-  setHandler(pauseBatchUpdate, () => track.pause('operator'), {
+function handleControls(track: FleetTracker, vpcSharedStale: { value: boolean }): void {
+  // A pause keeps the reason it already has (a failed canary, the breaker): the operator sees why it stopped first.
+  setHandler(pauseBatchUpdate, () => (track.paused ? undefined : track.pause('operator')), {
     validator: () => {
-      if (track.state === 'done') throw new Error('the batch has ended');
+      if (track.state === 'done' || track.state === 'draining')
+        throw new Error(`the batch is ${track.state === 'done' ? 'over' : 'ending'}: nothing to pause`);
     },
   });
   setHandler(
     resumeBatchUpdate,
     () => {
-      if (!track.canaryDone && track.paused === 'canary-failed') track.canaryDone = true;
       track.resume();
+      vpcSharedStale.value = true;
     },
     {
       validator: () => {
@@ -241,7 +262,7 @@ async function runMigration(
     regionId: input.regionId,
     instanceId: entry.instanceId,
     ...input.migration,
-    vpcShared,
+    vpcShared: vpcShared && sharedFor(vpcShared, entry.vSwitchId),
   };
   // What the Web UI shows of the child: the same summary and details as a migration started by hand, plus its batch.
   const known = {
@@ -266,14 +287,18 @@ async function runMigration(
       staticDetails: migrationDetails(childInput, known),
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      track.done(entry, 'refused', {
-        cause: `a migration or revert of ${entry.instanceId} is already running (${workflowId}): it was left alone`,
-        durationMs: Date.now() - startedAt,
-      });
-      return;
-    }
-    throw err;
+    // Whatever went wrong, the instance gets an outcome: an unhandled rejection would fail workflow tasks forever.
+    const [outcome, cause] =
+      err instanceof WorkflowExecutionAlreadyStartedError
+        ? ([
+            'refused',
+            `a migration or revert of ${entry.instanceId} is already running (${workflowId}): it was left alone`,
+          ] as const)
+        : isCancellation(err)
+          ? (['not-started', 'the batch was cancelled'] as const)
+          : (['failed', `its migration could not start: ${messageOf(err)}`] as const);
+    track.done(entry, outcome, { cause, durationMs: Date.now() - startedAt });
+    return;
   }
   try {
     settle(track, entry, await child.result(), startedAt);
@@ -310,14 +335,20 @@ function settle(track: FleetTracker, entry: FleetInstance, report: MigrationRepo
 /** After each migration: the canary verdict, then the failure breaker. */
 function afterMigration(track: FleetTracker): void {
   if (!track.canaryDone) {
+    // A canary preflight refused proves nothing: the next instance in line takes its place.
+    for (const refused of track.instances.filter((i) => i.canary && i.outcome === 'refused')) {
+      refused.canary = false;
+      const stand = track.queued().find((i) => !i.canary);
+      if (stand) stand.canary = true;
+    }
     const canaries = track.instances.filter((i) => i.canary);
     if (canaries.every((i) => i.state === 'done')) {
-      const failed = canaries.filter((i) => !FLEET_SUCCESS.includes(i.outcome ?? 'failed'));
-      if (failed.length) {
-        if (!track.paused) track.pause('canary-failed');
+      // The verdict is in, whatever else happened meanwhile: the canary phase is over, and a failure pauses.
+      track.canaryDone = true;
+      if (canaries.some((i) => !FLEET_SUCCESS.includes(i.outcome ?? 'failed'))) {
+        track.pause('canary-failed');
         return;
       }
-      track.canaryDone = true;
     }
   }
   if (!track.paused && track.breakerTripped()) track.pause('max-errors');
@@ -337,7 +368,7 @@ async function plan(input: FleetInput, track: FleetTracker, vpcShared: VpcShared
           allowChargeTypeChange: input.migration?.allowChargeTypeChange ?? false,
           egressCheckScript: input.migration?.egressCheckScript,
           guestPrepareScript: input.migration?.guestPrepareScript,
-          vpcShared,
+          vpcShared: vpcShared && sharedFor(vpcShared, target.vSwitchId),
         });
         track.apiCalls += r.apiCalls;
         const failed = r.checks.filter((c) => !c.ok);
@@ -380,11 +411,28 @@ async function endCancelled(
   throw err;
 }
 
+/**
+ * The part of the VPC's shared data one instance's preflight reads: its vSwitch, and the SNAT entries for that vSwitch
+ * or for an address block (which may cover its address). Keeps each child's input, and the batch's history, small.
+ */
+function sharedFor(shared: VpcShared, vSwitchId: string | undefined): VpcShared {
+  if (!vSwitchId) return shared;
+  return {
+    vpcId: shared.vpcId,
+    vSwitches: shared.vSwitches.filter((v) => v.vSwitchId === vSwitchId),
+    natGateways: shared.natGateways.map((gw) => ({
+      ...gw,
+      entries: gw.entries.filter((e) => e.sourceVSwitchId === vSwitchId || e.sourceCidr !== undefined),
+    })),
+  };
+}
+
 function toEntry(d: DiscoveredInstance): FleetInstance {
   const base: FleetInstance = {
     instanceId: d.instanceId,
     ...(d.instanceName ? { instanceName: d.instanceName } : {}),
     ...(d.zoneId ? { zoneId: d.zoneId } : {}),
+    ...(d.vSwitchId ? { vSwitchId: d.vSwitchId } : {}),
     ...(d.publicIp ? { publicIp: d.publicIp } : {}),
     state: 'queued',
   };
