@@ -29,6 +29,8 @@ import { BatchClient, MigrationClient } from '../src/client';
 import type { FleetReport } from '../src/shared/fleet';
 import { migrationWorkflowId, type MigrationReport } from '../src/shared/migration';
 import type { migrateInstance } from '../src/workflows';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
 
 /** Calls a second per action: the worker's configured rate and the cloud's refill rate alike. */
@@ -77,6 +79,7 @@ describe('rate limits shared by every worker', () => {
   let reports: MigrationReport[];
   let calls: CallRecord[];
   let batch: FleetReport;
+  let second: ChildProcess | undefined;
 
   before(async () => {
     const rateLimits = Object.fromEntries(
@@ -85,8 +88,49 @@ describe('rate limits shared by every worker', () => {
     // One more instance than the batch takes, for the throttling case.
     env = await startMigrationEnv({ instances: INSTANCES + 1, rateLimits });
     for (const action of CHANGE_ACTIONS) await env.cloud.admin.rateLimit(action, RATE, BURST);
+    // A second worker process (`eni-migrate worker`), as an operator would run one more: the same queues and rates.
+    // A limit kept per worker would let the two together go twice as fast; the server's limit of the queue must not.
+    const info = env.cloud.cloud.info() as Record<string, string>;
+    const env2: NodeJS.ProcessEnv = { ...process.env };
+    for (const key of Object.keys(env2))
+      if (/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(key)) delete env2[key];
+    second = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'cli.ts'), 'worker'], {
+      cwd: join(__dirname, '..'),
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        ...env2,
+        TEMPORAL_ADDRESS: env.temporal.server.address,
+        TEMPORAL_NAMESPACE: env.temporal.server.namespace,
+        TEMPORAL_TASK_QUEUE: env.taskQueue,
+        ALIBABA_CLOUD_REGION_ID: env.regionId,
+        ALIBABA_CLOUD_ECS_ENDPOINT: info.url,
+        ALIBABA_CLOUD_VPC_ENDPOINT: info.url,
+        ALIBABA_CLOUD_ACCESS_KEY_ID: info.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: info.accessKeySecret,
+        ENI_MIGRATE_SSH_CONFIG: info.sshConfig,
+        ENI_MIGRATE_POLL_INTERVAL_MS: '50',
+        ENI_MIGRATE_RATE_LIMITS: CHANGE_ACTIONS.map((a) => `${a}=${RATE}/s`).join(','),
+      },
+    });
+    let stderr = '';
+    second.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const deadline = Date.now() + 60_000;
+    while (!/polling task queue/.test(stderr)) {
+      assert.ok(
+        second.exitCode === null && Date.now() < deadline,
+        `the second worker did not start:\n${stderr}`,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
-  after(() => env?.stop());
+  after(async () => {
+    if (second && second.exitCode === null) {
+      const exited = new Promise((r) => second!.once('close', r));
+      second.kill('SIGTERM');
+      await exited;
+    }
+    await env?.stop();
+  });
 
   it('the window check is real: it refuses a burst the cloud would throttle', () => {
     const paced = [0, 0, 0, 500, 1000, 1500, 2000];
@@ -167,6 +211,7 @@ describe('rate limits shared by every worker', () => {
         });
       assert.equal(activityTaskQueuePartitions?.length, 1, `${action}: a partitioned queue splits its limit`);
     }
+    const identities = new Set<string>();
     for (const [n, handle] of handles.entries()) {
       const { instanceId, publicIp } = env.instances[n];
       const history = await handle.fetchHistory();
@@ -182,6 +227,17 @@ describe('rate limits shared by every worker', () => {
           },
         ];
       });
+      // Who ran the changes (an ActivityTaskStarted names its worker; its scheduled event names the activity).
+      const changeEvents = new Set(
+        (history.events ?? [])
+          .filter((e) => changeActionOf(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''))
+          .map((e) => String(e.eventId)),
+      );
+      for (const e of history.events ?? []) {
+        const started = e.activityTaskStartedEventAttributes;
+        if (started?.identity && changeEvents.has(String(started.scheduledEventId)))
+          identities.add(started.identity);
+      }
       for (const s of scheduled) {
         const action = changeActionOf(s.type);
         assert.equal(s.queue, action ? actionTaskQueue(queue, action) : queue, `${instanceId} ${s.type}`);
@@ -203,6 +259,10 @@ describe('rate limits shared by every worker', () => {
         ],
       );
     }
+    // Both worker processes ran changes, and together they kept to the rate (the batch's check above).
+    const secondIdentity = [...identities].find((id) => id.startsWith(`${second?.pid}@`));
+    assert.ok(secondIdentity, `the second worker process ran changes: ${[...identities].join(', ')}`);
+    assert.ok(identities.size >= 2, [...identities].join(', '));
   });
 });
 
