@@ -13,10 +13,16 @@ import { parseRegionId } from '../validate';
 import { parseVpcTarget } from './options';
 
 /**
- * `<batch-id>` as `batch start` prints it (`eni-fleet/<region>/<vpc>`, or a scheduled run's id), or a VPC
- * (`vpc-…` with --region or ALIBABA_CLOUD_REGION_ID, or `region:vpc-…`): the batch started by hand for it.
+ * An id the CLI takes for a batch or a schedule, or a VPC instead (`vpc-…` with --region or ALIBABA_CLOUD_REGION_ID,
+ * or `region:vpc-…`): the one of that VPC (`idOf`). Anything that is not a VPC is taken as the id itself.
  */
-export function resolveBatchId(target: string, region: string | undefined, config: AppConfig): string {
+export function resolveVpcScopedId(
+  target: string,
+  region: string | undefined,
+  config: AppConfig,
+  what: 'batch' | 'schedule',
+  idOf: (regionId: string, vpcId: string) => string,
+): string {
   let vpc;
   try {
     vpc = parseVpcTarget(target);
@@ -26,11 +32,16 @@ export function resolveBatchId(target: string, region: string | undefined, confi
   const regionId = vpc.regionId ?? region ?? config.cloud.regionId;
   if (!regionId) {
     throw new CliError(
-      `${target} is a VPC id: pass --region <id> (or set ALIBABA_CLOUD_REGION_ID), write it as <region>:${vpc.vpcId}, or give the batch id`,
+      `${target} is a VPC id: pass --region <id> (or set ALIBABA_CLOUD_REGION_ID), write it as <region>:${vpc.vpcId}, or give the ${what} id`,
       ExitCode.USAGE,
     );
   }
-  return batchWorkflowId(regionId, vpc.vpcId);
+  return idOf(regionId, vpc.vpcId);
+}
+
+/** `<batch-id>` as `batch start` prints it (`eni-fleet/<region>/<vpc>`, or a scheduled run's id), or its VPC. */
+export function resolveBatchId(target: string, region: string | undefined, config: AppConfig): string {
+  return resolveVpcScopedId(target, region, config, 'batch', batchWorkflowId);
 }
 
 export interface BatchTargetFlags {
@@ -38,16 +49,26 @@ export interface BatchTargetFlags {
   json?: boolean;
 }
 
-/** A command on one batch: `<batch-id>` (or a VPC id), with --region. */
-export function batchTargetCommand(name: string, description: string): Command {
+/** A command on one batch or schedule: `<id>` (or its VPC), with --region. */
+export function vpcScopedCommand(name: string, description: string, argument: string, help: string): Command {
   return new Command(name)
     .description(description)
-    .argument('<batch-id>', 'batch id printed by `batch start` (or the VPC id: vpc-… or region:vpc-…)')
+    .argument(argument, help)
     .option(
       '--region <id>',
       'region, when a bare VPC id is given (default: ALIBABA_CLOUD_REGION_ID)',
       parseRegionId,
     );
+}
+
+/** A command on one batch: `<batch-id>` (or a VPC id), with --region. */
+export function batchTargetCommand(name: string, description: string): Command {
+  return vpcScopedCommand(
+    name,
+    description,
+    '<batch-id>',
+    'batch id printed by `batch start` (or the VPC id: vpc-… or region:vpc-…)',
+  );
 }
 
 /**
