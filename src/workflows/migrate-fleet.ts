@@ -7,6 +7,7 @@ import {
   isCancellation,
   ParentClosePolicy,
   setHandler,
+  sleep,
   startChild,
   workflowInfo,
   type ChildWorkflowHandle,
@@ -72,7 +73,14 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
   track.open();
 
   const windowEndMs = track.windowEnd ? Date.parse(track.windowEnd) : undefined;
-  const windowClosed = () => windowEndMs !== undefined && Date.now() >= windowEndMs;
+  // One timer for the whole window (not one per wait): the history holds it once.
+  let windowOver = windowEndMs !== undefined && Date.now() >= windowEndMs;
+  if (windowEndMs !== undefined && !windowOver) {
+    void CancellationScope.nonCancellable(() => sleep(windowEndMs - Date.now())).then(
+      () => (windowOver = true),
+    );
+  }
+  const windowClosed = () => windowOver;
   let vpcShared: VpcShared | undefined;
 
   // 1–2. Discover, plan, approval. Cancelled here, nothing has changed: the batch ends with its report.
@@ -103,7 +111,7 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
     if (!track.approved) {
       track.awaitingApproval = true;
       if (!track.paused) track.setState('awaiting-approval');
-      await until(() => track.approved || windowClosed(), windowEndMs);
+      await condition(() => track.approved || windowClosed());
       track.awaitingApproval = false;
       vpcSharedStale.value = true;
     }
@@ -134,10 +142,9 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
   let cancelled: unknown;
   try {
     for (;;) {
-      await until(
+      await condition(
         () =>
           next() !== undefined || finished() || (inFlight.size === 0 && (windowClosed() || timeToContinue())),
-        windowEndMs,
       );
       let entry = next();
       if (entry && vpcSharedStale.value) {
@@ -215,6 +222,8 @@ function handleControls(track: FleetTracker, vpcSharedStale: { value: boolean })
     },
     {
       validator: () => {
+        if (track.state === 'done' || track.state === 'draining')
+          throw new Error(`the batch is ${track.state === 'done' ? 'over' : 'ending'}: nothing to resume`);
         if (!track.paused) throw new Error(`the batch is not paused (it is ${track.state})`);
       },
     },
@@ -241,6 +250,11 @@ function handleControls(track: FleetTracker, vpcSharedStale: { value: boolean })
     {
       validator: () => {
         if (track.approved) throw new Error('the batch needs no approval (or has it already)');
+        // An approval is of a plan: there is none to approve before preflight has seen every instance.
+        if (track.state === 'discovering' || track.state === 'planning')
+          throw new Error(
+            'its plan is not ready yet: approve once `batch status` shows it awaiting approval',
+          );
       },
     },
   );
@@ -484,12 +498,6 @@ function windowEndOf(input: FleetInput): string | undefined {
   if (input.windowSeconds !== undefined)
     return new Date(Date.now() + input.windowSeconds * 1000).toISOString();
   return undefined;
-}
-
-/** Waits until `fn` holds, or until `endMs` (the window's end) if there is one. */
-async function until(fn: () => boolean, endMs: number | undefined): Promise<void> {
-  if (endMs === undefined) await condition(fn);
-  else await condition(fn, Math.max(1, endMs - Date.now()));
 }
 
 /** Refused before anything is read or changed, each with what to do. */
