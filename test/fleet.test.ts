@@ -183,6 +183,18 @@ describe('batch controls', () => {
     assert.deepEqual(await mutatingCalls(env, seq), []);
   });
 
+  it('refuses a selection that finds no instance (a wrong VPC id, a filter that matches nothing)', async () => {
+    for (const input of [
+      { regionId: env.regionId, vpcId: 'vpc-doesnotexist0' },
+      { regionId: env.regionId, vpcId: vpcId(), select: { tags: { app: 'nomatch' } } },
+    ]) {
+      const report = await client.result((await client.start(input)).batchId);
+      assert.equal(report.outcome, 'refused');
+      assert.match(report.cause ?? '', /no instance of vpc-\w+ in region .* matches the batch's filters/);
+      assert.equal(report.total, 0);
+    }
+  });
+
   it('a canary that fails pauses the batch before any other instance is touched', async () => {
     const [canary, ...others] = env.instances;
     await env.cloud.admin.fault({

@@ -19,7 +19,7 @@ export function cloudCommand(setExitCode: (code: number) => void): Command {
   return new Command('cloud')
     .description(
       'serve a local Alibaba Cloud region (ECS + VPC API, SSH-answering instances) until SIGINT/SIGTERM; ' +
-        'prints one JSON line: endpoint, regionId, accessKeyId, accessKeySecret, sshConfig, instances',
+        'prints one JSON line: endpoint, regionId, accessKeyId, accessKeySecret, sshConfig, vpcIds, instances',
     )
     .option('--host <address>', 'address to bind (the admin API has no authentication)', '127.0.0.1')
     .option('--port <n>', 'API port (0: any free port)', parsePort, 0)

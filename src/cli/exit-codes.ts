@@ -110,6 +110,8 @@ export class CliError extends Error {
 export interface BatchResultLike {
   /** Absent while the batch has not ended (paused). */
   outcome?: BatchOutcome;
+  /** Why it was refused (outcome `refused`). */
+  cause?: string;
   dryRun: boolean;
   counts: Partial<Record<FleetInstanceOutcome, number>>;
 }
@@ -134,8 +136,11 @@ export const BATCH_EXIT_PRECEDENCE: readonly ExitCodeValue[] = [
  */
 export function exitCodeForBatch(b: BatchResultLike): ExitCodeValue {
   const n = (o: FleetInstanceOutcome) => b.counts[o] ?? 0;
-  // The batch refused to start: another batch of the VPC runs (a scheduled run met one started by hand, say).
-  if (b.outcome === 'refused') return ExitCode.ALREADY_RUNNING;
+  // The batch refused to start: another batch of the VPC runs (a scheduled run met one started by hand, say), or its
+  // VPC and filters hold no instance at all (a typo in the id, a filter that matches nothing): bad input.
+  if (b.outcome === 'refused') {
+    return /^another batch is running/.test(b.cause ?? '') ? ExitCode.ALREADY_RUNNING : ExitCode.USAGE;
+  }
   if (b.dryRun) return n('refused') ? ExitCode.USAGE : ExitCode.OK;
   if (n('failed')) return ExitCode.FAILED;
   // Paused, not ended: what the operator must do next (resume or cancel) matters more than what went wrong so far.

@@ -184,6 +184,8 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         sshConfig: cloud.sshConfig,
         sshPrivateKey: cloud.sshPrivateKey,
         sshUser: cloud.sshUser,
+        // What `eni-migrate batch start --vpc` needs: the region's VPCs.
+        vpcIds: (model.snapshot().Vpcs as Array<{ VpcId: string }>).map((v) => v.VpcId),
         instances: describeInstances(model),
       }),
       stop,

@@ -96,6 +96,13 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
       track.apiCalls += found.apiCalls;
       vpcShared = found.vpcShared;
       track.instances.push(...found.instances.map(toEntry));
+      // Nothing found is a wrong VPC id or a filter that matches nothing, not a VPC that is done: say so.
+      if (track.instances.length === 0) {
+        return track.finish(
+          'refused',
+          `no instance of ${input.vpcId} in region ${input.regionId} matches the batch's filters: check the VPC id, the region and the filters`,
+        );
+      }
     }
     // A share of the instances to attempt, not of the VPC: already-migrated ones would inflate it.
     track.errorThreshold = errorThreshold(input.maxErrors ?? '0', track.attemptable());

@@ -51,7 +51,18 @@ export async function followBatch(
   const calls = new AbortController();
   const onAbort = () => calls.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const call = <T>(fn: () => Promise<T>) => client.client.connection.withAbortSignal(calls.signal, fn);
+  // A signal of its own per call, tied to the follow-up's: one long-lived signal would gather a listener per poll.
+  const call = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const one = new AbortController();
+    const stop = () => one.abort();
+    if (calls.signal.aborted) stop();
+    calls.signal.addEventListener('abort', stop, { once: true });
+    try {
+      return await client.client.connection.withAbortSignal(one.signal, fn);
+    } finally {
+      calls.signal.removeEventListener('abort', stop);
+    }
+  };
   let settled: { report: FleetReport } | { error: unknown } | undefined;
   const done = call(() => batches.result(batchId)).then(
     (report) => (settled = { report }),
