@@ -6,6 +6,7 @@
  * so every way a fleet already authenticates keeps working and no secret passes through this module.
  */
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { keyId, type PayloadKeys } from './codec/payload-codec';
 import {
@@ -91,6 +92,11 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
       'Per-API rates of the calls that change the cloud, for all workers of a region together, e.g. `CreateNetworkInterface=300/min,AssociateEipAddress=2/s` (unnamed actions keep their defaults).',
   },
   {
+    name: 'ENI_MIGRATE_METRICS',
+    description:
+      'Serve Prometheus metrics at `ip:port` (`/metrics`): the Temporal runtime\'s and the migrations\' (docs/operations.md "Metrics"); e.g. `0.0.0.0:9464`. Unset: no metrics.',
+  },
+  {
     name: 'ENI_MIGRATE_PAYLOAD_KEY',
     description:
       'AES-256 key (base64 of 32 bytes) that encrypts every payload the worker, the client and the CLI send to Temporal.',
@@ -146,6 +152,8 @@ export interface AppConfig {
   pollIntervalMs?: number;
   /** The rate of each action that changes the cloud (ENI_MIGRATE_RATE_LIMITS over the defaults). Default: the defaults. */
   rateLimits?: RateLimits;
+  /** Where the worker serves Prometheus metrics (ENI_MIGRATE_METRICS), `ip:port`; unset: no metrics. */
+  metricsAddress?: string;
 }
 
 /** A configuration problem: names the variable and what to set. The CLI maps it to exit code 2. */
@@ -206,6 +214,27 @@ const rateLimits = optional.transform((value, ctx): Partial<Record<ChangeAction,
   return limits;
 });
 
+/**
+ * ENI_MIGRATE_METRICS: the address the Temporal runtime's Prometheus exporter binds, an IP address and a port (it
+ * resolves no name: `localhost` is taken as 127.0.0.1).
+ */
+const metricsAddress = optional.transform((value, ctx): string | undefined => {
+  if (value === undefined) return undefined;
+  const m = /^(\[([0-9a-fA-F:.]+)\]|[^:]+):(\d{1,5})$/.exec(value);
+  const host = m ? (m[2] ?? (m[1] === 'localhost' ? '127.0.0.1' : m[1])) : '';
+  const port = m ? Number(m[3]) : NaN;
+  const ipOk = m?.[2] !== undefined ? isIP(host) === 6 : isIP(host) === 4;
+  if (!m || !ipOk || !(port >= 1 && port <= 65535)) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'must be ip:port where the worker serves /metrics, e.g. 0.0.0.0:9464 (every interface), 127.0.0.1:9464 or [::1]:9464',
+    });
+    return undefined;
+  }
+  return m[2] !== undefined ? `[${host}]:${port}` : `${host}:${port}`;
+});
+
 const envSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
@@ -226,6 +255,7 @@ const envSchema = z.object({
   ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS: optional,
   ENI_MIGRATE_PAYLOAD_KEY_FILE: optional,
   ENI_MIGRATE_RATE_LIMITS: rateLimits,
+  ENI_MIGRATE_METRICS: metricsAddress,
   ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce
@@ -286,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     guestScriptsPath: e.ENI_MIGRATE_GUEST_SCRIPTS,
     pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
     rateLimits: rateLimitsWith(e.ENI_MIGRATE_RATE_LIMITS),
+    ...(e.ENI_MIGRATE_METRICS ? { metricsAddress: e.ENI_MIGRATE_METRICS } : {}),
   };
 }
 
@@ -439,5 +470,6 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
       ]),
     ),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
+    metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
   };
 }

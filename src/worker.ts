@@ -8,9 +8,12 @@
  */
 import type Credential from '@alicloud/credentials';
 import { Connection } from '@temporalio/client';
+import { IllegalStateError } from '@temporalio/common';
 import {
   NativeConnection,
+  Runtime,
   Worker,
+  type RuntimeOptions,
   type State,
   type WorkerOptions,
   type WorkflowBundleOption,
@@ -28,6 +31,7 @@ import {
   type AppConfig,
 } from './config';
 import { loadGuestScripts } from './guest-scripts';
+import { prometheusExporter } from './observability/metrics';
 import {
   actionTaskQueue,
   CHANGE_ACTIONS,
@@ -194,6 +198,11 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     await registerSearchAttributes(connectionOptions, config.temporal.namespace, log);
   }
 
+  // The runtime (and so its metrics exporter) is fixed by the process's first NativeConnection: install it before.
+  if (config.metricsAddress) {
+    installRuntime({ metricsAddress: config.metricsAddress });
+    log(`eni-migrate worker: Prometheus metrics at http://${config.metricsAddress}/metrics`);
+  }
   const connection = await NativeConnection.connect(connectionOptions);
   try {
     const taskQueue = taskQueueFor(regionId, config.temporal.taskQueue);
@@ -229,6 +238,37 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
   } catch (err) {
     await connection.close();
     throw err;
+  }
+}
+
+/**
+ * Installs the process's Temporal Runtime, with a Prometheus exporter at `metricsAddress` (ENI_MIGRATE_METRICS) when
+ * given: it serves the runtime's own metrics and the migrations' (src/observability/metrics.ts) at `/metrics`. The
+ * Runtime is one per process, fixed by the first Worker or NativeConnection (a dev server or test environment started
+ * by the SDK counts too): call this before any, with the other options the process wants (a logger, say). A runtime
+ * already serving metrics at that address is kept; one without them is a ConfigError, as is an address in use.
+ */
+export function installRuntime(options: RuntimeOptions & { metricsAddress?: string } = {}): void {
+  const { metricsAddress, ...runtimeOptions } = options;
+  const metrics = metricsAddress ? prometheusExporter(metricsAddress) : undefined;
+  try {
+    Runtime.install(
+      metrics
+        ? { ...runtimeOptions, telemetryOptions: { ...runtimeOptions.telemetryOptions, metrics } }
+        : runtimeOptions,
+    );
+  } catch (err) {
+    if (!(err instanceof IllegalStateError)) {
+      throw new ConfigError(
+        `ENI_MIGRATE_METRICS=${metricsAddress}: cannot serve metrics there: ${(err as Error).message}`,
+      );
+    }
+    if (!metricsAddress) return; // installed already: keep it
+    const installed = Runtime.defaultOptions.telemetryOptions?.metrics;
+    if (installed && 'prometheus' in installed && installed.prometheus.bindAddress === metricsAddress) return;
+    throw new ConfigError(
+      `ENI_MIGRATE_METRICS=${metricsAddress}: this process's Temporal runtime was started before the worker, without that exporter; install it first (installRuntime in src/worker.ts) or unset ENI_MIGRATE_METRICS`,
+    );
   }
 }
 

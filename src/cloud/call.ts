@@ -1,9 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { fromSdkError } from './errors';
+import { performance } from 'node:perf_hooks';
+import { Context } from '@temporalio/activity';
+import type { MetricMeter } from '@temporalio/common';
+import { CALL_OK, recordCloudCall } from '../observability/metrics';
+import { fromSdkError, isThrottling } from './errors';
 
 /**
- * Every SDK request goes through `callApi`: it is counted (for the per-step call count in the migration report) and
- * its failure becomes a CloudApiError with the Alibaba code, so callers and the error table see one shape.
+ * Every SDK request goes through `callApi`: it is counted (for the per-step call count in the migration report), it is
+ * recorded in the worker's metrics (by action and code, its duration, throttled or not), and its failure becomes a
+ * CloudApiError with the Alibaba code, so callers and the error table see one shape.
  */
 
 /** The calls made on behalf of one unit of work (one activity execution). */
@@ -27,9 +32,26 @@ export async function callApi<T>(action: string, send: () => Promise<T>): Promis
     meter.calls += 1;
     meter.actions.push(action);
   }
+  const metrics = activityMetricMeter();
+  const start = performance.now();
+  const record = (code: string, throttled = false) =>
+    metrics && recordCloudCall(metrics, { action, code, throttled, durationMs: performance.now() - start });
   try {
-    return await send();
+    const result = await send();
+    record(CALL_OK);
+    return result;
   } catch (err) {
-    throw fromSdkError(action, err);
+    const failure = fromSdkError(action, err);
+    record(failure.code, isThrottling(failure));
+    throw failure;
+  }
+}
+
+/** The running activity's metric meter (the SDK's no-op one when the worker serves no metrics); none outside one. */
+function activityMetricMeter(): MetricMeter | undefined {
+  try {
+    return Context.current().metricMeter;
+  } catch {
+    return undefined;
   }
 }

@@ -160,6 +160,11 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof CloudApiError && classifyCode(err.code, err.statusCode).kind === 'not-found';
 }
 
+/** The cloud throttled the call (Throttling, Throttling.User, Rejected.Throttling, …, or it asked to retry after). */
+export function isThrottling(err: CloudApiError): boolean {
+  return /Throttling/.test(err.code) || err.retryAfterMs !== undefined;
+}
+
 /** Transport failures: the request may or may not have reached the cloud. Always worth another attempt. */
 const TRANSPORT_CODES = new Set([
   'ECONNREFUSED',

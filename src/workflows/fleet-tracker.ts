@@ -1,4 +1,11 @@
-import { setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  metricMeter,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { BatchMetrics } from '../observability/metrics';
 import {
   FLEET_NOT_ATTEMPTED,
   FLEET_SUCCESS,
@@ -36,6 +43,9 @@ export class FleetTracker {
   readonly startedAt: string;
   readonly continuedAsNew: number;
   windowEnd?: string;
+  private readonly metrics = new BatchMetrics(metricMeter);
+  /** Whether the batch's states count in the metrics: not the state a run continued as new resumes in. */
+  private counting = false;
 
   constructor(
     private readonly input: FleetInput,
@@ -63,13 +73,16 @@ export class FleetTracker {
       { key: REGION_ID, value: this.input.regionId },
       { key: MIGRATION_OUTCOME, value: 'running' },
     ]);
-    // A batch continuing as new resumes in the state it had (paused stays paused).
+    // A batch continuing as new resumes in the state it had (paused stays paused), and is not started again.
+    if (this.continuedAsNew === 0) this.metrics.started();
     this.setState(!this.instances.length ? 'discovering' : this.paused ? 'paused' : 'running');
+    this.counting = true;
   }
 
   /** Moves to a state; the MigrationStep search attribute follows (`paused:max-errors`, …). */
   setState(state: FleetState): void {
     const before = this.stepLabel();
+    if (this.counting && state !== this.state) this.metrics.entered(state);
     this.state = state;
     if (this.stepLabel() !== before || state === 'discovering') {
       upsertSearchAttributes([{ key: MIGRATION_STEP, value: this.stepLabel() }]);
@@ -78,6 +91,7 @@ export class FleetTracker {
   }
 
   pause(reason: PauseReason): void {
+    this.metrics.paused(reason);
     this.paused = reason;
     this.setState('paused');
   }
@@ -180,6 +194,7 @@ export class FleetTracker {
       { key: MIGRATION_STEP, value: 'done' },
       { key: MIGRATION_OUTCOME, value: outcome },
     ]);
+    this.metrics.ended(outcome);
     this.showDetails();
     return this.report;
   }

@@ -1,5 +1,6 @@
 import {
   isCancellation,
+  metricMeter,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -19,6 +20,7 @@ import {
   type StepName,
   type StepProgress,
 } from '../shared/migration';
+import { MigrationMetrics } from '../observability/metrics';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
 import { stepLabel, stepNumber, type WorkflowKind } from '../shared/summaries';
 import { progressQuery, reportQuery } from './messages';
@@ -31,6 +33,7 @@ import { failureDetail, messageOf } from './failures';
  *
  * The current details cost nothing in the history: `setCurrentDetails` only keeps a string in the workflow's memory,
  * which the Web UI reads through the built-in `__temporal_workflow_metadata` query. No command, so no patch needed.
+ * Nor do the metrics (src/observability/metrics.ts): the workflow's metric meter is a sink, skipped during replay.
  */
 export class MigrationTracker {
   readonly resources: MigrationResources = {};
@@ -53,6 +56,7 @@ export class MigrationTracker {
   private offlineSeen = false;
   /** Ended refused (endRefused): the current details say so. */
   private refused = false;
+  private readonly metrics = new MigrationMetrics(metricMeter);
 
   constructor(
     private readonly input: Pick<MigrationInput, 'instanceId' | 'regionId'>,
@@ -71,6 +75,7 @@ export class MigrationTracker {
       { key: MIGRATION_STEP, value: 'preflight' },
       { key: MIGRATION_OUTCOME, value: 'running' },
     ]);
+    this.metrics.started();
     this.showDetails();
   }
 
@@ -114,6 +119,7 @@ export class MigrationTracker {
     if (this.rollbackStuck?.step !== info.step || this.rollbackStuck.action !== info.action) {
       upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback-stuck:${info.step}` }]);
     }
+    this.metrics.rollbackRoundFailed(info.step);
     this.rollbackStuck = info;
     this.showDetails();
   }
@@ -148,6 +154,7 @@ export class MigrationTracker {
       throw err;
     } finally {
       step.durationMs = Date.now() - start;
+      this.metrics.step(name, step.state === 'done' ? 'done' : 'failed', step.durationMs);
       this.showDetails();
     }
   }
@@ -168,11 +175,13 @@ export class MigrationTracker {
       const result = await fn();
       step.apiCalls += result.apiCalls;
       step.state = result.rolledForward ? 'done' : 'compensated';
+      this.metrics.compensation(name, result.rolledForward ? 'rolled-forward' : 'compensated');
       return result;
     } catch (err) {
       step.apiCalls += apiCallsOf(err);
       step.state = 'failed';
       step.error = `rollback failed: ${messageOf(err)}`;
+      this.metrics.compensation(name, 'failed');
       throw err;
     } finally {
       this.showDetails();
@@ -206,14 +215,14 @@ export class MigrationTracker {
     this.current = 'done';
     this.backOnline();
     for (const step of this.steps.values()) if (step.state === 'pending') step.state = 'skipped';
+    // A cancelled migration's report says rolled-back (cause `cancelled`); the list filters it as cancelled.
+    const listed = extra.cause === CANCELLED && outcome === 'rolled-back' ? CANCELLED : outcome;
     upsertSearchAttributes([
       { key: MIGRATION_STEP, value: 'done' },
-      // A cancelled migration's report says rolled-back (cause `cancelled`); the list filters it as cancelled.
-      {
-        key: MIGRATION_OUTCOME,
-        value: extra.cause === CANCELLED && outcome === 'rolled-back' ? CANCELLED : outcome,
-      },
+      { key: MIGRATION_OUTCOME, value: listed },
     ]);
+    this.metrics.ended(listed);
+    if (this.offlineSeen) this.metrics.offlineWindow(listed, this.offlineMs());
     const r = this.resources;
     this.report = {
       workflowId: workflowInfo().workflowId,
@@ -251,6 +260,7 @@ export class MigrationTracker {
       { key: MIGRATION_STEP, value: 'done' },
       { key: MIGRATION_OUTCOME, value: REFUSED },
     ]);
+    this.metrics.ended(REFUSED);
     this.refused = true;
     this.showDetails();
   }
