@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { keyId, type PayloadKeys } from './codec/payload-codec';
+import { DEFAULT_LOG_SETTINGS, LOG_FORMATS, LOG_LEVELS, type LogSettings } from './observability/logging';
 import {
   CHANGE_ACTIONS,
   formatRate,
@@ -97,6 +98,18 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
       'Serve Prometheus metrics at `ip:port` (`/metrics`): the Temporal runtime\'s and the migrations\' (docs/operations.md "Metrics"); e.g. `0.0.0.0:9464`. Unset: no metrics.',
   },
   {
+    name: 'ENI_MIGRATE_LOG_FORMAT',
+    default: DEFAULT_LOG_SETTINGS.format,
+    description:
+      "The worker's logs: `json` (one JSON object a line: time, level, message, workflowId, instanceId, step, attempt, …) or `pretty` (for a person).",
+  },
+  {
+    name: 'ENI_MIGRATE_LOG_LEVEL',
+    default: DEFAULT_LOG_SETTINGS.level,
+    description:
+      "The worker's log level: `trace`, `debug` (adds one line per cloud API call), `info` (one per step start and end), `warn` or `error`.",
+  },
+  {
     name: 'ENI_MIGRATE_PAYLOAD_KEY',
     description:
       'AES-256 key (base64 of 32 bytes) that encrypts every payload the worker, the client and the CLI send to Temporal.',
@@ -154,6 +167,8 @@ export interface AppConfig {
   rateLimits?: RateLimits;
   /** Where the worker serves Prometheus metrics (ENI_MIGRATE_METRICS), `ip:port`; unset: no metrics. */
   metricsAddress?: string;
+  /** The worker's logs (ENI_MIGRATE_LOG_FORMAT, ENI_MIGRATE_LOG_LEVEL). Default: pretty, info. */
+  logging?: LogSettings;
 }
 
 /** A configuration problem: names the variable and what to set. The CLI maps it to exit code 2. */
@@ -235,6 +250,15 @@ const metricsAddress = optional.transform((value, ctx): string | undefined => {
   return m[2] !== undefined ? `[${host}]:${port}` : `${host}:${port}`;
 });
 
+/** One of `allowed`, any case (`JSON`, `Debug`); unset or empty: `fallback`. */
+const oneOf = <T extends string>(allowed: readonly T[], fallback: T) =>
+  optional.transform((value, ctx): T => {
+    if (value === undefined) return fallback;
+    const found = allowed.find((a) => a === value.toLowerCase());
+    if (!found) ctx.addIssue({ code: 'custom', message: `must be one of ${allowed.join(', ')}` });
+    return found ?? fallback;
+  });
+
 const envSchema = z.object({
   TEMPORAL_ADDRESS: hostPort.default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().trim().min(1, 'must not be empty').default('default'),
@@ -256,6 +280,8 @@ const envSchema = z.object({
   ENI_MIGRATE_PAYLOAD_KEY_FILE: optional,
   ENI_MIGRATE_RATE_LIMITS: rateLimits,
   ENI_MIGRATE_METRICS: metricsAddress,
+  ENI_MIGRATE_LOG_FORMAT: oneOf(LOG_FORMATS, DEFAULT_LOG_SETTINGS.format),
+  ENI_MIGRATE_LOG_LEVEL: oneOf(LOG_LEVELS, DEFAULT_LOG_SETTINGS.level),
   ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce
@@ -317,6 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
     rateLimits: rateLimitsWith(e.ENI_MIGRATE_RATE_LIMITS),
     ...(e.ENI_MIGRATE_METRICS ? { metricsAddress: e.ENI_MIGRATE_METRICS } : {}),
+    logging: { format: e.ENI_MIGRATE_LOG_FORMAT, level: e.ENI_MIGRATE_LOG_LEVEL },
   };
 }
 
@@ -471,5 +498,6 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     ),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
     metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
+    logs: `${config.logging?.format ?? DEFAULT_LOG_SETTINGS.format}, ${config.logging?.level ?? DEFAULT_LOG_SETTINGS.level}`,
   };
 }

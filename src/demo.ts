@@ -7,7 +7,7 @@
  */
 import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { MigrationClient, MigrationClosedError } from './client';
 import { BatchClient } from './client/batches';
 import { followBatch } from './cli/batch/follow';
@@ -15,6 +15,7 @@ import { BatchProgressView, type ProgressOutput } from './cli/batch/progress-vie
 import { formatDuration, ProgressPrinter } from './cli/progress';
 import type { AppConfig } from './config';
 import { FAST_TIMINGS, startLocalCloud, type LocalCloud } from './local-cloud';
+import { runtimeLogging } from './observability/logging';
 import { FLEET_SUCCESS, type FleetProgress, type FleetReport } from './shared/fleet';
 import { TASK_QUEUE_DEFAULT, type MigrationReport } from './shared/migration';
 import { startDevServer, type DevServer } from './temporal';
@@ -250,11 +251,14 @@ async function migrateOne(
   }
 }
 
-/** The SDK logs every worker start and activity at INFO; in a demo only warnings belong on screen. */
+/**
+ * The SDK logs every worker start and activity at INFO; in a demo only warnings belong on screen, and not the action
+ * workers' "No workflows registered" (the product's logger takes it down to debug).
+ */
 function quietTemporalLogs(): void {
   try {
     // shutdownSignals: [] because runDemo handles Ctrl-C itself (and must stop the servers, not only the worker).
-    Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+    Runtime.install({ ...runtimeLogging({ format: 'pretty', level: 'warn' }), shutdownSignals: [] });
   } catch {
     // Already installed (e.g. an embedding process chose its own logger): keep it.
   }

@@ -31,6 +31,7 @@ import {
   type AppConfig,
 } from './config';
 import { loadGuestScripts } from './guest-scripts';
+import { activityLogContext, runtimeLogging } from './observability/logging';
 import { prometheusExporter } from './observability/metrics';
 import {
   actionTaskQueue,
@@ -198,9 +199,10 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     await registerSearchAttributes(connectionOptions, config.temporal.namespace, log);
   }
 
-  // The runtime (and so its metrics exporter) is fixed by the process's first NativeConnection: install it before.
+  // The runtime (its logger, its metrics exporter) is fixed by the process's first NativeConnection: install it before.
+  // Its logger receives the SDK's lines, core's, the workflows' and the activities' (ENI_MIGRATE_LOG_FORMAT / _LEVEL).
+  installRuntime({ metricsAddress: config.metricsAddress, ...runtimeLogging(config.logging) });
   if (config.metricsAddress) {
-    installRuntime({ metricsAddress: config.metricsAddress });
     log(`eni-migrate worker: Prometheus metrics at http://${config.metricsAddress}/metrics`);
   }
   const connection = await NativeConnection.connect(connectionOptions);
@@ -209,12 +211,15 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     // Payload encryption (ENI_MIGRATE_PAYLOAD_KEY): the codec runs outside the workflow sandbox, on every payload.
     const codec = withDataConverter(config.temporal.payloadKeys);
     const rateLimits = config.rateLimits ?? rateLimitsWith();
+    // Every activity's log lines (cloud calls at debug among them) name the instance and the step.
+    const interceptors = { activity: [activityLogContext] };
     const actionWorkers = await createActionWorkers({
       connection,
       namespace: config.temporal.namespace,
       workflowTaskQueue: taskQueue,
       activities,
       rateLimits,
+      interceptors,
       ...codec,
     });
     let main: Worker;
@@ -223,9 +228,12 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
         connection,
         namespace: config.temporal.namespace,
         taskQueue,
-        workflowBundle: options.workflowBundle ?? (await loadWorkflowBundle(log)),
+        // Bundling at start: webpack's statistics go to the runtime's logger at debug.
+        workflowBundle:
+          options.workflowBundle ?? (await loadWorkflowBundle(log, {}, Runtime.instance().logger)),
         // Every activity, for the migrations a release before 0.3 started (they schedule all on this queue).
         activities,
+        interceptors,
         ...codec,
       });
     } catch (err) {
@@ -245,8 +253,10 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
  * Installs the process's Temporal Runtime, with a Prometheus exporter at `metricsAddress` (ENI_MIGRATE_METRICS) when
  * given: it serves the runtime's own metrics and the migrations' (src/observability/metrics.ts) at `/metrics`. The
  * Runtime is one per process, fixed by the first Worker or NativeConnection (a dev server or test environment started
- * by the SDK counts too): call this before any, with the other options the process wants (a logger, say). A runtime
- * already serving metrics at that address is kept; one without them is a ConfigError, as is an address in use.
+ * by the SDK counts too): call this before any, with the other options the process wants: its logger, say
+ * (`...runtimeLogging(config.logging)`, src/observability/logging.ts). A runtime already installed is kept (with its
+ * logger); one serving metrics elsewhere, or none, when `metricsAddress` is asked is a ConfigError, as is an address
+ * in use.
  */
 export function installRuntime(options: RuntimeOptions & { metricsAddress?: string } = {}): void {
   const { metricsAddress, ...runtimeOptions } = options;

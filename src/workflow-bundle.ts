@@ -13,7 +13,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { BundleOptions, WorkflowBundleOption } from '@temporalio/worker';
+import type { BundleOptions, Logger, WorkflowBundleOption } from '@temporalio/worker';
+import { bundlerLogger } from './observability/logging';
 
 // Required only to bundle: `build-workflow-bundle.ts --if-stale`, run before every `npm run demo`, decides ~1 s sooner.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -58,10 +59,14 @@ export function chooseWorkflowBundle({
   return { codePath: bundlePath };
 }
 
-/** For Worker.create: the prebuilt bundle when it is current, else a bundle made now (one log line says why). */
+/**
+ * For Worker.create: the prebuilt bundle when it is current, else a bundle made now (one log line says why). With a
+ * `logger` (the runtime's), webpack's statistics go there at debug; without, nowhere (its errors to stderr).
+ */
 export async function loadWorkflowBundle(
   log: (line: string) => void,
   location: BundleLocation = {},
+  logger?: Logger,
 ): Promise<WorkflowBundleOption> {
   const choice = chooseWorkflowBundle(location);
   if ('codePath' in choice) return choice;
@@ -72,7 +77,7 @@ export async function loadWorkflowBundle(
   // src/workflows from sources, lib/workflows from an installed package without a bundle.
   return bundler().bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
-    logger: quietBundlerLogger,
+    logger: logger ? bundlerLogger(logger) : quietBundlerLogger,
   });
 }
 

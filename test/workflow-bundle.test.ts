@@ -56,10 +56,11 @@ describe('workflow bundle', () => {
     const files = Object.keys(readManifest());
     for (const file of ['src/workflows/index.ts', 'src/shared/migration.ts', 'package-lock.json'])
       assert.ok(files.includes(file), `${file} in ${files.join(', ')}`);
-    // Besides workflows and shared types: the metric names the workflows record (src/observability/metrics.ts).
+    // Besides workflows and shared types: the metric names the workflows record (src/observability/metrics.ts) and
+    // the messages they log (src/observability/log-events.ts).
     assert.deepEqual(
       files.filter((f) => !f.startsWith('src/workflows/') && !f.startsWith('src/shared/')),
-      ['package-lock.json', 'src/observability/metrics.ts'],
+      ['package-lock.json', 'src/observability/log-events.ts', 'src/observability/metrics.ts'],
     );
   });
 

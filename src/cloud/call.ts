@@ -1,13 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
-import type { MetricMeter } from '@temporalio/common';
+import { LOG_EVENT } from '../observability/log-events';
 import { CALL_OK, recordCloudCall } from '../observability/metrics';
 import { fromSdkError, isThrottling } from './errors';
 
 /**
  * Every SDK request goes through `callApi`: it is counted (for the per-step call count in the migration report), it is
- * recorded in the worker's metrics (by action and code, its duration, throttled or not), and its failure becomes a
+ * recorded in the worker's metrics (by action and code, its duration, throttled or not) and logged at debug (action,
+ * code, duration: never the request's parameters, which may hold what must not be logged), and its failure becomes a
  * CloudApiError with the Alibaba code, so callers and the error table see one shape.
  */
 
@@ -32,10 +33,20 @@ export async function callApi<T>(action: string, send: () => Promise<T>): Promis
     meter.calls += 1;
     meter.actions.push(action);
   }
-  const metrics = activityMetricMeter();
+  const activity = activityContext();
   const start = performance.now();
-  const record = (code: string, throttled = false) =>
-    metrics && recordCloudCall(metrics, { action, code, throttled, durationMs: performance.now() - start });
+  const record = (code: string, throttled = false) => {
+    if (!activity) return;
+    const durationMs = performance.now() - start;
+    recordCloudCall(activity.metricMeter, { action, code, throttled, durationMs });
+    // The activity's logger adds workflowId, activityType, attempt (the SDK) and instanceId, step (activityLogContext).
+    activity.log.debug(LOG_EVENT.cloudCall, {
+      action,
+      code,
+      durationMs: Math.round(durationMs * 10) / 10,
+      ...(throttled ? { throttled } : {}),
+    });
+  };
   try {
     const result = await send();
     record(CALL_OK);
@@ -47,10 +58,13 @@ export async function callApi<T>(action: string, send: () => Promise<T>): Promis
   }
 }
 
-/** The running activity's metric meter (the SDK's no-op one when the worker serves no metrics); none outside one. */
-function activityMetricMeter(): MetricMeter | undefined {
+/**
+ * The running activity's context, for its metric meter (the SDK's no-op one when the worker serves no metrics) and its
+ * logger; none outside an activity.
+ */
+function activityContext(): Context | undefined {
   try {
-    return Context.current().metricMeter;
+    return Context.current();
   } catch {
     return undefined;
   }

@@ -1,10 +1,12 @@
 import {
+  log,
   metricMeter,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { LOG_EVENT } from '../observability/log-events';
 import { BatchMetrics } from '../observability/metrics';
 import {
   FLEET_NOT_ATTEMPTED,
@@ -83,6 +85,8 @@ export class FleetTracker {
   setState(state: FleetState): void {
     const before = this.stepLabel();
     if (this.counting && state !== this.state) this.metrics.entered(state);
+    // Each state entered, and the one a run starts in (a sink: nothing in the history, silent during replay).
+    if (!this.counting || state !== this.state) this.logState(state);
     this.state = state;
     if (this.stepLabel() !== before || state === 'discovering') {
       upsertSearchAttributes([{ key: MIGRATION_STEP, value: this.stepLabel() }]);
@@ -92,6 +96,7 @@ export class FleetTracker {
 
   pause(reason: PauseReason): void {
     this.metrics.paused(reason);
+    if (this.state === 'paused' && this.paused !== reason) this.logState('paused', reason);
     this.paused = reason;
     this.setState('paused');
   }
@@ -101,6 +106,15 @@ export class FleetTracker {
     this.errorBase = this.errors();
     this.paused = undefined;
     this.setState('running');
+  }
+
+  private logState(state: FleetState, reason = this.paused): void {
+    log.info(LOG_EVENT.batchState, {
+      batchId: this.batchId,
+      state,
+      ...(state === 'paused' && reason ? { reason } : {}),
+      ...(this.continuedAsNew ? { continuedAsNew: this.continuedAsNew } : {}),
+    });
   }
 
   private stepLabel(): string {
@@ -195,6 +209,7 @@ export class FleetTracker {
       { key: MIGRATION_OUTCOME, value: outcome },
     ]);
     this.metrics.ended(outcome);
+    log.info(LOG_EVENT.batchEnded, { batchId: this.batchId, outcome, ...(cause ? { cause } : {}) });
     this.showDetails();
     return this.report;
   }

@@ -1,5 +1,6 @@
 import {
   isCancellation,
+  log,
   metricMeter,
   setCurrentDetails,
   setHandler,
@@ -20,6 +21,7 @@ import {
   type StepName,
   type StepProgress,
 } from '../shared/migration';
+import { LOG_EVENT } from '../observability/log-events';
 import { MigrationMetrics } from '../observability/metrics';
 import { INSTANCE_ID, MIGRATION_OUTCOME, MIGRATION_STEP } from '../shared/search-attributes';
 import { stepLabel, stepNumber, type WorkflowKind } from '../shared/summaries';
@@ -34,6 +36,8 @@ import { failureDetail, messageOf } from './failures';
  * The current details cost nothing in the history: `setCurrentDetails` only keeps a string in the workflow's memory,
  * which the Web UI reads through the built-in `__temporal_workflow_metadata` query. No command, so no patch needed.
  * Nor do the metrics (src/observability/metrics.ts): the workflow's metric meter is a sink, skipped during replay.
+ * Nor the log lines (one per step start and end, LOG_EVENT): the workflow's `log` is a sink to the worker's logger,
+ * silent during replay; the SDK adds workflowId, workflowType and runId, the tracker instanceId and step.
  */
 export class MigrationTracker {
   readonly resources: MigrationResources = {};
@@ -76,6 +80,7 @@ export class MigrationTracker {
       { key: MIGRATION_OUTCOME, value: 'running' },
     ]);
     this.metrics.started();
+    log.info(LOG_EVENT.migrationStarted, { instanceId: this.input.instanceId });
     this.showDetails();
   }
 
@@ -120,6 +125,12 @@ export class MigrationTracker {
       upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback-stuck:${info.step}` }]);
     }
     this.metrics.rollbackRoundFailed(info.step);
+    log.warn(LOG_EVENT.rollbackStuck, {
+      instanceId: this.input.instanceId,
+      step: info.step,
+      action: info.action,
+      rounds: info.rounds,
+    });
     this.rollbackStuck = info;
     this.showDetails();
   }
@@ -141,6 +152,7 @@ export class MigrationTracker {
     step.startedAt = new Date().toISOString();
     const start = Date.now();
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: name }]);
+    log.info(LOG_EVENT.stepStarted, { instanceId: this.input.instanceId, step: name });
     this.showDetails();
     try {
       const result = await fn();
@@ -154,7 +166,16 @@ export class MigrationTracker {
       throw err;
     } finally {
       step.durationMs = Date.now() - start;
-      this.metrics.step(name, step.state === 'done' ? 'done' : 'failed', step.durationMs);
+      const result = step.state === 'done' ? 'done' : 'failed';
+      this.metrics.step(name, result, step.durationMs);
+      log.info(LOG_EVENT.stepEnded, {
+        instanceId: this.input.instanceId,
+        step: name,
+        result,
+        durationMs: step.durationMs,
+        apiCalls: step.apiCalls,
+        ...(step.error ? { error: step.error } : {}),
+      });
       this.showDetails();
     }
   }
@@ -170,18 +191,23 @@ export class MigrationTracker {
     const step = this.get(name);
     step.state = 'compensating';
     upsertSearchAttributes([{ key: MIGRATION_STEP, value: `rollback:${name}` }]);
+    const instanceId = this.input.instanceId;
+    log.info(LOG_EVENT.compensationStarted, { instanceId, step: name });
     this.showDetails();
     try {
       const result = await fn();
       step.apiCalls += result.apiCalls;
       step.state = result.rolledForward ? 'done' : 'compensated';
-      this.metrics.compensation(name, result.rolledForward ? 'rolled-forward' : 'compensated');
+      const outcome = result.rolledForward ? 'rolled-forward' : 'compensated';
+      this.metrics.compensation(name, outcome);
+      log.info(LOG_EVENT.compensationEnded, { instanceId, step: name, result: outcome });
       return result;
     } catch (err) {
       step.apiCalls += apiCallsOf(err);
       step.state = 'failed';
       step.error = `rollback failed: ${messageOf(err)}`;
       this.metrics.compensation(name, 'failed');
+      log.warn(LOG_EVENT.compensationEnded, { instanceId, step: name, result: 'failed', error: step.error });
       throw err;
     } finally {
       this.showDetails();
@@ -223,6 +249,12 @@ export class MigrationTracker {
     ]);
     this.metrics.ended(listed);
     if (this.offlineSeen) this.metrics.offlineWindow(listed, this.offlineMs());
+    log.info(LOG_EVENT.migrationEnded, {
+      instanceId: this.input.instanceId,
+      outcome: listed,
+      ...(extra.cause ? { cause: extra.cause } : {}),
+      ...(this.offlineSeen ? { offlineMs: this.offlineMs() } : {}),
+    });
     const r = this.resources;
     this.report = {
       workflowId: workflowInfo().workflowId,
@@ -261,6 +293,7 @@ export class MigrationTracker {
       { key: MIGRATION_OUTCOME, value: REFUSED },
     ]);
     this.metrics.ended(REFUSED);
+    log.info(LOG_EVENT.migrationEnded, { instanceId: this.input.instanceId, outcome: REFUSED });
     this.refused = true;
     this.showDetails();
   }

@@ -28,6 +28,7 @@ import type { GuestScriptRegistry } from '../../src/guest-scripts';
 import { createSshRunner, type SshRunner } from '../../src/ssh';
 import { CHANGE_ACTIONS, type RateLimits } from '../../src/shared/cloud-changes';
 import { createActionWorkers, WorkerGroup } from '../../src/worker';
+import { activityLogContext } from '../../src/observability/logging';
 import { migrationWorkflowId, type MigrationInput, type MigrationReport } from '../../src/shared/migration';
 import type { LocalCloudOptions } from '../../src/local-cloud';
 import type { DevServerOptions } from '../../src/temporal/dev-server';
@@ -158,6 +159,8 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
       // Cancellation reaches an activity with a heartbeat's answer: flush heartbeats often so tests do not wait.
       maxHeartbeatThrottleInterval: '200ms' as const,
       defaultHeartbeatThrottleInterval: '200ms' as const,
+      // As the product's worker: activities' log lines name their instance and step.
+      interceptors: { activity: [activityLogContext] },
     };
     const actionWorkers = await createActionWorkers({
       ...common,
