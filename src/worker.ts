@@ -269,6 +269,7 @@ export function installRuntime(options: RuntimeOptions & { metricsAddress?: stri
     );
   } catch (err) {
     if (!(err instanceof IllegalStateError)) {
+      if (!metricsAddress) throw err;
       throw new ConfigError(
         `ENI_MIGRATE_METRICS=${metricsAddress}: cannot serve metrics there: ${(err as Error).message}`,
       );

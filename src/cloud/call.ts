@@ -35,7 +35,16 @@ export async function callApi<T>(action: string, send: () => Promise<T>): Promis
   }
   const activity = activityContext();
   const start = performance.now();
+  // Metrics and logs must never change what the call did: recording happens outside its try, and cannot throw.
   const record = (code: string, throttled = false) => {
+    if (!activity) return;
+    try {
+      recordOnce(code, throttled);
+    } catch {
+      // A closed runtime or a broken logger loses a metric or a line, not the call's result.
+    }
+  };
+  const recordOnce = (code: string, throttled: boolean) => {
     if (!activity) return;
     const durationMs = performance.now() - start;
     recordCloudCall(activity.metricMeter, { action, code, throttled, durationMs });
@@ -47,15 +56,16 @@ export async function callApi<T>(action: string, send: () => Promise<T>): Promis
       ...(throttled ? { throttled } : {}),
     });
   };
+  let result: T;
   try {
-    const result = await send();
-    record(CALL_OK);
-    return result;
+    result = await send();
   } catch (err) {
     const failure = fromSdkError(action, err);
     record(failure.code, isThrottling(failure));
     throw failure;
   }
+  record(CALL_OK);
+  return result;
 }
 
 /**

@@ -80,12 +80,22 @@ export class ProductLogger implements Logger {
     const effective = level === 'WARN' && message === NO_WORKFLOWS_REGISTERED ? 'DEBUG' : level;
     if (SEVERITY[effective] < this.severity) return;
     const time = timeOf(meta?.[LogTimestamp]);
-    const fields = fieldsOf(meta);
-    this.write(
-      this.format === 'json'
-        ? stringify({ time, level: effective.toLowerCase(), message, ...fields })
-        : prettyLine(time, effective, message, fields),
-    );
+    let line: string;
+    try {
+      const fields = fieldsOf(meta);
+      // The line's own keys last: a field named `level` or `message` cannot overwrite them.
+      line =
+        this.format === 'json'
+          ? stringify({ ...fields, time, level: effective.toLowerCase(), message })
+          : prettyLine(time, effective, message, fields);
+    } catch {
+      // A field that cannot be read (a throwing getter) must not take the worker down: the line, without fields.
+      line =
+        this.format === 'json'
+          ? JSON.stringify({ time, level: effective.toLowerCase(), message })
+          : `${time} ${effective.padEnd(5)} ${message}`;
+    }
+    this.write(line);
   }
 
   trace(message: string, meta?: LogMetadata): void {
