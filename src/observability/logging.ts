@@ -82,11 +82,12 @@ export class ProductLogger implements Logger {
     const time = timeOf(meta?.[LogTimestamp]);
     let line: string;
     try {
-      const fields = fieldsOf(meta);
-      // The line's own keys last: a field named `level` or `message` cannot overwrite them.
+      // A field named like one of the line's own keys cannot overwrite it: time, level and message come first.
+      // eslint-disable-next-line @typescript-eslint/no-unused-vars
+      const { time: _t, level: _l, message: _m, ...fields } = fieldsOf(meta);
       line =
         this.format === 'json'
-          ? stringify({ ...fields, time, level: effective.toLowerCase(), message })
+          ? stringify({ time, level: effective.toLowerCase(), message, ...fields })
           : prettyLine(time, effective, message, fields);
     } catch {
       // A field that cannot be read (a throwing getter) must not take the worker down: the line, without fields.
