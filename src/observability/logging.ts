@@ -83,7 +83,6 @@ export class ProductLogger implements Logger {
     let line: string;
     try {
       // A field named like one of the line's own keys cannot overwrite it: time, level and message come first.
-      // eslint-disable-next-line @typescript-eslint/no-unused-vars
       const { time: _t, level: _l, message: _m, ...fields } = fieldsOf(meta);
       line =
         this.format === 'json'
