@@ -31,7 +31,7 @@ import {
   type AppConfig,
 } from './config';
 import { loadGuestScripts } from './guest-scripts';
-import { activityLogContext, runtimeLogging } from './observability/logging';
+import { activityLogContext, ProductLogger, runtimeLogging } from './observability/logging';
 import { prometheusExporter } from './observability/metrics';
 import {
   actionTaskQueue,
@@ -165,10 +165,28 @@ export async function createActionWorkers(options: ActionWorkersOptions): Promis
 
 const stderrLog = (line: string): void => void process.stderr.write(`${line}\n`);
 
+/**
+ * The worker's own progress lines: plain text on stderr, or with ENI_MIGRATE_LOG_FORMAT=json one JSON object each, as
+ * every other line of the worker, so that a log shipper reads one format (a `WARNING:` line at warn).
+ */
+function workerLog(config: AppConfig): (line: string) => void {
+  if (config.logging?.format !== 'json') return stderrLog;
+  const logger = new ProductLogger({ format: 'json', level: config.logging.level });
+  return (line) => {
+    const text = line.replace(/^eni-migrate worker: /, '');
+    const warning = /^WARNING: /.exec(text);
+    if (warning) logger.warn(text.slice(warning[0].length), { sdkComponent: 'eni-migrate' });
+    // The start-up configuration (describeConfig) is JSON already: a field, not a string in the message.
+    else if (text.startsWith('{'))
+      logger.info('configuration', { sdkComponent: 'eni-migrate', config: JSON.parse(text) });
+    else logger.info(text, { sdkComponent: 'eni-migrate' });
+  };
+}
+
 /** Builds everything and returns the workers ready to run (tests and the demo drive them with runUntil or run). */
 export async function createMigrationWorker(options: RunWorkerOptions = {}): Promise<MigrationWorker> {
   const config = options.config ?? loadConfig();
-  const log = options.log ?? stderrLog;
+  const log = options.log ?? workerLog(config);
   const regionId = requireRegion(config.cloud);
   log(`eni-migrate worker: ${JSON.stringify(describeConfig(config))}`);
   // Validated before anything connects: a bad file stops the worker with the file, the script and the fault named.
@@ -290,8 +308,9 @@ function withDataConverter(keys: AppConfig['temporal']['payloadKeys']) {
 
 /** Runs the worker until the signal aborts (default: SIGINT / SIGTERM), then shuts it down gracefully. */
 export async function runWorker(options: RunWorkerOptions = {}): Promise<void> {
-  const log = options.log ?? stderrLog;
-  const { worker, close } = await createMigrationWorker(options);
+  const config = options.config ?? loadConfig();
+  const log = options.log ?? workerLog(config);
+  const { worker, close } = await createMigrationWorker({ ...options, config, log });
   const stop = (why: string) => {
     if (worker.getState() !== 'RUNNING') return;
     log(

@@ -9,6 +9,7 @@
  * so startMigrationEnv's quietRuntime keeps it (each test file runs in a process of its own).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -331,3 +332,34 @@ function fanOut(...loggers: Logger[]): Logger {
     error: (m, meta) => log('ERROR', m, meta),
   };
 }
+
+describe('the worker process with ENI_MIGRATE_LOG_FORMAT=json', () => {
+  it("writes its own lines as JSON too (configuration, guest scripts), before the CLI's fatal error", () => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    for (const key of Object.keys(env))
+      if (/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(key)) delete env[key];
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, '..', 'src', 'cli.ts'), 'worker'],
+      {
+        cwd: join(__dirname, '..'),
+        encoding: 'utf8',
+        timeout: 60_000,
+        // Temporal unreachable: the worker logs its start-up lines, then the CLI ends with its error.
+        env: {
+          ...env,
+          ENI_MIGRATE_LOG_FORMAT: 'json',
+          ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou',
+          TEMPORAL_ADDRESS: '127.0.0.1:1',
+        },
+      },
+    );
+    const lines = run.stderr.split('\n').filter((l) => l && !l.startsWith('eni-migrate: '));
+    assert.ok(lines.length >= 2, run.stderr);
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const configuration = parsed.find((p) => p.message === 'configuration');
+    assert.equal((configuration?.config as { logs?: string } | undefined)?.logs, 'json, info');
+    assert.ok(parsed.some((p) => String(p.message).startsWith('guest scripts ')));
+    assert.ok(parsed.every((p) => p.level && p.time && p.sdkComponent));
+  });
+});

@@ -173,7 +173,7 @@ Exit codes:
        paused (breaker, canary, operator): batch resume <batch-id>, or batch cancel <batch-id>
   130  interrupted (Ctrl-C); the batch keeps running in Temporal
   A paused batch is 8 (1 if some instance failed); otherwise, when several apply (several VPCs, say), the first
-  of 1, 4, 7, 3, 6, 2, 8.`;
+  of 130, 1, 5, 4, 7, 3, 6, 2, 8.`;
 
 /** The exit codes of the batch and schedule commands that act and return (pause, resume, create, trigger…). */
 export const BATCH_COMMAND_EXIT_CODES_HELP = `

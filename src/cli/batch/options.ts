@@ -175,7 +175,9 @@ export function addVpcOptions(command: Command, repeatable: boolean): Command {
     )
     .option(
       '--region <id>',
-      'region of the VPCs given without one (default: ALIBABA_CLOUD_REGION_ID)',
+      repeatable
+        ? 'region of the VPCs given without one (default: ALIBABA_CLOUD_REGION_ID)'
+        : 'region of the VPC when given without one (default: ALIBABA_CLOUD_REGION_ID)',
       parseRegionId,
     );
 }
@@ -194,13 +196,13 @@ export function addSelectionOptions(command: Command): Command {
     .option('--name <glob>', 'only instances whose name matches, e.g. "web-*"', parseNamePattern);
 }
 
-/** Concurrency, canary, failure breaker. */
+/** Concurrency, canary, failure breaker (for `batch start`, or for every batch a schedule starts). */
 export function addPaceOptions(command: Command): Command {
   return command
     .addOption(
       new Option(
         '--concurrency <n>',
-        'migrations in flight at once, a sliding window (default 5; change it later with `batch concurrency`)',
+        'migrations in flight at once, a sliding window (default 5; a running batch takes `batch concurrency`)',
       ).argParser(positiveInt('a count', CONCURRENCY_MAX)),
     )
     .addOption(
