@@ -26,6 +26,7 @@ import {
   type SearchAttributePair,
 } from '@temporalio/common';
 import { dataConverterFor } from './codec/payload-codec';
+import { clientTracing, tracingFor, type Tracing } from './observability/tracing';
 import { loadConfig, taskQueueFor, temporalConnectionOptions, type TemporalSettings } from './config';
 import {
   MIGRATION_FAILED,
@@ -165,6 +166,11 @@ export interface ConnectOptions {
   client?: Client;
   /** How long to try reaching the server (default 10 s, the SDK's). */
   connectTimeoutMs?: number;
+  /**
+   * Trace the client's calls (a StartWorkflow span that the migration's trace hangs from). Default: when the
+   * environment asks for it (OTEL_EXPORTER_OTLP_ENDPOINT), or when this process installed tracing already.
+   */
+  tracing?: Tracing;
 }
 
 export class MigrationClient {
@@ -173,6 +179,7 @@ export class MigrationClient {
     /** The base of the per-region task queue names. */
     readonly taskQueue: string,
     private readonly ownedConnection?: Connection,
+    private readonly tracing?: Tracing,
   ) {}
 
   /** The task queue a migration in this region runs on, which that region's worker polls. */
@@ -188,7 +195,9 @@ export class MigrationClient {
     const given = Object.fromEntries(
       Object.entries(options.temporal ?? {}).filter(([, v]) => v !== undefined),
     );
-    const settings: TemporalSettings = { ...loadConfig().temporal, ...given };
+    const config = loadConfig();
+    const settings: TemporalSettings = { ...config.temporal, ...given };
+    const tracing = options.tracing ?? tracingFor(config.tracing);
     const connection = await Connection.connect({
       ...temporalConnectionOptions(settings),
       ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
@@ -200,8 +209,9 @@ export class MigrationClient {
       connection,
       namespace: settings.namespace,
       ...(dataConverter ? { dataConverter } : {}),
+      ...(tracing ? { interceptors: { workflow: [clientTracing()] } } : {}),
     });
-    return new MigrationClient(client, settings.taskQueue, connection);
+    return new MigrationClient(client, settings.taskQueue, connection, tracing);
   }
 
   /** Starts the migration of one instance; its workflow id derives from region and instance (one at a time). */
@@ -391,6 +401,8 @@ export class MigrationClient {
 
   async close(): Promise<void> {
     await this.ownedConnection?.close();
+    // A CLI command exits right after: its spans leave now.
+    await this.tracing?.forceFlush();
   }
 
   private async followProgress(

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { keyId, type PayloadKeys } from './codec/payload-codec';
+import type { TracingSettings } from './observability/tracing';
 import { DEFAULT_LOG_SETTINGS, LOG_FORMATS, LOG_LEVELS, type LogSettings } from './observability/logging';
 import {
   CHANGE_ACTIONS,
@@ -110,6 +111,16 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
       "The worker's log level: `trace`, `debug` (adds one line per cloud API call), `info` (one per step start and end), `warn` or `error`.",
   },
   {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    description:
+      'Trace with OpenTelemetry: export spans over OTLP/HTTP to this URL, e.g. `http://otel-collector:4318` (the worker: a trace per migration, with its steps, cloud calls and SSH sessions; the CLI: its client calls). The other `OTEL_EXPORTER_OTLP_*` variables (headers, `_TRACES_ENDPOINT`) apply. Unset: no tracing, at no cost.',
+  },
+  {
+    name: 'OTEL_SERVICE_NAME',
+    default: 'eni-migrate',
+    description: 'The service name on the spans (with `OTEL_RESOURCE_ATTRIBUTES`).',
+  },
+  {
     name: 'ENI_MIGRATE_PAYLOAD_KEY',
     description:
       'AES-256 key (base64 of 32 bytes) that encrypts every payload the worker, the client and the CLI send to Temporal.',
@@ -169,6 +180,8 @@ export interface AppConfig {
   metricsAddress?: string;
   /** The worker's logs (ENI_MIGRATE_LOG_FORMAT, ENI_MIGRATE_LOG_LEVEL). Default: pretty, info. */
   logging?: LogSettings;
+  /** OpenTelemetry tracing (OTEL_EXPORTER_OTLP_ENDPOINT); unset: off. */
+  tracing?: TracingSettings;
 }
 
 /** A configuration problem: names the variable and what to set. The CLI maps it to exit code 2. */
@@ -190,6 +203,12 @@ const hostPort = z
 const endpoint = optional.refine(
   (v) => v === undefined || /^(https?:\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?\/?$/.test(v),
   'must be host:port or a URL such as http://127.0.0.1:8080 or https://ecs.cn-hangzhou.aliyuncs.com',
+);
+
+/** An OTLP/HTTP endpoint: a URL, as the OpenTelemetry exporter takes it. */
+const otlpEndpoint = optional.refine(
+  (v) => v === undefined || /^https?:\/\/[^\s/]+/.test(v),
+  'must be an http:// or https:// URL, e.g. http://otel-collector:4318',
 );
 
 const regionId = optional.refine(
@@ -282,6 +301,11 @@ const envSchema = z.object({
   ENI_MIGRATE_METRICS: metricsAddress,
   ENI_MIGRATE_LOG_FORMAT: oneOf(LOG_FORMATS, DEFAULT_LOG_SETTINGS.format),
   ENI_MIGRATE_LOG_LEVEL: oneOf(LOG_LEVELS, DEFAULT_LOG_SETTINGS.level),
+  OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint,
+  OTEL_SERVICE_NAME: optional,
+  OTEL_SDK_DISABLED: optional,
+  OTEL_TRACES_EXPORTER: optional,
   ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce
@@ -344,7 +368,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     rateLimits: rateLimitsWith(e.ENI_MIGRATE_RATE_LIMITS),
     ...(e.ENI_MIGRATE_METRICS ? { metricsAddress: e.ENI_MIGRATE_METRICS } : {}),
     logging: { format: e.ENI_MIGRATE_LOG_FORMAT, level: e.ENI_MIGRATE_LOG_LEVEL },
+    ...tracingFrom(e),
   };
+}
+
+/**
+ * Tracing is on when an OTLP endpoint is set, as the OpenTelemetry SDKs read it, unless OpenTelemetry's own switches
+ * turn it off (OTEL_SDK_DISABLED=true, OTEL_TRACES_EXPORTER=none).
+ */
+function tracingFrom(e: {
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?: string;
+  OTEL_SERVICE_NAME?: string;
+  OTEL_SDK_DISABLED?: string;
+  OTEL_TRACES_EXPORTER?: string;
+}): { tracing?: TracingSettings } {
+  const endpoint = e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? e.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!endpoint || e.OTEL_SDK_DISABLED?.toLowerCase() === 'true' || e.OTEL_TRACES_EXPORTER === 'none')
+    return {};
+  return { tracing: { endpoint, ...(e.OTEL_SERVICE_NAME ? { serviceName: e.OTEL_SERVICE_NAME } : {}) } };
 }
 
 /**
@@ -499,5 +541,6 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
     metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
     logs: `${config.logging?.format ?? DEFAULT_LOG_SETTINGS.format}, ${config.logging?.level ?? DEFAULT_LOG_SETTINGS.level}`,
+    tracing: config.tracing ? `OTLP ${config.tracing.endpoint}` : 'off',
   };
 }

@@ -34,6 +34,13 @@ import { loadGuestScripts } from './guest-scripts';
 import { activityLogContext, ProductLogger, runtimeLogging } from './observability/logging';
 import { prometheusExporter } from './observability/metrics';
 import {
+  activityTracing,
+  tracingFor,
+  workflowSpanSinks,
+  workflowTracingModule,
+  type Tracing,
+} from './observability/tracing';
+import {
   actionTaskQueue,
   CHANGE_ACTIONS,
   changeActionOf,
@@ -41,7 +48,7 @@ import {
   rateLimitsWith,
   type RateLimits,
 } from './shared/cloud-changes';
-import { createSshRunner } from './ssh';
+import { createSshRunner, withSshSpans } from './ssh';
 import { ensureSearchAttributes } from './temporal';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -61,6 +68,11 @@ export interface RunWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Register missing search attributes on start (default true). */
   registerSearchAttributes?: boolean;
+  /**
+   * Tracing installed by the caller (tests: an in-memory exporter); default: from the configuration
+   * (OTEL_EXPORTER_OTLP_ENDPOINT). A `workflowBundle` given with it must include `workflowTracingModule()`.
+   */
+  tracing?: Tracing;
 }
 
 export interface MigrationWorker {
@@ -199,11 +211,14 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     vpcEndpoint: config.cloud.vpcEndpoint,
     credential: options.credential,
   });
-  const ssh = createSshRunner({
+  // OTEL_EXPORTER_OTLP_ENDPOINT: one trace per migration (workflow, activities, cloud calls, SSH sessions).
+  const tracing = options.tracing ?? tracingFor(config.tracing);
+  const sshRunner = createSshRunner({
     sshConfigPath: config.ssh.sshConfigPath,
     user: config.ssh.user,
     privateKeyPath: config.ssh.privateKeyPath,
   });
+  const ssh = tracing ? withSshSpans(sshRunner) : sshRunner;
   const activities = createActivities({
     ecs,
     vpc,
@@ -229,8 +244,16 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     // Payload encryption (ENI_MIGRATE_PAYLOAD_KEY): the codec runs outside the workflow sandbox, on every payload.
     const codec = withDataConverter(config.temporal.payloadKeys);
     const rateLimits = config.rateLimits ?? rateLimitsWith();
-    // Every activity's log lines (cloud calls at debug among them) name the instance and the step.
-    const interceptors = { activity: [activityLogContext] };
+    // Every activity's log lines (cloud calls at debug among them) name the instance and the step; under tracing,
+    // every activity is a span in its migration's trace.
+    const interceptors = {
+      activity: tracing ? [activityLogContext, activityTracing()] : [activityLogContext],
+    };
+    const workflowTracing = tracing
+      ? { sinks: workflowSpanSinks(tracing), workflowModules: [workflowTracingModule()] }
+      : undefined;
+    if (tracing)
+      log(`eni-migrate worker: tracing to ${config.tracing?.endpoint ?? 'the installed tracer provider'}`);
     const actionWorkers = await createActionWorkers({
       connection,
       namespace: config.temporal.namespace,
@@ -248,10 +271,16 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
         taskQueue,
         // Bundling at start: webpack's statistics go to the runtime's logger at debug.
         workflowBundle:
-          options.workflowBundle ?? (await loadWorkflowBundle(log, {}, Runtime.instance().logger)),
+          options.workflowBundle ??
+          (await loadWorkflowBundle(
+            log,
+            { interceptorModules: workflowTracing?.workflowModules },
+            Runtime.instance().logger,
+          )),
         // Every activity, for the migrations a release before 0.3 started (they schedule all on this queue).
         activities,
         interceptors,
+        ...(workflowTracing ? { sinks: workflowTracing.sinks } : {}),
         ...codec,
       });
     } catch (err) {
@@ -260,7 +289,15 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     }
     const group = new WorkerGroup([main, ...actionWorkers]);
     await warnIfPartitioned(connection, config.temporal.namespace, group.taskQueues.slice(1), log);
-    return { worker: group, connection, close: () => connection.close() };
+    return {
+      worker: group,
+      connection,
+      close: async () => {
+        await connection.close();
+        // The last spans of a stopping worker leave before the process does.
+        await tracing?.forceFlush();
+      },
+    };
   } catch (err) {
     await connection.close();
     throw err;

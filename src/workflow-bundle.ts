@@ -65,18 +65,26 @@ export function chooseWorkflowBundle({
  */
 export async function loadWorkflowBundle(
   log: (line: string) => void,
-  location: BundleLocation = {},
+  location: BundleLocation & {
+    /** Workflow interceptor modules (tracing's): the prebuilt bundle has none, so these bundle at start. */
+    interceptorModules?: string[];
+  } = {},
   logger?: Logger,
 ): Promise<WorkflowBundleOption> {
-  const choice = chooseWorkflowBundle(location);
+  const interceptorModules = location.interceptorModules ?? [];
+  const choice: BundleChoice =
+    interceptorModules.length > 0
+      ? { rebundle: 'tracing is on (its workflow interceptors are not in the prebuilt bundle)' }
+      : chooseWorkflowBundle(location);
   if ('codePath' in choice) return choice;
   log(
-    `eni-migrate worker: bundling the workflow code at start (a few seconds) because ${choice.rebundle}; ` +
-      '`npm run build` avoids this',
+    `eni-migrate worker: bundling the workflow code at start (a few seconds) because ${choice.rebundle}` +
+      (interceptorModules.length > 0 ? '' : '; `npm run build` avoids this'),
   );
   // src/workflows from sources, lib/workflows from an installed package without a bundle.
   return bundler().bundleWorkflowCode({
     workflowsPath: require.resolve('./workflows'),
+    workflowInterceptorModules: interceptorModules,
     logger: logger ? bundlerLogger(logger) : quietBundlerLogger,
   });
 }

@@ -3,7 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import { LOG_EVENT } from '../observability/log-events';
 import { CALL_OK, recordCloudCall } from '../observability/metrics';
-import { fromSdkError, isThrottling } from './errors';
+import { withSpan } from '../observability/tracing';
+import { CloudApiError, fromSdkError, isThrottling } from './errors';
 
 /**
  * Every SDK request goes through `callApi`: it is counted (for the per-step call count in the migration report), it is
@@ -56,16 +57,24 @@ export async function callApi<T>(action: string, send: () => Promise<T>): Promis
       ...(throttled ? { throttled } : {}),
     });
   };
-  let result: T;
-  try {
-    result = await send();
-  } catch (err) {
-    const failure = fromSdkError(action, err);
-    record(failure.code, isThrottling(failure));
-    throw failure;
-  }
-  record(CALL_OK);
-  return result;
+  // Under tracing, the call is a span of its own, a child of its activity's (its action and code, no parameters).
+  return withSpan(
+    action,
+    { 'rpc.system': 'alibaba_cloud_openapi', 'rpc.method': action },
+    async () => {
+      let result: T;
+      try {
+        result = await send();
+      } catch (err) {
+        const failure = fromSdkError(action, err);
+        record(failure.code, isThrottling(failure));
+        throw failure;
+      }
+      record(CALL_OK);
+      return result;
+    },
+    (err) => (err instanceof CloudApiError ? err.code : undefined),
+  );
 }
 
 /**

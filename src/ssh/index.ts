@@ -6,3 +6,4 @@ export {
   type RunOptions,
   type SshRunner,
 } from './runner';
+export { withSshSpans } from './traced-runner';

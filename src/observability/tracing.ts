@@ -1,0 +1,143 @@
+/**
+ * OpenTelemetry tracing, off unless OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set: then
+ * the process installs a tracer provider that exports over OTLP/HTTP, and the worker and the client add Temporal's
+ * OpenTelemetry interceptors. A migration is one trace: the client's StartWorkflow, the workflow's RunWorkflow, each
+ * step's StartActivity and RunActivity, and under each activity its cloud API calls and SSH sessions (`withSpan`).
+ *
+ * Off, nothing is installed: `withSpan` runs against OpenTelemetry's no-op tracer (a function call), the worker loads
+ * the usual workflow bundle, and no interceptor runs.
+ */
+import * as otel from '@opentelemetry/api';
+import type { Resource } from '@opentelemetry/resources';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { WorkflowClientInterceptor } from '@temporalio/client';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
+import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
+
+// The SDK, the exporter and Temporal's interceptors load only when tracing is on: off, a worker or a CLI command
+// does not pay for their modules. The API (above) is small, and a no-op without a provider.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sdk = () => ({
+  ...(require('@opentelemetry/resources') as typeof import('@opentelemetry/resources')),
+  ...(require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base')),
+  ...(require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node')),
+  ...(require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http')),
+});
+const interceptors = () =>
+  require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/** The product's instrumentation scope, on every span it makes itself (cloud calls, SSH sessions). */
+export const TRACER_NAME = 'eni-migration';
+
+/** OTEL_EXPORTER_OTLP_ENDPOINT & co., as the configuration reads them. */
+export interface TracingSettings {
+  /** Where spans go (OTLP over HTTP, e.g. http://otel-collector:4318); the exporter reads the OTEL_* variables. */
+  endpoint: string;
+  /** OTEL_SERVICE_NAME; default `eni-migrate`. */
+  serviceName?: string;
+}
+
+/** The process's tracing: its provider, and what the worker and the client add to be traced. */
+export interface Tracing {
+  readonly resource: Resource;
+  readonly spanProcessor: SpanProcessor;
+  /** Flushes the spans not yet exported (a CLI command calls it before it exits). */
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+let installed: Tracing | undefined;
+
+/** The tracing this process installed, if any. */
+export function installedTracing(): Tracing | undefined {
+  return installed;
+}
+
+/**
+ * Installs the process's tracer provider (once: the OpenTelemetry API holds one global provider), with W3C trace
+ * context propagation, which Temporal's interceptors use to carry a trace through workflow and activity headers.
+ * Default processor: batches to the OTLP/HTTP exporter; tests pass a SimpleSpanProcessor over an in-memory exporter.
+ */
+export function installTracing(
+  options: { serviceName?: string; spanProcessor?: SpanProcessor } = {},
+): Tracing {
+  if (installed) return installed;
+  const { envDetectorSync, Resource, BatchSpanProcessor, NodeTracerProvider, OTLPTraceExporter } = sdk();
+  const resource = envDetectorSync
+    .detect()
+    .merge(new Resource({ 'service.name': options.serviceName ?? 'eni-migrate' }));
+  const spanProcessor = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
+  const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  // Registers the async-hooks context manager too: a cloud call's span finds its activity's span as its parent.
+  provider.register();
+  installed = {
+    resource,
+    spanProcessor,
+    forceFlush: () => provider.forceFlush(),
+    shutdown: async () => {
+      await provider.shutdown();
+      otel.trace.disable();
+      otel.context.disable();
+      otel.propagation.disable();
+      installed = undefined;
+    },
+  };
+  return installed;
+}
+
+/** Tracing from the configuration, when it asks for it (OTEL_EXPORTER_OTLP_ENDPOINT set); else none. */
+export function tracingFor(settings: TracingSettings | undefined): Tracing | undefined {
+  return installed ?? (settings ? installTracing({ serviceName: settings.serviceName }) : undefined);
+}
+
+/** The workflow interceptors module, bundled with the workflow code when tracing is on. */
+export const workflowTracingModule = (): string =>
+  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
+/** Activity interceptors: each activity runs in a span whose parent is the workflow's StartActivity. */
+export function activityTracing(): ActivityInterceptorsFactory {
+  const { OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } =
+    interceptors();
+  return (ctx) => ({
+    inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+    outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+  });
+}
+
+/** The sink through which the workflow sandbox hands its spans to the worker's processor. */
+export function workflowSpanSinks(tracing: Tracing): InjectedSinks<OpenTelemetrySinks> {
+  return { exporter: interceptors().makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
+}
+
+/** The client's interceptor: a StartWorkflow span, carried to the workflow in its headers. */
+export function clientTracing(): WorkflowClientInterceptor {
+  return new (interceptors().OpenTelemetryWorkflowClientInterceptor)();
+}
+
+/**
+ * Runs `fn` in a span named `name`, a child of the running span (an activity's, under tracing). A failure marks the
+ * span as an error with the given code; the span never carries parameters (they may hold what must not leave).
+ * Without tracing, OpenTelemetry's no-op tracer makes this a plain call.
+ */
+export function withSpan<T>(
+  name: string,
+  attributes: otel.Attributes,
+  fn: (span: otel.Span) => Promise<T>,
+  failureCode: (err: unknown) => string | undefined = () => undefined,
+): Promise<T> {
+  return otel.trace
+    .getTracer(TRACER_NAME)
+    .startActiveSpan(name, { kind: otel.SpanKind.CLIENT, attributes }, async (span) => {
+      try {
+        return await fn(span);
+      } catch (err) {
+        const code = failureCode(err);
+        if (code) span.setAttribute('error.type', code);
+        span.setStatus({ code: otel.SpanStatusCode.ERROR, message: code ?? (err as Error)?.name });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+}
