@@ -20,7 +20,7 @@ import { BatchClient, MigrationClient } from '../src/client';
 import { dataConverterFor } from '../src/codec/payload-codec';
 import { ConfigError, describeConfig, loadConfig } from '../src/config';
 import { LOG_EVENT } from '../src/observability/log-events';
-import { NO_WORKFLOWS_REGISTERED, ProductLogger, runtimeLogging } from '../src/observability/logging';
+import { logsAt, NO_WORKFLOWS_REGISTERED, ProductLogger, runtimeLogging } from '../src/observability/logging';
 import { CALL_OK } from '../src/observability/metrics';
 import { loadWorkflowBundle } from '../src/workflow-bundle';
 import { installRuntime, WorkerGroup } from '../src/worker';
@@ -302,6 +302,25 @@ describe('structured logs (ENI_MIGRATE_LOG_FORMAT, ENI_MIGRATE_LOG_LEVEL)', () =
       out[0],
       /^\d{4}-\d\d-\d\dT[\d:.]+Z INFO {2}step started workflowId=eni-migration\/cn-x\/i-1 instanceId=i-1 step=createEni accessKeySecret=\[redacted\] note="two words"$/,
     );
+    // A failure's stack follows its line, indented, for the person reading it.
+    const failure = new Error('AttachNetworkInterface failed');
+    logger.warn('Activity failed', { error: failure });
+    const [first, ...stack] = out[1].split('\n');
+    assert.match(first, /WARN {2}Activity failed error="Error: AttachNetworkInterface failed"$/);
+    assert.ok(stack.length > 1 && stack.every((l) => l.startsWith('    ')), out[1]);
+    assert.equal(stack.join('\n'), failure.stack?.replace(/^/gm, '    '));
+  });
+
+  it("tells a costly line's caller whether the runtime's logger would write it", () => {
+    try {
+      runtimeLogging({ level: 'info' });
+      assert.equal(logsAt('DEBUG'), false, 'a cloud call builds no debug line at info');
+      assert.equal(logsAt('INFO'), true);
+      runtimeLogging({ level: 'trace' });
+      assert.equal(logsAt('DEBUG'), true);
+    } finally {
+      runtimeLogging({ level: 'debug' }); // as this file's runtime logs
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { Context } from '@temporalio/activity';
 import { LOG_EVENT } from '../observability/log-events';
+import { logsAt } from '../observability/logging';
 import { CALL_OK, recordCloudCall } from '../observability/metrics';
 import { withSpan } from '../observability/tracing';
 import { CloudApiError, fromSdkError, isThrottling } from './errors';
@@ -50,6 +51,8 @@ export async function callApi<T>(action: string, send: () => Promise<T>): Promis
     const durationMs = performance.now() - start;
     recordCloudCall(activity.metricMeter, { action, code, throttled, durationMs });
     // The activity's logger adds workflowId, activityType, attempt (the SDK) and instanceId, step (activityLogContext).
+    // At info (the default) the line would be dropped: not built at all, one per call.
+    if (!logsAt('DEBUG')) return;
     activity.log.debug(LOG_EVENT.cloudCall, {
       action,
       code,

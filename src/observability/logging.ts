@@ -121,6 +121,17 @@ export class ProductLogger implements Logger {
 
 export const sdkLevel = (level: LogLevelName): LogLevel => level.toUpperCase() as LogLevel;
 
+/** The level of the runtime's logger, once runtimeLogging made it; before, everything counts as written. */
+let runtimeSeverity = SEVERITY.TRACE;
+
+/**
+ * Whether a line at `level` would be written by the runtime's logger: a caller with a costly line (one per cloud
+ * call, at debug) skips building it when it would be dropped.
+ */
+export function logsAt(level: LogLevel): boolean {
+  return SEVERITY[level] >= runtimeSeverity;
+}
+
 /**
  * The Runtime options of the logs: the product's logger, and Temporal core's own lines forwarded to it (so a JSON
  * stream stays JSON). Core is chatty below WARN (every poll): it forwards warnings and errors only, at any level.
@@ -130,6 +141,7 @@ export function runtimeLogging(
   write?: (line: string) => void,
 ): Pick<RuntimeOptions, 'logger' | 'telemetryOptions'> {
   const logger = new ProductLogger({ ...settings, write });
+  runtimeSeverity = SEVERITY[sdkLevel(logger.level)];
   const quiet: LogLevel = logger.level === 'error' ? 'ERROR' : 'WARN';
   return {
     logger,
@@ -282,7 +294,16 @@ function prettyLine(time: string, level: LogLevel, message: string, fields: Reco
     ...keys.filter((k) => !PRETTY_FIRST.includes(k)),
   ];
   const shown = ordered.map((k) => `${k}=${prettyValue(fields[k])}`);
-  return [`${time} ${level.padEnd(5)} ${message}`, ...shown].join(' ');
+  const line = [`${time} ${level.padEnd(5)} ${message}`, ...shown].join(' ');
+  // A person reading a failure wants its stack: below the line, indented, as Node prints one.
+  const stacks = ordered.map((k) => stackOf(fields[k])).filter((st): st is string => st !== undefined);
+  return [line, ...stacks.map((st) => st.replace(/^/gm, '    '))].join('\n');
+}
+
+function stackOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || !('stack' in value)) return undefined;
+  const { stack } = value as { stack: unknown };
+  return typeof stack === 'string' && stack !== '' ? stack : undefined;
 }
 
 function prettyValue(value: unknown): string {
