@@ -236,7 +236,17 @@ describe('Prometheus metrics (ENI_MIGRATE_METRICS)', () => {
       m.sum(name, labels) - before.sum(name, labels);
     assert.equal(delta(total(METRIC.batchesStarted), { workflowType: 'migrateFleet' }), 1);
     assert.equal(delta(total(METRIC.batchesEnded), { outcome: 'planned' }), 1);
+    assert.equal(delta(total(METRIC.batchStates), { state: 'discovering' }), 1);
     assert.equal(delta(total(METRIC.batchStates), { state: 'planning' }), 1);
     assert.equal(delta(total(METRIC.batchPauses)), 0);
+    // Entered minus left: the batches in each state now. An ended batch is in none.
+    for (const state of m.values(total(METRIC.batchStates), 'state')) {
+      assert.equal(
+        delta(total(METRIC.batchStates), { state }) - delta(total(METRIC.batchStatesLeft), { state }),
+        0,
+        `batches in ${state} after the batch ended`,
+      );
+    }
+    assert.equal(delta(total(METRIC.batchStatesLeft), { state: 'planning' }), 1);
   });
 });

@@ -37,8 +37,10 @@ export const METRIC = {
   batchesStarted: 'eni_migrate_batches_started',
   /** Counter. Batches ended, by `outcome` (completed, completed-with-errors, window-closed, cancelled, …). */
   batchesEnded: 'eni_migrate_batches_ended',
-  /** Counter. Batches entering a state, by `state` (planning, awaiting-approval, running, paused, draining). */
+  /** Counter. Batches entering a state, by `state` (discovering, planning, awaiting-approval, running, paused, draining). */
   batchStates: 'eni_migrate_batch_states',
+  /** Counter. Batches leaving a state, by `state`: entered minus left is the number of batches in each state now. */
+  batchStatesLeft: 'eni_migrate_batch_states_left',
   /** Counter. Batches paused, by `reason` (operator, max-errors: the breaker, canary-failed). */
   batchPauses: 'eni_migrate_batch_pauses',
 } as const;
@@ -133,6 +135,10 @@ export class BatchMetrics {
 
   entered(state: string): void {
     this.meter.createCounter(METRIC.batchStates, undefined, 'Batches entering a state').add(1, { state });
+  }
+
+  left(state: string): void {
+    this.meter.createCounter(METRIC.batchStatesLeft, undefined, 'Batches leaving a state').add(1, { state });
   }
 
   paused(reason: string): void {

@@ -75,16 +75,24 @@ export class FleetTracker {
       { key: REGION_ID, value: this.input.regionId },
       { key: MIGRATION_OUTCOME, value: 'running' },
     ]);
-    // A batch continuing as new resumes in the state it had (paused stays paused), and is not started again.
-    if (this.continuedAsNew === 0) this.metrics.started();
-    this.setState(!this.instances.length ? 'discovering' : this.paused ? 'paused' : 'running');
+    // A batch continuing as new resumes in the state it had (paused stays paused): it is not started again, and the
+    // state it is in was counted entered by the first run (and is counted left when the batch leaves it).
+    const initial: FleetState = !this.instances.length ? 'discovering' : this.paused ? 'paused' : 'running';
+    if (this.continuedAsNew === 0) {
+      this.metrics.started();
+      this.metrics.entered(initial);
+    }
+    this.setState(initial);
     this.counting = true;
   }
 
   /** Moves to a state; the MigrationStep search attribute follows (`paused:max-errors`, …). */
   setState(state: FleetState): void {
     const before = this.stepLabel();
-    if (this.counting && state !== this.state) this.metrics.entered(state);
+    if (this.counting && state !== this.state) {
+      this.metrics.left(this.state);
+      this.metrics.entered(state);
+    }
     // Each state entered, and the one a run starts in (a sink: nothing in the history, silent during replay).
     if (!this.counting || state !== this.state) this.logState(state);
     this.state = state;
@@ -203,6 +211,7 @@ export class FleetTracker {
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - Date.parse(this.startedAt),
     };
+    if (this.counting) this.metrics.left(this.state);
     this.state = 'done';
     upsertSearchAttributes([
       { key: MIGRATION_STEP, value: 'done' },
