@@ -3,8 +3,11 @@
  * server (Web UI on), the local cloud (ECS + VPC over HTTP, instances that answer SSH) and a worker in this process,
  * migrates the demo VPC as one batch (or, with `batch: false`, every instance by a migration of its own, side by
  * side), prints the progress and the Web UI's link, and ends with the reports.
+ * With `encrypt`, every payload is encrypted (the worker's and the client's codec) and a codec server in this process
+ * decrypts them for the Web UI, which the dev server is pointed at.
  * Whatever happens (success, failure, Ctrl-C) it stops the worker, the cloud and the server: nothing stays running.
  */
+import { randomBytes } from 'node:crypto';
 import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import { Client, Connection } from '@temporalio/client';
 import { Runtime } from '@temporalio/worker';
@@ -13,6 +16,8 @@ import { BatchClient } from './client/batches';
 import { followBatch } from './cli/batch/follow';
 import { BatchProgressView, type ProgressOutput } from './cli/batch/progress-view';
 import { formatDuration, ProgressPrinter } from './cli/progress';
+import { startCodecServer, type CodecServer } from './codec/codec-server';
+import { dataConverterFor, EncryptionCodec, type PayloadKeys } from './codec/payload-codec';
 import type { AppConfig } from './config';
 import { FAST_TIMINGS, startLocalCloud, type LocalCloud } from './local-cloud';
 import { runtimeLogging } from './observability/logging';
@@ -32,6 +37,13 @@ export interface DemoOptions {
   keepRunning?: boolean;
   /** Migrate the demo VPC as one batch (default true); false: one migration per instance, side by side. */
   batch?: boolean;
+  /**
+   * Encrypt every payload (the worker and the client alike) and serve a codec server, on a free loopback port, that
+   * the dev server's Web UI decodes them through. Default false.
+   */
+  encrypt?: boolean;
+  /** With `encrypt`: the payload keys (the CLI's ENI_MIGRATE_PAYLOAD_KEY...). Default: a random key for this run. */
+  payloadKeys?: PayloadKeys;
   /** Where a batch's progress goes (default: lines through `log`); on a terminal, a live bar. */
   progress?: ProgressOutput;
   /** Progress and status lines (default: stderr). */
@@ -48,8 +60,20 @@ export interface DemoError {
   error: string;
 }
 
+/** Payload encryption in a demo run: never the key itself. */
+export interface DemoEncryption {
+  /** The id of the key that encrypts (as each payload's `encryption-key-id` names it). */
+  keyId: string;
+  /** The key was made up for this run (none configured): it went nowhere, and nothing can read the histories after. */
+  randomKey: boolean;
+  /** The codec server (the Web UI's codec endpoint). */
+  codecServer: string;
+}
+
 export interface DemoResult {
   webUi?: string;
+  /** With `encrypt`. */
+  encryption?: DemoEncryption;
   /** The batch (the default): its workflow id, its page in the Web UI, and its report. */
   batchId?: string;
   batchUi?: string;
@@ -94,10 +118,45 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
   };
 
   try {
+    // Encryption: the codec server first, so that the dev server's Web UI can be pointed at it.
+    const payloadKeys = opts.encrypt
+      ? (opts.payloadKeys ?? { current: randomBytes(32), previous: [] })
+      : undefined;
+    let codecServer: CodecServer | undefined;
+    let encryption: DemoEncryption | undefined;
+    if (payloadKeys) {
+      const codec = new EncryptionCodec(payloadKeys);
+      // No origin yet: the Web UI's is known once the dev server runs, on a free port.
+      codecServer = await step(startCodecServer({ codec, port: 0, origins: [] }), (s) => s.stop());
+      encryption = { keyId: codec.currentKeyId, randomKey: !opts.payloadKeys, codecServer: codecServer.url };
+    }
+
     log('starting Temporal dev server...');
-    const server: DevServer = await step(startDevServer({ ui: opts.ui ?? true }), (s) => s.stop());
+    const server: DevServer = await step(
+      startDevServer({
+        ui: opts.ui ?? true,
+        ...(codecServer ? { uiCodecEndpoint: codecServer.url } : {}),
+      }),
+      (s) => s.stop(),
+    );
     const webUi = server.uiUrl ? `${server.uiUrl}/namespaces/${server.namespace}/workflows` : undefined;
     log(`Temporal ${server.address} (namespace ${server.namespace})${webUi ? `, Web UI: ${webUi}` : ''}`);
+    if (codecServer && encryption) {
+      if (server.uiUrl) {
+        // The browser calls the codec server from the UI's page: as printed (127.0.0.1), or as localhost.
+        const ui = new URL(server.uiUrl);
+        codecServer.allowOrigin(ui.origin);
+        codecServer.allowOrigin(`${ui.protocol}//localhost:${ui.port}`);
+      }
+      log(
+        `payload encryption on: key id ${encryption.keyId} (` +
+          (encryption.randomKey
+            ? 'a random key for this run, never shown; ENI_MIGRATE_PAYLOAD_KEY sets your own'
+            : 'the configured key') +
+          `), codec server ${encryption.codecServer}` +
+          (webUi ? ' (the Web UI decrypts through it)' : ''),
+      );
+    }
 
     const cloud: LocalCloud = await step(
       startLocalCloud({ instances: opts.instances ?? 3, timings: opts.fast ? FAST_TIMINGS : undefined }),
@@ -111,7 +170,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
 
     // The worker reaches the local cloud over HTTP like the real one; its key pair stays on the worker.
     const config: AppConfig = {
-      temporal: { address: server.address, namespace: server.namespace, taskQueue: TASK_QUEUE_DEFAULT },
+      temporal: {
+        address: server.address,
+        namespace: server.namespace,
+        taskQueue: TASK_QUEUE_DEFAULT,
+        // With keys, the worker encrypts what it writes (results, activities, summaries) and decrypts what it reads.
+        ...(payloadKeys ? { payloadKeys } : {}),
+      },
       cloud: { regionId: cloud.regionId, ecsEndpoint: cloud.url, vpcEndpoint: cloud.url },
       ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
       pollIntervalMs: opts.fast ? 100 : undefined,
@@ -134,8 +199,14 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
     );
 
     const connection = await step(Connection.connect({ address: server.address }), (c) => c.close());
+    // The client encrypts inputs and decrypts results, queries and progress with the same keys.
+    const dataConverter = dataConverterFor(payloadKeys);
     const client = await MigrationClient.connect({
-      client: new Client({ connection, namespace: server.namespace }),
+      client: new Client({
+        connection,
+        namespace: server.namespace,
+        ...(dataConverter ? { dataConverter } : {}),
+      }),
       temporal: { taskQueue: config.temporal.taskQueue },
     });
 
@@ -160,7 +231,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       log(`done; the Web UI stays up${webUi ? ` at ${result.batchUi ?? webUi}` : ''} until Ctrl-C`);
       await interrupted.catch(() => undefined);
     }
-    return { webUi, ...result, durationMs: Date.now() - started };
+    return { webUi, ...(encryption ? { encryption } : {}), ...result, durationMs: Date.now() - started };
   } finally {
     // A start still under way when Ctrl-C came must finish before it can be stopped (bounded by its own timeout).
     await Promise.allSettled(starting);

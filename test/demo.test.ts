@@ -3,10 +3,11 @@
 // migration of its own), prints the reports, and leaves nothing running.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { keyId } from '../src/codec/payload-codec';
 import type { FleetReport } from '../src/shared/fleet';
 import type { MigrationReport } from '../src/shared/migration';
 
@@ -26,13 +27,18 @@ function processesWithMarker(marker: string): number[] {
   return found;
 }
 
-function runDemo(args: string[], marker: string, onStderr?: (text: string) => void) {
+function runDemo(
+  args: string[],
+  marker: string,
+  onStderr?: (text: string) => void,
+  env: NodeJS.ProcessEnv = {},
+) {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'demo', ...args],
     {
       cwd: ROOT,
-      env: { ...process.env, ENI_MIGRATE_TEST_MARKER: marker },
+      env: { ...process.env, ...env, ENI_MIGRATE_TEST_MARKER: marker },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -122,6 +128,51 @@ describe('eni-migrate demo', () => {
     }
     assert.doesNotMatch(stderr, /eni-fleet\//);
     assert.deepEqual(processesWithMarker(marker), []);
+  });
+
+  it('--encrypt encrypts with the configured key, never printed, and serves a codec server for the Web UI', async () => {
+    const marker = `demo-${randomUUID()}`;
+    const key = randomBytes(32).toString('base64');
+    const { done } = runDemo(
+      ['--json', '--instances', '1', '--fast', '--no-batch', '--encrypt'],
+      marker,
+      undefined,
+      { ENI_MIGRATE_PAYLOAD_KEY: key },
+    );
+    const { code, stdout, stderr } = await done;
+    assert.equal(code, 0, stderr);
+    const doc = JSON.parse(stdout) as {
+      encryption: { keyId: string; randomKey: boolean; codecServer: string };
+      reports: MigrationReport[];
+    };
+    assert.deepEqual(
+      doc.reports.map((r) => r.outcome),
+      ['verified'],
+    );
+    assert.deepEqual(doc.encryption, {
+      keyId: keyId(Buffer.from(key, 'base64')),
+      randomKey: false,
+      codecServer: doc.encryption.codecServer,
+    });
+    assert.match(doc.encryption.codecServer, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.ok(
+      stderr.includes(
+        `payload encryption on: key id ${doc.encryption.keyId} (the configured key), codec server ${doc.encryption.codecServer} (the Web UI decrypts through it)`,
+      ),
+      stderr,
+    );
+    assert.ok(!stdout.includes(key) && !stderr.includes(key), 'the key is printed');
+    assert.deepEqual(processesWithMarker(marker), []);
+    await assert.rejects(fetch(`${doc.encryption.codecServer}/decode`, { method: 'POST' }), /fetch failed/);
+
+    // A bad key stops it before anything starts: exit 2, naming the variable, not the key.
+    const bad = runDemo(['--encrypt', '--fast'], `demo-${randomUUID()}`, undefined, {
+      ENI_MIGRATE_PAYLOAD_KEY: 'c2hvcnQ=',
+    });
+    const refused = await bad.done;
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /ENI_MIGRATE_PAYLOAD_KEY must be the base64 of 32 random bytes/);
+    assert.ok(!refused.stderr.includes('c2hvcnQ='));
   });
 
   it('Ctrl-C stops everything it started and exits 130', async () => {

@@ -1,5 +1,7 @@
 /** `eni-migrate demo`: Temporal dev server + local cloud + worker, the demo VPC migrated as a batch, nothing left running. */
 import { Command } from 'commander';
+import type { PayloadKeys } from '../codec/payload-codec';
+import { loadConfig } from '../config';
 import type { DemoResult } from '../demo';
 import { formatBatch } from './batch/follow';
 import { stderrOutput } from './batch/progress-view';
@@ -15,7 +17,21 @@ interface DemoFlags {
   ui: boolean;
   keepRunning?: boolean;
   batch: boolean;
+  encrypt?: boolean;
   json?: boolean;
+}
+
+/** The variables that configure the payload keys: the demo reads these, and no other part of the environment. */
+const PAYLOAD_KEY_VARS = [
+  'ENI_MIGRATE_PAYLOAD_KEY',
+  'ENI_MIGRATE_PAYLOAD_PREVIOUS_KEYS',
+  'ENI_MIGRATE_PAYLOAD_KEY_FILE',
+] as const;
+
+/** The configured payload keys, as the worker and the CLI read them, or undefined (the demo then makes one up). */
+function configuredPayloadKeys(): PayloadKeys | undefined {
+  const env = Object.fromEntries(PAYLOAD_KEY_VARS.map((name) => [name, process.env[name]]));
+  return loadConfig(env).temporal.payloadKeys;
 }
 
 export function demoCommand(setExitCode: (code: number) => void): Command {
@@ -33,8 +49,13 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
       'migrate each instance by a migration of its own, side by side, instead of one batch',
     )
     .option(
+      '--encrypt',
+      'encrypt every payload with ENI_MIGRATE_PAYLOAD_KEY (or _KEY_FILE), else with a random key for this run, and ' +
+        'serve a codec server that the Web UI decrypts them through',
+    )
+    .option(
       '--json',
-      "print one JSON document: {webUi, batchId?, batchUi?, batch?, reports: [...], errors: [...]} (batch: the FleetReport; reports: each migration's)",
+      "print one JSON document: {webUi, encryption?, batchId?, batchUi?, batch?, reports: [...], errors: [...]} (batch: the FleetReport; reports: each migration's; encryption: {keyId, randomKey, codecServer})",
     )
     .addHelpText(
       'after',
@@ -49,6 +70,8 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
             out.info('interrupted: stopping the worker, the local cloud and Temporal...');
             stop.abort();
           };
+          // Read before anything starts: a bad key is a usage error (exit 2), naming the variable, never the key.
+          const payloadKeys = flags.encrypt ? configuredPayloadKeys() : undefined;
           process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
           const { DemoInterruptedError, runDemo } = loadDemo();
           let result: DemoResult;
@@ -59,6 +82,7 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
               ui: flags.ui,
               keepRunning: flags.keepRunning,
               batch: flags.batch,
+              ...(flags.encrypt ? { encrypt: true, payloadKeys } : {}),
               // A terminal gets the batch's live progress bar; a log gets lines.
               ...(process.stderr.isTTY ? { progress: stderrOutput() } : {}),
               signal: stop.signal,
@@ -91,11 +115,17 @@ export function demoCommand(setExitCode: (code: number) => void): Command {
                 ]
               : []),
             result.webUi ? `Web UI (now stopped): ${result.batchUi ?? result.webUi}` : '',
+            ...(result.encryption
+              ? [
+                  `Payloads encrypted with key id ${result.encryption.keyId}; codec server (now stopped): ${result.encryption.codecServer}`,
+                ]
+              : []),
           ]
             .filter((line, i, all) => line || all[i - 1])
             .join('\n');
           out.result(human, {
             webUi: result.webUi,
+            ...(result.encryption ? { encryption: result.encryption } : {}),
             ...(result.batchId
               ? {
                   batchId: result.batchId,

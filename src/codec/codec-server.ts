@@ -28,6 +28,11 @@ export interface CodecServer {
   /** http://host:port, what the Web UI's codec endpoint is set to. */
   url: string;
   server: Server;
+  /**
+   * Answers CORS for one more Web UI origin (`scheme://host[:port]`) from now on: for a UI whose address is known
+   * only once it runs, as a dev server's on a free port that is started pointing at this server.
+   */
+  allowOrigin(origin: string): void;
   stop(): Promise<void>;
 }
 
@@ -42,7 +47,8 @@ interface JsonPayload {
 
 export async function startCodecServer(options: CodecServerOptions): Promise<CodecServer> {
   const host = options.host ?? '127.0.0.1';
-  const origins = options.origins ?? [DEFAULT_UI_ORIGIN];
+  // A copy: allowOrigin adds to it, and handle() reads it on each request.
+  const origins = [...(options.origins ?? [DEFAULT_UI_ORIGIN])];
   const server = createServer((req, res) => {
     handle(req, res, options.codec, origins, options.token).catch((err: unknown) => {
       if (!res.headersSent) reply(res, 500, { error: `codec server: ${(err as Error).message}` });
@@ -61,6 +67,10 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   return {
     url: `http://${shownHost}:${port}`,
     server,
+    allowOrigin: (origin) => {
+      const { origin: normalized } = new URL(origin);
+      if (!origins.includes(normalized)) origins.push(normalized);
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

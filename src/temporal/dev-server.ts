@@ -29,6 +29,11 @@ export interface DevServerOptions {
   ui?: boolean;
   /** Web UI port when `ui`. Default: a free one. */
   uiPort?: number;
+  /**
+   * The Web UI's codec endpoint when `ui` (`--ui-codec-endpoint`): a codec server (e.g. `eni-migrate codec-server`)
+   * the browser calls to decode payloads, which must answer CORS for the UI's origin. Default: none.
+   */
+  uiCodecEndpoint?: string;
   /** SQLite file to keep workflow histories across restarts. Default: in memory. */
   dbFilename?: string;
   /** Server log level. Default `warn`. */
@@ -104,6 +109,7 @@ async function spawnDevServer(cliPath: string, opts: DevServerOptions): Promise<
     opts.logLevel ?? 'warn',
     // No internet: the UI's news feed would only log fetch errors.
     ...(uiPort === undefined ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-disable-news-fetch']),
+    ...(uiPort !== undefined && opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
     ...(opts.dbFilename ? ['--db-filename', opts.dbFilename] : []),
     ...[...DYNAMIC_CONFIG, ...ONE_PARTITION].flatMap((value) => ['--dynamic-config-value', value]),
     ...searchAttributeFlags(SEARCH_ATTRIBUTES),
@@ -216,7 +222,10 @@ async function startFromSdkDownload(opts: DevServerOptions): Promise<DevServer> 
           dbFilename: opts.dbFilename,
           log: { format: 'pretty', level: opts.logLevel ?? 'warn' },
           searchAttributes: [...SEARCH_ATTRIBUTES],
-          extraArgs: ONE_PARTITION.flatMap((value) => ['--dynamic-config-value', value]),
+          extraArgs: [
+            ...ONE_PARTITION.flatMap((value) => ['--dynamic-config-value', value]),
+            ...(opts.ui && opts.uiCodecEndpoint ? ['--ui-codec-endpoint', opts.uiCodecEndpoint] : []),
+          ],
         },
       }),
     (late) => late.teardown(),
