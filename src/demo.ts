@@ -189,7 +189,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       }),
     );
     const migrationWorker: MigrationWorker = await step(
-      createMigrationWorker({ config, credential, log: () => undefined }),
+      // Waits follow the local cloud's own transition times, as they follow Alibaba Cloud's by default.
+      createMigrationWorker({ config, credential, log: () => undefined, transitionMs: cloud.model.timings }),
       async (w) => {
         // Interrupted before it ran: run it for an instant so it shuts down and releases its connection.
         if (w.worker.getState() === 'INITIALIZED')

@@ -18,7 +18,7 @@ import {
   type WorkerOptions,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { createActivities, type TransitionTimes } from './activities';
 import { dataConverterFor } from './codec/payload-codec';
 import { createCloudApis } from './cloud/clients';
 import {
@@ -68,6 +68,11 @@ export interface RunWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** Register missing search attributes on start (default true). */
   registerSearchAttributes?: boolean;
+  /**
+   * How long each cloud transition typically takes, so that waits check when it can first be done (default: Alibaba
+   * Cloud's, TYPICAL_TRANSITION_MS; the worker learns from there). The demo passes its local cloud's timings.
+   */
+  transitionMs?: Partial<TransitionTimes>;
   /**
    * Tracing installed by the caller (tests: an in-memory exporter); default: from the configuration
    * (OTEL_EXPORTER_OTLP_ENDPOINT). A `workflowBundle` given with it must include `workflowTracingModule()`.
@@ -225,6 +230,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     ssh,
     guestScripts,
     pollIntervalMs: config.pollIntervalMs,
+    transitionMs: options.transitionMs,
   });
 
   const connectionOptions = temporalConnectionOptions(config.temporal);

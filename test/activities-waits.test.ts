@@ -32,7 +32,13 @@ describe('activity waits', () => {
     tc = await startTestCloud({ instances: 4 });
     regionId = tc.cloud.regionId;
     const { ecs, vpc } = productCloudApis(tc, regionId);
-    acts = createActivities({ ecs, vpc, ssh: createSshRunner({}), pollIntervalMs: 20 });
+    acts = createActivities({
+      ecs,
+      vpc,
+      ssh: createSshRunner({}),
+      pollIntervalMs: 20,
+      transitionMs: tc.cloud.model.timings,
+    });
     instances = tc.cloud.info().instances as typeof instances;
     const i = await tc.ecs.describeInstances(
       new $Ecs.DescribeInstancesRequest({ regionId, instanceIds: JSON.stringify([instances[0].instanceId]) }),

@@ -1,6 +1,6 @@
 import type { EcsApi } from '../cloud/ecs';
 import type { Eip, EipTargetType, VpcApi } from '../cloud/vpc';
-import type { Execution, Observation } from './execution';
+import type { Execution, Observation, TransitionAction } from './execution';
 
 /** Where an EIP is (or should be) bound. */
 export interface EipTarget {
@@ -49,6 +49,14 @@ export async function convertNatPublicIpToEip(
   x: Execution<ConvertState>,
   budgetMs: number,
 ): Promise<{ allocationId: string }> {
+  if (!x.lookFirst && !x.state.converted) {
+    // A first attempt: preflight has just seen the NAT public IP on the instance, so it converts without looking
+    // again. A retry looks first (below): this call may have taken effect though its answer was lost.
+    await x.actBlind(async () => {
+      await ecs.convertNatPublicIpToEip(input.instanceId);
+      x.requested('convert', { converted: true });
+    });
+  }
   return x.poll(
     async (): Promise<Observation<{ allocationId: string }>> => {
       const eip = await vpc.findEipByAddress(input.publicIp);
@@ -68,8 +76,9 @@ export async function convertNatPublicIpToEip(
       if (!instance)
         return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
       if (instance.publicIp === input.publicIp && !instance.eip) {
+        x.throwIfRefused();
         await ecs.convertNatPublicIpToEip(input.instanceId);
-        x.checkpoint({ converted: true });
+        x.requested('convert', { converted: true });
         return { pending: 'conversion requested' };
       }
       if (instance.eip?.ipAddress === input.publicIp) return { pending: 'converted; EIP not visible yet' };
@@ -97,6 +106,7 @@ export interface EipMoveState {
  */
 async function request(
   x: Execution<EipMoveState>,
+  action: TransitionAction,
   purpose: string,
   settleMs: number,
   send: (clientToken: string) => Promise<unknown>,
@@ -104,9 +114,10 @@ async function request(
   const issued = Number(x.state.issued); // `true` in a checkpoint written before requests were counted
   if (issued > 0 && Date.now() - x.state.issuedAt <= settleMs)
     return { pending: 'requested, not in effect yet' };
+  x.throwIfRefused();
   const n = issued + 1;
   await send(x.clientToken(n === 1 ? purpose : `${purpose}-${n}`));
-  x.checkpoint({ issued: n, issuedAt: Date.now() });
+  x.requested(action, { issued: n, issuedAt: Date.now() });
   return { pending: n === 1 ? 'requested' : `requested again (#${n}): the last request did not take effect` };
 }
 
@@ -120,6 +131,11 @@ export interface EipMoveOptions {
    * home; the result's `endedOn` says so. An instance id or an ENI id.
    */
   orHomeOn?: string;
+  /**
+   * Look at the EIP before the first request. Off on a first attempt of a forward step (the previous step left the
+   * EIP where the move starts): the request goes out at once. A retry or resumed attempt looks anyway (Execution).
+   */
+  lookFirst?: boolean;
 }
 
 /** Where the EIP ended, when it was not the target (see `orHomeOn`). */
@@ -149,8 +165,17 @@ export async function associateEip(
   target: EipTarget,
   purpose: string,
   x: Execution<EipMoveState>,
-  { settleMs, budgetMs, orHomeOn }: EipMoveOptions,
+  { settleMs, budgetMs, orHomeOn, lookFirst = true }: EipMoveOptions,
 ): Promise<EipMoveResult> {
+  const send = (clientToken: string) =>
+    vpc.associateEip({
+      allocationId,
+      ...target,
+      mode: target.instanceType === 'NetworkInterface' ? 'NAT' : undefined,
+      clientToken,
+    });
+  if (!lookFirst && !x.lookFirst)
+    await x.actBlind(() => request(x, 'associate', purpose, settleMs, send).then());
   return pollEip(vpc, allocationId, target, x, budgetMs, async (eip) => {
     if (boundTo(eip, target)) {
       return eip.status === 'InUse' ? { done: {} } : { pending: eip.status };
@@ -165,14 +190,7 @@ export async function associateEip(
       };
     }
     if (eip.status !== 'Available') return { pending: eip.status };
-    return request(x, purpose, settleMs, (clientToken) =>
-      vpc.associateEip({
-        allocationId,
-        ...target,
-        mode: target.instanceType === 'NetworkInterface' ? 'NAT' : undefined,
-        clientToken,
-      }),
-    );
+    return request(x, 'associate', purpose, settleMs, send);
   });
 }
 
@@ -187,8 +205,11 @@ export async function unassociateEip(
   target: EipTarget,
   purpose: string,
   x: Execution<EipMoveState>,
-  { settleMs, budgetMs, orHomeOn }: EipMoveOptions,
+  { settleMs, budgetMs, orHomeOn, lookFirst = true }: EipMoveOptions,
 ): Promise<EipMoveResult> {
+  const send = (clientToken: string) => vpc.unassociateEip({ allocationId, ...target, clientToken });
+  if (!lookFirst && !x.lookFirst)
+    await x.actBlind(() => request(x, 'unassociate', purpose, settleMs, send).then());
   return pollEip(vpc, allocationId, target, x, budgetMs, async (eip) => {
     if (!eip.instanceId) return eip.status === 'Available' ? { done: {} } : { pending: eip.status };
     const home = onAlternativeHome(eip, target, orHomeOn);
@@ -200,9 +221,7 @@ export async function unassociateEip(
       };
     }
     if (eip.status !== 'InUse') return { pending: eip.status };
-    return request(x, purpose, settleMs, (clientToken) =>
-      vpc.unassociateEip({ allocationId, ...target, clientToken }),
-    );
+    return request(x, 'unassociate', purpose, settleMs, send);
   });
 }
 

@@ -3,7 +3,7 @@ import { activityInfo, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure, type Duration } from '@temporalio/common';
 import { msOptionalToNumber } from '@temporalio/common/lib/time';
 import { withCallMeter, type CallMeter } from '../cloud/call';
-import { CloudApiError, toApplicationFailure } from '../cloud/errors';
+import { classifyCode, CloudApiError, toApplicationFailure } from '../cloud/errors';
 import { SshError } from '../ssh';
 
 /**
@@ -22,12 +22,27 @@ export interface Metered {
   apiCalls: number;
 }
 
+/**
+ * The heartbeat details a retry resumes from. A retry may resume a checkpoint written by the previous release: fields
+ * added since are optional, and the previous release ignores them.
+ */
 interface Checkpoint<S> {
   apiCalls: number;
   polls: number;
   /** Epoch ms when the running wait's budget ends; 0 when none runs. */
   deadline?: number;
   state: S;
+  /** The transition this activity requested last and is waiting for (absent before this field existed). */
+  transition?: RunningTransition;
+}
+
+/** A transition requested of the cloud and not yet seen done. */
+interface RunningTransition {
+  action: TransitionAction;
+  /** Epoch ms when the cloud accepted the request. */
+  at: number;
+  /** Status checks made since. */
+  checks: number;
 }
 
 /** The failure type of a wait that outlived its budget: retryable, the next attempt looks again. */
@@ -44,14 +59,101 @@ export interface WaitBudget {
 }
 
 export interface PollTuning {
-  /** First wait between two polls; grows ×1.5 per poll up to 10× (at most 10 s), ±25% jitter. */
+  /**
+   * Polls of a wait without a known transition: the first comes after this, then ×1.5 per poll up to 10× (at most
+   * 10 s), ±25% jitter. Also the longest short poll after a transition's first check.
+   */
   intervalMs: number;
+  /** How long each transition typically takes (configured, then learned): its first check comes then. */
+  transitions?: TransitionEstimates;
+}
+
+/** The cloud's asynchronous transitions an activity waits for, each with its own typical duration. */
+export type TransitionAction =
+  'convert' | 'create' | 'attach' | 'detach' | 'delete' | 'associate' | 'unassociate';
+
+/** Typical durations in ms, by the local cloud's names for them (so its `Timings` can be passed as they are). */
+export type TransitionTimes = Record<`${TransitionAction}Ms`, number>;
+
+/**
+ * Typical durations on Alibaba Cloud, the first guess of a worker that has observed none yet. A new ENI is Available
+ * when its create returns; the rest take a few seconds each.
+ */
+export const TYPICAL_TRANSITION_MS: TransitionTimes = {
+  convertMs: 1000,
+  createMs: 0,
+  attachMs: 3000,
+  detachMs: 3000,
+  deleteMs: 2000,
+  associateMs: 2000,
+  unassociateMs: 2000,
+};
+
+/** The first check of a transition comes up to this fraction after its expected end (never before it). */
+const FIRST_CHECK_JITTER = 0.02;
+/** A transition seen done at its first check may be quicker than expected: the next first check comes this much earlier. */
+const PROBE_EARLIER = 0.005;
+/** Weight of a transition that was not done at its first check in the estimate. */
+const LEARN_WEIGHT = 0.5;
+/** The learned estimate stays within these multiples of the configured duration. */
+const LEARNED_RANGE = [0.25, 4] as const;
+/** Short polls after a first check that found the transition still running: a tenth of it, at least this. */
+const MIN_SHORT_POLL_MS = 25;
+
+/**
+ * Per action, when a transition can be expected to end: the configured typical duration at first, then a moving
+ * estimate of what this worker observed (in process, shared by all activities). A transition not done at its first
+ * check (the cloud is slower than expected) moves the estimate towards its observed duration; one done at its first
+ * check shows only that it took no longer, so the estimate creeps down slowly to find out whether it is quicker.
+ */
+export class TransitionEstimates {
+  private readonly typical: TransitionTimes;
+  private readonly learned = new Map<TransitionAction, number>();
+
+  constructor(typical: Partial<TransitionTimes> = {}) {
+    this.typical = { ...TYPICAL_TRANSITION_MS };
+    for (const [key, ms] of Object.entries(typical) as Array<[keyof TransitionTimes, number | undefined]>) {
+      if (key in TYPICAL_TRANSITION_MS && ms !== undefined && Number.isFinite(ms) && ms >= 0)
+        this.typical[key] = ms;
+    }
+  }
+
+  /** Milliseconds after the request when the transition can first be seen done. */
+  expectedMs(action: TransitionAction): number {
+    return this.learned.get(action) ?? (this.typical[`${action}Ms`] as number | undefined) ?? 0;
+  }
+
+  /** A transition this worker requested was seen done `elapsedMs` after its request, at its `checks`-th check. */
+  observe(action: TransitionAction, elapsedMs: number, checks: number): void {
+    const typical = this.typical[`${action}Ms`] as number | undefined;
+    if (typical === undefined) return;
+    const expected = this.expectedMs(action);
+    const next =
+      checks <= 1
+        ? expected * (1 - PROBE_EARLIER)
+        : expected + LEARN_WEIGHT * (Math.min(elapsedMs, 2 * Math.max(expected, 1)) - expected);
+    this.learned.set(
+      action,
+      Math.min(LEARNED_RANGE[1] * typical, Math.max(LEARNED_RANGE[0] * typical, next)),
+    );
+  }
 }
 
 export class Execution<S extends object> {
   readonly meter: CallMeter;
+  /**
+   * This attempt must look at the cloud before it acts: it is a retry (the last attempt may have acted and lost the
+   * answer) or it resumes a checkpoint (a worker restart). A first attempt knows what the previous step left and acts
+   * at once; the ClientToken and this look make its retry find what it did.
+   */
+  readonly lookFirst: boolean;
   private polls: number;
   private deadline: number;
+  private transition: RunningTransition | undefined;
+  /** The transition was requested by this attempt: its duration is known from request to done. */
+  private ownTransition = false;
+  /** The cloud's refusal of a request sent without looking (see `actBlind`). */
+  private refusal: CloudApiError | undefined;
   state: S;
 
   constructor(
@@ -60,13 +162,16 @@ export class Execution<S extends object> {
     private readonly tokenSeed?: string,
   ) {
     // A retry of this activity (same workflow, same activity) starts from the last checkpoint.
-    const resumed = activityInfo().heartbeatDetails as Checkpoint<S> | undefined;
+    const info = activityInfo();
+    const resumed = info.heartbeatDetails as Checkpoint<S> | undefined;
+    this.lookFirst = info.attempt > 1 || resumed !== undefined;
     this.meter = { calls: resumed?.apiCalls ?? 0, actions: [] };
     this.polls = resumed?.polls ?? 0;
     // A retry after a lost worker keeps the running budget, so restarts do not extend it. A deadline already past is
     // the earlier attempt's own failure (or a crash right at it): this attempt checks again with a fresh budget.
     const deadline = resumed?.deadline ?? 0;
     this.deadline = deadline > Date.now() ? deadline : 0;
+    this.transition = resumed?.transition ? { ...resumed.transition } : undefined;
     this.state = { ...initial, ...(resumed?.state ?? {}) };
   }
 
@@ -78,7 +183,40 @@ export class Execution<S extends object> {
       polls: this.polls,
       deadline: this.deadline,
       state: this.state,
+      ...(this.transition ? { transition: this.transition } : {}),
     } satisfies Checkpoint<S>);
+  }
+
+  /**
+   * The cloud accepted a request that starts `action`: the wait's first check comes when it can first be done, after
+   * the action's expected duration, and how long it took teaches the next wait. Checkpoints.
+   */
+  requested(action: TransitionAction, patch: Partial<S> = {}): void {
+    this.transition = { action, at: Date.now(), checks: 0 };
+    this.ownTransition = true;
+    this.checkpoint(patch);
+  }
+
+  /**
+   * Sends a first attempt's request without looking first. When the cloud refuses it as such (not a transient error
+   * nor a permission: those propagate, and the retry looks), the cloud is not as the previous step left it (a
+   * Temporal reset replays a step that already ran, someone changed it meanwhile): the wait's first look decides,
+   * done or a failure that says why; a look that would send the request again throws the refusal (`throwIfRefused`).
+   */
+  async actBlind(send: () => Promise<void>): Promise<void> {
+    try {
+      await send();
+    } catch (err) {
+      if (!(err instanceof CloudApiError)) throw err;
+      const { kind } = classifyCode(err.code, err.statusCode);
+      if (kind === 'transient' || kind === 'denied') throw err;
+      this.refusal = err;
+    }
+  }
+
+  /** Before a look sends a request: the refusal of the same request sent without looking, if there was one. */
+  throwIfRefused(): void {
+    if (this.refusal) throw this.refusal;
   }
 
   /**
@@ -91,25 +229,55 @@ export class Execution<S extends object> {
       this.deadline = Date.now() + budget.ms;
       this.checkpoint();
     }
+    // A transition requested before the first observation (a first attempt acts without looking) is waited for first.
+    if (this.transition && this.transition.checks === 0) await sleep(this.withinBudget(this.nextDelay()));
     for (;;) {
+      const before = this.transition;
       const o = await observe();
-      if ('done' in o) return o.done;
+      // An observation that did not itself request a transition checked the running one.
+      const checked = before !== undefined && before === this.transition ? before : undefined;
+      if (checked) checked.checks += 1;
+      if ('done' in o) {
+        if (checked && this.ownTransition) {
+          this.tuning.transitions?.observe(checked.action, Date.now() - checked.at, checked.checks);
+        }
+        return o.done;
+      }
       if ('failed' in o) {
         throw ApplicationFailure.create({ message: o.failed, type: o.type, nonRetryable: !o.retryable });
       }
       if (budget && Date.now() >= this.deadline) throw budgetExceeded(budget, o.pending, this.deadline);
       this.polls += 1;
       this.checkpoint();
-      await sleep(this.nextDelay());
+      await sleep(this.withinBudget(this.nextDelay()));
     }
   }
 
-  /** Milliseconds to wait before the next poll. */
+  /** A wait with a budget looks once more when it runs out, not later. */
+  private withinBudget(delayMs: number): number {
+    return this.deadline > 0 ? Math.max(0, Math.min(delayMs, this.deadline - Date.now())) : delayMs;
+  }
+
+  /**
+   * Milliseconds to wait before the next check. After a request: until the transition can first be done (its
+   * expected duration, a little jitter, never earlier), then short polls (a tenth of it) growing ×1.5. Without one
+   * (waiting for what another attempt or someone else started, or for a guest): the poll interval, growing ×1.5.
+   */
   nextDelay(): number {
-    const { intervalMs } = this.tuning;
+    const { intervalMs, transitions } = this.tuning;
     const cap = Math.min(10 * intervalMs, 10_000);
-    const base = Math.min(cap, intervalMs * 1.5 ** Math.min(this.polls, 20));
-    return Math.round(base * (0.75 + Math.random() * 0.5));
+    const jittered = (ms: number) => Math.round(ms * (0.75 + Math.random() * 0.5));
+    const t = this.transition;
+    if (!t) return jittered(Math.min(cap, intervalMs * 1.5 ** Math.min(Math.max(this.polls - 1, 0), 20)));
+    // A checkpoint from another release may name an action this one does not know: no first-check wait for it.
+    const expectedMs = transitions?.expectedMs(t.action) ?? TYPICAL_TRANSITION_MS[`${t.action}Ms`] ?? 0;
+    const untilExpected = t.at + expectedMs - Date.now();
+    if (t.checks === 0) {
+      return Math.max(0, Math.round(untilExpected + expectedMs * Math.random() * FIRST_CHECK_JITTER));
+    }
+    if (untilExpected > 0) return Math.round(untilExpected);
+    const shortMs = Math.min(intervalMs, Math.max(MIN_SHORT_POLL_MS, expectedMs / 10));
+    return jittered(Math.min(cap, shortMs * 1.5 ** Math.min(t.checks - 1, 20)));
   }
 
   /**

@@ -12,7 +12,7 @@ import {
 } from './eip';
 import { runningBatchesOf } from './batches';
 import { discoverFleet } from './discovery';
-import { execute, type Observation } from './execution';
+import { execute, TransitionEstimates, type Observation, type TransitionTimes } from './execution';
 import { prepareGuest, verifyMigration } from './guest';
 import {
   attachNetworkInterface,
@@ -44,8 +44,17 @@ export interface ActivityDeps {
    * Default: the built-in ones.
    */
   guestScripts?: GuestScriptRegistry;
-  /** First wait between two polls of a resource's status (default 2000 ms; tests use ~50–100). */
+  /**
+   * Polls of a wait without a known transition start at this interval (default 2000 ms; tests use ~50–100); it is
+   * also the longest short poll after a transition's first check.
+   */
   pollIntervalMs?: number;
+  /**
+   * How long each cloud transition typically takes (ms), by action: its wait's first check comes then, not before.
+   * Defaults: Alibaba Cloud's typical durations (TYPICAL_TRANSITION_MS); a local cloud passes its own `Timings`. The
+   * worker then learns from what it observes.
+   */
+  transitionMs?: Partial<TransitionTimes>;
   /**
    * How long one wait for an ENI or EIP state may take before the attempt fails with WaitBudgetExceeded and the retry
    * looks again (default: 2 min for ENIs, 5 min for EIPs, Terraform's timeouts). Tests set it small.
@@ -55,13 +64,16 @@ export interface ActivityDeps {
 
 /**
  * The migration's activities, as a factory over injected clients (samples-typescript's saga layout). Each is one
- * cloud action plus its wait, idempotent (it looks before it acts, and its ClientToken is stable across retries),
- * and returns the number of API calls it made.
+ * cloud action plus its wait, idempotent (a retry looks before it acts, and its ClientToken is stable across
+ * retries), and returns the number of API calls it made.
  */
 export function createActivities(deps: ActivityDeps) {
   const { ecs, vpc, ssh } = deps;
   const scripts = deps.guestScripts ?? guestScriptRegistry();
-  const tuning = { intervalMs: deps.pollIntervalMs ?? 2000 };
+  const tuning = {
+    intervalMs: deps.pollIntervalMs ?? 2000,
+    transitions: new TransitionEstimates(deps.transitionMs),
+  };
   // A detach or delete that shows no progress for this long is issued again (API doc: "re-initiate the request").
   const stuckAfterMs = Math.max(15 * tuning.intervalMs, 500);
   // An EIP binding or unbinding that shows no effect for this long did not take: it is requested again.
@@ -83,6 +95,8 @@ export function createActivities(deps: ActivityDeps) {
           settleMs,
           budgetMs: eipBudgetMs,
           orHomeOn: input.orHomeOn,
+          // A rollback round or a roll-forward follows a failure whose effect is unknown: it looks before it acts.
+          lookFirst: Boolean(input.tokenScope || input.orHomeOn),
         }),
       input.tokenSeed,
     );
@@ -220,3 +234,4 @@ export function createActivities(deps: ActivityDeps) {
 
 export type Activities = ReturnType<typeof createActivities>;
 export type * from './types';
+export { TYPICAL_TRANSITION_MS, type TransitionTimes } from './execution';

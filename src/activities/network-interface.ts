@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { EcsApi, NetworkInterface } from '../cloud/ecs';
+import type { CreatedNetworkInterface, EcsApi, NetworkInterface } from '../cloud/ecs';
 import { classifyCode, CloudApiError, isNotFound } from '../cloud/errors';
 import { workflowExecution, type Execution, type Observation, type WaitBudget } from './execution';
 import type { CreateNetworkInterfaceInput, DeleteNetworkInterfaceInput, NetworkInterfaceRef } from './types';
@@ -27,8 +27,13 @@ export async function createNetworkInterface(
   budgetMs: number,
 ): Promise<{ networkInterfaceId: string; privateIpAddress: string }> {
   if (!x.state.networkInterfaceId) {
-    const { networkInterfaceId } = await sendCreate(ecs, input, x);
-    x.checkpoint({ networkInterfaceId });
+    const created = await sendCreate(ecs, input, x);
+    x.requested('create', { networkInterfaceId: created.networkInterfaceId });
+    // A first attempt takes the create's answer as it is: a new ENI is Available at once, with its primary private
+    // IP. A retry looks (a repeated ClientToken returns the first answer, which may be stale by now).
+    if (!x.lookFirst && created.status === 'Available' && created.privateIpAddress) {
+      return { networkInterfaceId: created.networkInterfaceId, privateIpAddress: created.privateIpAddress };
+    }
   }
   const id = x.state.networkInterfaceId;
   return x.poll(
@@ -53,7 +58,7 @@ function sendCreate<S extends object>(
   ecs: EcsApi,
   input: CreateNetworkInterfaceInput,
   x: Execution<S>,
-): Promise<{ networkInterfaceId: string }> {
+): Promise<CreatedNetworkInterface> {
   const clientToken = x.clientToken(CREATE_PURPOSE);
   const { workflowId } = workflowExecution();
   return ecs.createNetworkInterface({
@@ -97,10 +102,29 @@ export async function attachNetworkInterface(
   budgetMs: number,
 ): Promise<Record<string, never>> {
   let issued = false;
+  // A first attempt follows step 2, which saw the ENI Available: it attaches without looking, and an ENI that Describe
+  // or the attach does not find yet is one the cloud does not show yet (eventual consistency), within the budget.
+  const fresh = !x.lookFirst;
+  const attach = async () => {
+    await ecs.attachNetworkInterface(ref.networkInterfaceId, ref.instanceId);
+    issued = true;
+    x.requested('attach', { sawAttaching: false, pollsSinceAttach: 0 });
+  };
+  if (fresh) {
+    await x.actBlind(async () => {
+      try {
+        await attach();
+      } catch (err) {
+        // Not shown yet: the wait attaches once Describe shows the ENI.
+        if (!isNotFound(err)) throw err;
+      }
+    });
+  }
   return x.poll(
     async (): Promise<Observation<Record<string, never>>> => {
       const eni = await ecs.describeNetworkInterface(ref.networkInterfaceId);
       if (!eni) {
+        if (fresh) return { pending: 'not visible yet' };
         return { failed: `ENI ${ref.networkInterfaceId} does not exist`, type: 'InvalidEniId.NotFound' };
       }
       const elsewhere = attachedElsewhere(eni, ref.instanceId);
@@ -128,9 +152,8 @@ export async function attachNetworkInterface(
             }
             return { pending: 'Available (attach requested)' };
           }
-          await ecs.attachNetworkInterface(ref.networkInterfaceId, ref.instanceId);
-          issued = true;
-          x.checkpoint({ sawAttaching: false, pollsSinceAttach: 0 });
+          x.throwIfRefused();
+          await attach();
           return { pending: 'attach requested' };
         default:
           return { failed: `ENI ${ref.networkInterfaceId} is ${eni.status}`, type: 'UnexpectedEniState' };
@@ -191,7 +214,7 @@ export async function detachNetworkInterface(
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    x.checkpoint({ detachIssuedAt: Date.now() });
+    x.requested('detach', { detachIssuedAt: Date.now() });
   };
   return x.poll(
     async (): Promise<Observation<{ reissued: number }>> => {
@@ -261,7 +284,7 @@ export async function deleteNetworkInterface(
       if (isNotFound(err)) return false;
       throw err;
     }
-    x.checkpoint({ deleteIssuedAt: Date.now() });
+    x.requested('delete', { deleteIssuedAt: Date.now() });
     return true;
   };
   const gone = { done: { networkInterfaceId: id } };

@@ -31,6 +31,13 @@ export interface Instance {
   tags: Record<string, string>;
 }
 
+/** What CreateNetworkInterface answers: the new ENI's id and, as the API documents, its status and primary IP. */
+export interface CreatedNetworkInterface {
+  networkInterfaceId: string;
+  status?: string;
+  privateIpAddress?: string;
+}
+
 /** An elastic network interface. */
 export interface NetworkInterface {
   networkInterfaceId: string;
@@ -84,7 +91,7 @@ export interface EcsApi {
   describeSecurityGroup(securityGroupId: string): Promise<SecurityGroup | undefined>;
   convertNatPublicIpToEip(instanceId: string): Promise<void>;
   modifyInstanceChargeType(instanceId: string, chargeType: 'PostPaid', clientToken: string): Promise<void>;
-  createNetworkInterface(request: CreateNetworkInterfaceRequest): Promise<{ networkInterfaceId: string }>;
+  createNetworkInterface(request: CreateNetworkInterfaceRequest): Promise<CreatedNetworkInterface>;
   describeNetworkInterface(networkInterfaceId: string): Promise<NetworkInterface | undefined>;
   /** ENIs matching every given filter (one page of up to 100: an instance holds far fewer). */
   listNetworkInterfaces(filter: {
@@ -227,7 +234,11 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
           'CreateNetworkInterface',
         );
       }
-      return { networkInterfaceId };
+      return {
+        networkInterfaceId,
+        ...(res.body?.status ? { status: res.body.status } : {}),
+        ...(res.body?.privateIpAddress ? { privateIpAddress: res.body.privateIpAddress } : {}),
+      };
     },
 
     async describeNetworkInterface(networkInterfaceId) {

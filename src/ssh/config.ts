@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import SSHConfig from 'ssh-config';
@@ -43,10 +43,50 @@ export function expandHome(path: string): string {
   return path.replace(/%d/g, homedir());
 }
 
-function loadConfig(path: string | undefined): SSHConfig | undefined {
+/** A parsed ssh_config, as long as its file stays the same, and what it resolved for each host. */
+interface ParsedConfig {
+  /** Identity of the file's version: a rewrite (in place or by rename) changes it. */
+  version: string;
+  config: SSHConfig;
+  computed: Map<string, ReturnType<SSHConfig['compute']>>;
+}
+
+const parsedConfigs = new Map<string, ParsedConfig>();
+let parses = 0;
+
+/** How many times an ssh_config file has been parsed in this process (tests: once per version of the file). */
+export function sshConfigParses(): number {
+  return parses;
+}
+
+/**
+ * The ssh_config at `path`, parsed once per version of the file: every connection only stats it (a worker with a
+ * thousand migrations in flight would otherwise re-read and re-parse a thousand-host file per connection). Tools (the
+ * local cloud, users) may rewrite it while the worker runs: a new mtime, size or inode is a new version.
+ */
+function loadConfig(path: string | undefined): ParsedConfig | undefined {
   if (!path) return undefined;
-  // Read on every connection: the file is small and tools (the local cloud, users) may rewrite it while we run.
-  return SSHConfig.parse(readFileSync(expandHome(path), 'utf8'));
+  const file = expandHome(path);
+  const st = statSync(file);
+  const version = `${st.mtimeMs}:${st.size}:${st.ino}`;
+  const cached = parsedConfigs.get(file);
+  if (cached?.version === version) return cached;
+  const config = SSHConfig.parse(readFileSync(file, 'utf8'));
+  parses += 1;
+  const parsed: ParsedConfig = { version, config, computed: new Map() };
+  parsedConfigs.set(file, parsed);
+  return parsed;
+}
+
+/** The options that apply to `host`, computed once per version of the file. */
+function computeFor(parsed: ParsedConfig | undefined, host: string): ReturnType<SSHConfig['compute']> {
+  if (!parsed) return {};
+  let c = parsed.computed.get(host);
+  if (!c) {
+    c = parsed.config.compute(host);
+    parsed.computed.set(host, c);
+  }
+  return c;
 }
 
 function asString(v: string | string[] | undefined): string | undefined {
@@ -73,13 +113,13 @@ export function resolveTarget(address: string, opts: SshOptions): SshTarget {
 }
 
 function resolveWith(
-  config: SSHConfig | undefined,
+  config: ParsedConfig | undefined,
   address: string,
   opts: SshOptions,
   allowJump: boolean,
   hop: { user?: string; port?: number } = {},
 ): SshTarget {
-  const c = config?.compute(address) ?? {};
+  const c = computeFor(config, address);
   const hostName = asString(c.HostName)?.replace(/%h/g, address) ?? address;
   // The config knows each host best (instances and bastions may differ): the option is the fallback, then root.
   const user = hop.user ?? asString(c.User) ?? opts.user ?? 'root';

@@ -142,6 +142,8 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     ssh,
     guestScripts: opts.guestScripts,
     pollIntervalMs: opts.pollIntervalMs ?? 50,
+    // Waits expect the cloud's own transition times (the product's defaults are Alibaba Cloud's).
+    transitionMs: cloud.cloud.model.timings,
   });
 
   const rateLimits: RateLimits = { ...GENEROUS, ...opts.rateLimits };
