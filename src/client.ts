@@ -26,7 +26,7 @@ import {
   type SearchAttributePair,
 } from '@temporalio/common';
 import { dataConverterFor } from './codec/payload-codec';
-import { clientTracing, tracingFor, type Tracing } from './observability/tracing';
+import { clientTracing, installedTracing, type Tracing } from './observability/tracing';
 import { loadConfig, taskQueueFor, temporalConnectionOptions, type TemporalSettings } from './config';
 import {
   MIGRATION_FAILED,
@@ -167,8 +167,9 @@ export interface ConnectOptions {
   /** How long to try reaching the server (default 10 s, the SDK's). */
   connectTimeoutMs?: number;
   /**
-   * Trace the client's calls (a StartWorkflow span that the migration's trace hangs from). Default: when the
-   * environment asks for it (OTEL_EXPORTER_OTLP_ENDPOINT), or when this process installed tracing already.
+   * Trace the client's calls (a StartWorkflow span that the migration's trace hangs from): the CLI passes the tracing
+   * it installed (OTEL_EXPORTER_OTLP_ENDPOINT). Default: when this process installed tracing (installTracing); a
+   * program with its own OpenTelemetry set-up adds `clientTracing()` to its own Client instead.
    */
   tracing?: Tracing;
 }
@@ -195,9 +196,8 @@ export class MigrationClient {
     const given = Object.fromEntries(
       Object.entries(options.temporal ?? {}).filter(([, v]) => v !== undefined),
     );
-    const config = loadConfig();
-    const settings: TemporalSettings = { ...config.temporal, ...given };
-    const tracing = options.tracing ?? tracingFor(config.tracing);
+    const settings: TemporalSettings = { ...loadConfig().temporal, ...given };
+    const tracing = options.tracing ?? installedTracing();
     const connection = await Connection.connect({
       ...temporalConnectionOptions(settings),
       ...(options.connectTimeoutMs ? { connectTimeout: options.connectTimeoutMs } : {}),
@@ -402,7 +402,7 @@ export class MigrationClient {
   async close(): Promise<void> {
     await this.ownedConnection?.close();
     // A CLI command exits right after: its spans leave now.
-    await this.tracing?.forceFlush();
+    await this.tracing?.flush();
   }
 
   private async followProgress(

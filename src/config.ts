@@ -211,6 +211,12 @@ const otlpEndpoint = optional.refine(
   'must be an http:// or https:// URL, e.g. http://otel-collector:4318',
 );
 
+/** The exporter speaks OTLP over HTTP (JSON): a collector's port 4318, not gRPC's 4317. */
+const otlpProtocol = optional.refine(
+  (v) => v === undefined || v.startsWith('http/'),
+  "must be http/json or http/protobuf: eni-migrate exports OTLP over HTTP (as JSON, a collector's port 4318); gRPC is not supported",
+);
+
 const regionId = optional.refine(
   (v) => v === undefined || /^[a-z]{2,}(-[a-z0-9]+)+$/.test(v),
   'must be a region id such as cn-hangzhou or ap-southeast-1',
@@ -304,6 +310,8 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpEndpoint,
   OTEL_SERVICE_NAME: optional,
+  OTEL_EXPORTER_OTLP_PROTOCOL: otlpProtocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
   OTEL_SDK_DISABLED: optional,
   OTEL_TRACES_EXPORTER: optional,
   ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(

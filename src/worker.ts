@@ -217,7 +217,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     credential: options.credential,
   });
   // OTEL_EXPORTER_OTLP_ENDPOINT: one trace per migration (workflow, activities, cloud calls, SSH sessions).
-  const tracing = options.tracing ?? tracingFor(config.tracing);
+  const tracing = options.tracing ?? tracingFor(config.tracing, 'worker');
   const sshRunner = createSshRunner({
     sshConfigPath: config.ssh.sshConfigPath,
     user: config.ssh.user,
@@ -301,7 +301,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
       close: async () => {
         await connection.close();
         // The last spans of a stopping worker leave before the process does.
-        await tracing?.forceFlush();
+        await tracing?.flush();
       },
     };
   } catch (err) {

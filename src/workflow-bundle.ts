@@ -22,6 +22,8 @@ const bundler = (): typeof import('@temporalio/worker') => require('@temporalio/
 
 const ROOT = path.resolve(__dirname, '..');
 export const WORKFLOW_BUNDLE_PATH = path.join(ROOT, 'lib', 'workflows.bundle.js');
+/** The same workflow code with tracing's workflow interceptors (src/observability/workflow-tracing.ts). */
+export const TRACED_WORKFLOW_BUNDLE_PATH = path.join(ROOT, 'lib', 'workflows-traced.bundle.js');
 /** This module runs from src/ (tsx), not from lib/: the sources are what runs, and the bundle must match them. */
 const RUNNING_FROM_SOURCES = __filename.endsWith('.ts');
 
@@ -72,14 +74,16 @@ export async function loadWorkflowBundle(
   logger?: Logger,
 ): Promise<WorkflowBundleOption> {
   const interceptorModules = location.interceptorModules ?? [];
-  const choice: BundleChoice =
-    interceptorModules.length > 0
-      ? { rebundle: 'tracing is on (its workflow interceptors are not in the prebuilt bundle)' }
-      : chooseWorkflowBundle(location);
+  // With interceptors (tracing's), the traced bundle; its manifest vouches for the interceptor module too.
+  const choice = chooseWorkflowBundle(
+    interceptorModules.length > 0 && !location.bundlePath
+      ? { ...location, bundlePath: TRACED_WORKFLOW_BUNDLE_PATH }
+      : location,
+  );
   if ('codePath' in choice) return choice;
   log(
-    `eni-migrate worker: bundling the workflow code at start (a few seconds) because ${choice.rebundle}` +
-      (interceptorModules.length > 0 ? '' : '; `npm run build` avoids this'),
+    `eni-migrate worker: bundling the workflow code at start (a few seconds) because ${choice.rebundle}; ` +
+      '`npm run build` avoids this',
   );
   // src/workflows from sources, lib/workflows from an installed package without a bundle.
   return bundler().bundleWorkflowCode({
@@ -92,6 +96,7 @@ export async function loadWorkflowBundle(
 /** Bundles src/workflows into `bundlePath` and writes its manifest. Used by scripts/build-workflow-bundle.ts. */
 export async function buildWorkflowBundle(
   bundlePath = WORKFLOW_BUNDLE_PATH,
+  interceptorModules: string[] = [],
 ): Promise<{ bytes: number; sources: string[] }> {
   const started = Date.now();
   // A build that fails from here on must not leave the last bundle beside newer code: remove it first.
@@ -100,6 +105,7 @@ export async function buildWorkflowBundle(
   const read: string[] = [];
   const { code } = await bundler().bundleWorkflowCode({
     workflowsPath: path.join(ROOT, 'src', 'workflows', 'index.ts'),
+    workflowInterceptorModules: interceptorModules,
     logger: quietBundlerLogger,
     // Webpack knows exactly which files went into the bundle: record them, rather than guess a list of folders.
     webpackConfigHook: (config) => ({ ...config, plugins: [...(config.plugins ?? []), recordInputs(read)] }),

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -380,8 +381,52 @@ describe('codec server', () => {
       headers: { Origin: 'https://evil.example.com' },
     });
     assert.equal(foreign.headers.get('access-control-allow-origin'), null);
-    assert.equal((await fetch(`${open.url}/decode`, { method: 'POST', body: '{' })).status, 400);
-    assert.equal((await fetch(`${open.url}/other`, { method: 'POST', body: '{}' })).status, 404);
+    const json = { 'Content-Type': 'application/json' };
+    const [kept] = await codec.encode([jsonPayload('kept')]);
+    const sealedBody = JSON.stringify({ payloads: [asJson(kept)] });
+    // ...and nothing decrypted: a page elsewhere must not read plaintext, CORS grant or not.
+    const fromForeign = await fetch(`${open.url}/decode`, {
+      method: 'POST',
+      headers: { ...json, Origin: 'https://evil.example.com' },
+      body: sealedBody,
+    });
+    assert.equal(fromForeign.status, 403);
+    assert.match(await fromForeign.text(), /origin https:\/\/evil\.example\.com is not allowed/);
+    // JSON only: a `text/plain` POST is what a page may send cross-origin without a preflight.
+    const plainText = await fetch(`${open.url}/decode`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain' },
+      body: sealedBody,
+    });
+    assert.equal(plainText.status, 415);
+    // A loopback server answers only to a loopback name (DNS rebinding sends the attacker's name as Host).
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const { hostname, port } = new URL(open.url);
+      const req = request(
+        {
+          hostname,
+          port,
+          path: '/decode',
+          method: 'POST',
+          headers: { ...json, Host: 'attacker.example:80' },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end(sealedBody);
+    });
+    assert.equal(rebound, 403);
+    assert.equal(
+      (await fetch(`${open.url}/decode`, { method: 'POST', headers: json, body: '{' })).status,
+      400,
+    );
+    assert.equal(
+      (await fetch(`${open.url}/other`, { method: 'POST', headers: json, body: '{}' })).status,
+      404,
+    );
     // A payload of an unknown key: the error names the id.
     const [alien] = await new EncryptionCodec({ current: newKey(), previous: [] }).encode([jsonPayload(1)]);
     const refused = await post('decode', { payloads: [asJson(alien)] });
@@ -394,14 +439,14 @@ describe('codec server', () => {
     const body = JSON.stringify({ payloads: [asJson(sealed)] });
     const without = await fetch(`${guarded.url}/decode`, {
       method: 'POST',
-      headers: { Origin: origin },
+      headers: { Origin: origin, 'Content-Type': 'application/json' },
       body,
     });
     assert.equal(without.status, 401);
     assert.equal(without.headers.get('access-control-allow-origin'), origin, 'the browser may read the 401');
     const wrong = await fetch(`${guarded.url}/decode`, {
       method: 'POST',
-      headers: { Authorization: 'Bearer nope' },
+      headers: { Authorization: 'Bearer nope', 'Content-Type': 'application/json' },
       body,
     });
     assert.equal(wrong.status, 401);
@@ -449,6 +494,7 @@ describe('eni-migrate codec-server', () => {
       const [sealed] = await new EncryptionCodec({ current: key, previous: [] }).encode([jsonPayload('hi')]);
       const res = await fetch(`${line.url}/decode`, {
         method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify({
           payloads: [
             {

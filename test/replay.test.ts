@@ -1,14 +1,18 @@
 /**
  * Determinism: histories recorded from real runs of the workflow (test/fixtures/histories, written by
  * `RECORD_HISTORIES=1 node --import tsx --test test/migration-history.test.ts`) replay against today's bundle.
- * A change that would break running migrations on deploy fails here.
+ * A change that would break running migrations on deploy fails here. The same histories replay against the workflow
+ * code with tracing's interceptors (OTEL_EXPORTER_OTLP_ENDPOINT): turning tracing on or off is a worker restart that
+ * running migrations and batches (approved, paused, resumed by updates among them) must survive.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { quietBundlerLogger } from '../src/workflow-bundle';
+import { workflowTracingModule } from '../src/observability/tracing';
 import { workflowBundle } from './helpers/migration';
 
 /** One folder per release (test/fixtures/histories/<version>/): a released version's histories are never rewritten. */
@@ -101,5 +105,35 @@ describe('recorded histories replay against the current workflow code', () => {
       Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'tampered' }, history, 'replay-tampered'),
       DeterminismViolationError,
     );
+  });
+});
+
+describe('recorded histories replay against the workflow code with tracing on', () => {
+  it('replays every history, updates and signals included', async () => {
+    const traced = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../src/workflows'),
+      workflowInterceptorModules: [workflowTracingModule()],
+      logger: quietBundlerLogger,
+    });
+    const histories = files.map((file) => ({
+      workflowId: `replay-traced-${file}`,
+      history: JSON.parse(readFileSync(join(DIR, file), 'utf8')),
+    }));
+    const failed: string[] = [];
+    let replayed = 0;
+    for await (const result of Worker.runReplayHistories(
+      // Replay exports no span; the sink is registered as a worker with tracing has it.
+      {
+        workflowBundle: traced,
+        replayName: 'traced',
+        sinks: { exporter: { export: { fn: () => undefined } } },
+      },
+      histories,
+    )) {
+      replayed += 1;
+      if (result.error) failed.push(`${result.workflowId}: ${(result.error as Error).message.slice(0, 300)}`);
+    }
+    assert.equal(replayed, files.length);
+    assert.deepEqual(failed, []);
   });
 });

@@ -16,6 +16,8 @@ import { MigrationClient } from '../src/client';
 import { loadConfig, type AppConfig } from '../src/config';
 import { installTracing, TRACER_NAME, type Tracing } from '../src/observability/tracing';
 import { createMigrationWorker, type MigrationWorker } from '../src/worker';
+import { Worker } from '@temporalio/worker';
+import { workflowBundle } from './helpers/migration';
 import { eventually } from './helpers/eventually';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
 import { quietRuntime, startTestTemporal, type TestTemporal } from './helpers/temporal';
@@ -37,12 +39,14 @@ describe('tracing (OpenTelemetry)', () => {
   let running: Promise<void>;
   let client: MigrationClient;
   let taskQueue: string;
+  /** A finished migration, for the CLI to read. */
+  let finishedId: string;
 
   before(async () => {
     // The injected failure's retry warning is expected: keep it out of the test output.
     quietRuntime('ERROR');
     tracing = installTracing({ spanProcessor: new SimpleSpanProcessor(exporter) });
-    [cloud, temporal] = await Promise.all([startTestCloud({ instances: 2, ssh: true }), startTestTemporal()]);
+    [cloud, temporal] = await Promise.all([startTestCloud({ instances: 3, ssh: true }), startTestTemporal()]);
     const local = cloud.cloud;
     taskQueue = `tracing-${process.pid}`;
     const config: AppConfig = {
@@ -94,6 +98,10 @@ describe('tracing (OpenTelemetry)', () => {
     assert.throws(
       () => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }),
       /OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318" must be an http:\/\/ or https:\/\/ URL/,
+    );
+    assert.throws(
+      () => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://c:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+      /OTEL_EXPORTER_OTLP_PROTOCOL="grpc" must be http\/json or http\/protobuf.*gRPC is not supported/,
     );
   });
 
@@ -192,6 +200,67 @@ describe('tracing (OpenTelemetry)', () => {
     assert.ok(!text.includes(cloud.cloud.accessKeySecret), 'no AccessKey secret in any span');
     assert.ok(!text.includes('PRIVATE KEY'), 'no private key in any span');
     assert.ok(!/"(Signature|AccessKeyId|ClientToken)"/.test(text), 'no request parameter in any span');
+    // The workflows' spans name their workflow and nothing more (the SDK's exporter would add its results, memo…).
+    for (const span of spans.filter((s) => s.instrumentationLibrary.name === 'eni-migration-workflow')) {
+      const extra = Object.keys(span.attributes).filter(
+        (k) => !['workflowId', 'runId', 'workflowType', 'taskQueue', 'namespace', 'attempt'].includes(k),
+      );
+      assert.deepEqual(
+        extra.filter((k) => !k.startsWith('temporal')),
+        [],
+        `${span.name}'s attributes`,
+      );
+    }
+    // A failure is its type: an activity's error message may quote a guest's output.
+    for (const span of spans) {
+      for (const event of span.events.filter((e) => e.name === 'exception')) {
+        assert.deepEqual(Object.keys(event.attributes ?? {}), ['exception.type'], `${span.name}'s exception`);
+      }
+    }
+    // Progress queries (`--wait` asks every second) make no trace of their own.
+    assert.equal(spans.filter((s) => s.name.startsWith('QueryWorkflow')).length, 0);
+  });
+
+  it('leaves the commands as they are: a traced history with an update replays on the untraced code', async () => {
+    const [, , third] = cloud.cloud.info().instances as Array<{ instanceId: string }>;
+    const { workflowId } = await client.start({
+      regionId: cloud.cloud.regionId,
+      instanceId: third.instanceId,
+      requireApproval: true,
+      dryRun: false,
+    });
+    await eventually(async () => {
+      try {
+        await client.approve(workflowId);
+        return true;
+      } catch {
+        return undefined;
+      }
+    }, 'the approval gate');
+    assert.equal((await client.result(workflowId)).outcome, 'verified');
+    finishedId = workflowId;
+    const history = await client.client.workflow.getHandle(workflowId).fetchHistory();
+    const plain = await workflowBundle();
+    await Worker.runReplayHistory({ workflowBundle: plain, replayName: 'untraced' }, history, workflowId);
+  });
+
+  it('a collector that is down costs a warning, not the command', async () => {
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(__dirname, '..', 'src', 'cli.ts'), 'status', finishedId, '--json'],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: temporal.server.address,
+          TEMPORAL_NAMESPACE: temporal.server.namespace,
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
+        },
+      },
+    );
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /WARNING: traces not sent/);
   });
 });
 

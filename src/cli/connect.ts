@@ -1,5 +1,6 @@
 import { MigrationClient } from '../client';
 import { loadConfig, type AppConfig } from '../config';
+import { tracingFor } from '../observability/tracing';
 import { CliError, ExitCode } from './exit-codes';
 
 /** Connects the typed client from the environment; an unreachable server is exit code 5 with what to do. */
@@ -7,7 +8,9 @@ export async function connectClient(config: AppConfig = loadConfig()): Promise<M
   const t = config.temporal;
   try {
     // A CLI user waiting on a wrong address wants to know soon.
-    return await MigrationClient.connect({ temporal: t, connectTimeoutMs: 5000 });
+    // OTEL_EXPORTER_OTLP_ENDPOINT: the command's calls are spans (a migration's trace starts at its StartWorkflow).
+    const tracing = tracingFor(config.tracing, 'cli');
+    return await MigrationClient.connect({ temporal: t, connectTimeoutMs: 5000, tracing });
   } catch (err) {
     throw new CliError(
       `cannot reach Temporal at ${t.address} (namespace ${t.namespace}): ${(err as Error).message}. ` +

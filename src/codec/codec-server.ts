@@ -49,7 +49,14 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
   const host = options.host ?? '127.0.0.1';
   // A copy: allowOrigin adds to it, and handle() reads it on each request.
   const origins = [...(options.origins ?? [DEFAULT_UI_ORIGIN])];
+  // Bound to loopback, only a loopback Host is answered: a web page whose name an attacker points at 127.0.0.1 (DNS
+  // rebinding) sends its own name as Host, and must not read plaintext.
+  const loopbackOnly = isLoopback(host);
   const server = createServer((req, res) => {
+    if (loopbackOnly && !isLoopback(hostnameOf(req.headers.host))) {
+      reply(res, 403, { error: 'codec server: this server answers only to localhost / 127.0.0.1 / [::1]' });
+      return;
+    }
     handle(req, res, options.codec, origins, options.token).catch((err: unknown) => {
       if (!res.headersSent) reply(res, 500, { error: `codec server: ${(err as Error).message}` });
       else res.destroy();
@@ -87,7 +94,13 @@ async function handle(
   token: string | undefined,
 ): Promise<void> {
   const origin = req.headers.origin;
-  if (origin && origins.includes(origin)) {
+  // A browser on another origin gets nothing, not merely no CORS grant: the request would be decrypted all the same.
+  if (origin !== undefined && !origins.includes(origin)) {
+    return reply(res, 403, {
+      error: `origin ${origin} is not allowed: start the codec server with --origin ${origin}`,
+    });
+  }
+  if (origin) {
     res.setHeader('Access-Control-Allow-Origin', origin);
     res.setHeader('Access-Control-Allow-Credentials', 'true');
     res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
@@ -110,6 +123,10 @@ async function handle(
   if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
     res.setHeader('WWW-Authenticate', 'Bearer');
     return reply(res, 401, { error: 'missing or wrong bearer token' });
+  }
+  // JSON only: a cross-origin `text/plain` POST needs no preflight, so a page could send one without asking.
+  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
+    return reply(res, 415, { error: 'send Content-Type: application/json' });
   }
   let payloads: Payload[];
   try {
@@ -175,4 +192,17 @@ function toJson(p: Payload): JsonPayload {
 
 function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function hostnameOf(hostHeader: string | undefined): string {
+  if (!hostHeader) return '';
+  try {
+    return new URL(`http://${hostHeader}`).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return '';
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

@@ -9,7 +9,7 @@
  */
 import * as otel from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { WorkflowClientInterceptor } from '@temporalio/client';
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
@@ -27,6 +27,9 @@ const interceptors = () =>
   require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
 /* eslint-enable @typescript-eslint/no-require-imports */
 
+/** The scope of the workflows' spans (src/observability/workflow-tracing.ts, which runs in the sandbox). */
+const WORKFLOW_TRACER_NAME = 'eni-migration-workflow';
+
 /** The product's instrumentation scope, on every span it makes itself (cloud calls, SSH sessions). */
 export const TRACER_NAME = 'eni-migration';
 
@@ -34,16 +37,20 @@ export const TRACER_NAME = 'eni-migration';
 export interface TracingSettings {
   /** Where spans go (OTLP over HTTP, e.g. http://otel-collector:4318); the exporter reads the OTEL_* variables. */
   endpoint: string;
-  /** OTEL_SERVICE_NAME; default `eni-migrate`. */
+  /** OTEL_SERVICE_NAME; default: the process's role (`eni-migrate-worker`, `eni-migrate-cli`). */
   serviceName?: string;
 }
 
 /** The process's tracing: its provider, and what the worker and the client add to be traced. */
 export interface Tracing {
   readonly resource: Resource;
+  /** Where every span goes, the workflows' included, once made safe to export (see `redacted`). */
   readonly spanProcessor: SpanProcessor;
-  /** Flushes the spans not yet exported (a CLI command calls it before it exits). */
-  forceFlush(): Promise<void>;
+  /**
+   * Sends the spans not yet exported (a CLI command before it exits, a worker as it stops). It never throws and gives
+   * up after `timeoutMs`: a collector that is down costs a warning, not the command's result.
+   */
+  flush(timeoutMs?: number): Promise<void>;
   shutdown(): Promise<void>;
 }
 
@@ -58,23 +65,42 @@ export function installedTracing(): Tracing | undefined {
  * Installs the process's tracer provider (once: the OpenTelemetry API holds one global provider), with W3C trace
  * context propagation, which Temporal's interceptors use to carry a trace through workflow and activity headers.
  * Default processor: batches to the OTLP/HTTP exporter; tests pass a SimpleSpanProcessor over an in-memory exporter.
+ * Only the worker and the CLI install one: a program that embeds the client keeps its own OpenTelemetry set-up.
  */
 export function installTracing(
-  options: { serviceName?: string; spanProcessor?: SpanProcessor } = {},
+  options: { serviceName?: string; spanProcessor?: SpanProcessor; warn?: (line: string) => void } = {},
 ): Tracing {
   if (installed) return installed;
   const { envDetectorSync, Resource, BatchSpanProcessor, NodeTracerProvider, OTLPTraceExporter } = sdk();
-  const resource = envDetectorSync
-    .detect()
+  const resource = Resource.default()
+    .merge(envDetectorSync.detect())
     .merge(new Resource({ 'service.name': options.serviceName ?? 'eni-migrate' }));
-  const spanProcessor = options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
+  const spanProcessor = redacted(options.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter()));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
   // Registers the async-hooks context manager too: a cloud call's span finds its activity's span as its parent.
   provider.register();
+  const warn = options.warn ?? ((line: string) => void process.stderr.write(`${line}\n`));
   installed = {
     resource,
     spanProcessor,
-    forceFlush: () => provider.forceFlush(),
+    flush: async (timeoutMs = 3000) => {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        timer.unref();
+      });
+      try {
+        const result = await Promise.race([provider.forceFlush().then(() => 'sent' as const), gaveUp]);
+        if (result === 'timeout')
+          warn(`eni-migrate: WARNING: traces not sent within ${timeoutMs} ms (OTEL_EXPORTER_OTLP_ENDPOINT)`);
+      } catch (err) {
+        warn(
+          `eni-migrate: WARNING: traces not sent (OTEL_EXPORTER_OTLP_ENDPOINT): ${(err as Error).message}`,
+        );
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     shutdown: async () => {
       await provider.shutdown();
       otel.trace.disable();
@@ -87,13 +113,21 @@ export function installTracing(
 }
 
 /** Tracing from the configuration, when it asks for it (OTEL_EXPORTER_OTLP_ENDPOINT set); else none. */
-export function tracingFor(settings: TracingSettings | undefined): Tracing | undefined {
-  return installed ?? (settings ? installTracing({ serviceName: settings.serviceName }) : undefined);
+export function tracingFor(
+  settings: TracingSettings | undefined,
+  role: 'worker' | 'cli',
+): Tracing | undefined {
+  return (
+    installed ??
+    (settings ? installTracing({ serviceName: settings.serviceName ?? `eni-migrate-${role}` }) : undefined)
+  );
 }
 
-/** The workflow interceptors module, bundled with the workflow code when tracing is on. */
-export const workflowTracingModule = (): string =>
-  require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+/**
+ * The workflow interceptors module, bundled with the workflow code when tracing is on: ours, which leaves the
+ * workflow's commands as they are without tracing (src/observability/workflow-tracing.ts).
+ */
+export const workflowTracingModule = (): string => require.resolve('./workflow-tracing');
 
 /** Activity interceptors: each activity runs in a span whose parent is the workflow's StartActivity. */
 export function activityTracing(): ActivityInterceptorsFactory {
@@ -110,9 +144,64 @@ export function workflowSpanSinks(tracing: Tracing): InjectedSinks<OpenTelemetry
   return { exporter: interceptors().makeWorkflowExporter(tracing.spanProcessor, tracing.resource) };
 }
 
-/** The client's interceptor: a StartWorkflow span, carried to the workflow in its headers. */
+/**
+ * The client's interceptor: a StartWorkflow span (and one per signal, update, cancel…), carried to the workflow in its
+ * headers. Queries are left untraced: `--wait` asks for progress every second, each would be a trace of its own.
+ */
 export function clientTracing(): WorkflowClientInterceptor {
-  return new (interceptors().OpenTelemetryWorkflowClientInterceptor)();
+  const Base = interceptors().OpenTelemetryWorkflowClientInterceptor;
+  return new (class extends Base {
+    override query(...[input, next]: Parameters<InstanceType<typeof Base>['query']>): Promise<unknown> {
+      return next(input);
+    }
+  })();
+}
+
+/** Workflow span attributes kept (the SDK's exporter copies the whole workflow info onto each: results, memo…). */
+const WORKFLOW_ATTRIBUTES = new Set([
+  'workflowId',
+  'runId',
+  'workflowType',
+  'taskQueue',
+  'namespace',
+  'attempt',
+  'temporalWorkflowId',
+  'temporalActivityId',
+  'temporalUpdateId',
+  'run_id',
+]);
+
+/**
+ * What leaves the process: a span's error is its type, never its message or stack (an activity's failure may quote a
+ * guest's output), and a workflow's span keeps only the attributes that name it (the SDK's workflow exporter adds the
+ * decoded last result, memo and search attributes, which payload encryption keeps out of Temporal).
+ */
+export function redacted(inner: SpanProcessor): SpanProcessor {
+  const safe = (span: ReadableSpan): ReadableSpan => {
+    const fromWorkflow = span.instrumentationLibrary.name === WORKFLOW_TRACER_NAME;
+    const attributes = fromWorkflow
+      ? Object.fromEntries(Object.entries(span.attributes).filter(([k]) => WORKFLOW_ATTRIBUTES.has(k)))
+      : span.attributes;
+    const events = span.events.map((e) =>
+      e.name === 'exception'
+        ? { ...e, attributes: { 'exception.type': e.attributes?.['exception.type'] ?? 'Error' } }
+        : e,
+    );
+    // Our own spans' status messages are error codes; others' (the SDK's) carry the failure's message.
+    const ours = span.instrumentationLibrary.name === TRACER_NAME;
+    const status = ours || span.status.message === undefined ? span.status : { code: span.status.code };
+    return Object.create(span, {
+      attributes: { value: attributes },
+      events: { value: events },
+      status: { value: status },
+    }) as ReadableSpan;
+  };
+  return {
+    onStart: (span, context) => inner.onStart(span, context),
+    onEnd: (span) => inner.onEnd(safe(span)),
+    forceFlush: () => inner.forceFlush(),
+    shutdown: () => inner.shutdown(),
+  };
 }
 
 /**

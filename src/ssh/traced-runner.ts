@@ -20,10 +20,10 @@ export function withSshSpans(runner: SshRunner): SshRunner {
     run: (address, command, opts) =>
       withSpan(
         'ssh exec',
-        { 'server.address': address, 'ssh.user': runner.user(address) },
+        { 'server.address': address, 'user.name': runner.user(address) },
         async (span) => {
           const result = await runner.run(address, command, opts);
-          span.setAttribute('ssh.exit_code', result.exitCode);
+          span.setAttribute('process.exit.code', result.exitCode);
           return result;
         },
         failure,

@@ -75,15 +75,26 @@ export class FleetTracker {
       { key: REGION_ID, value: this.input.regionId },
       { key: MIGRATION_OUTCOME, value: 'running' },
     ]);
-    // A batch continuing as new resumes in the state it had (paused stays paused): it is not started again, and the
-    // state it is in was counted entered by the first run (and is counted left when the batch leaves it).
+    // A batch continuing as new resumes (paused stays paused) and is not started again. Each run counts the state it
+    // starts in as entered and the one it ends in as left (`continuing`, `finish`, `abandon`): the level stays right
+    // whatever state a run hands over in (draining, say).
     const initial: FleetState = !this.instances.length ? 'discovering' : this.paused ? 'paused' : 'running';
-    if (this.continuedAsNew === 0) {
-      this.metrics.started();
-      this.metrics.entered(initial);
-    }
+    if (this.continuedAsNew === 0) this.metrics.started();
+    this.metrics.entered(initial);
     this.setState(initial);
     this.counting = true;
+  }
+
+  /** This run hands over to the next (continue-as-new), which counts its own state entered. */
+  continuing(): void {
+    if (this.counting) this.metrics.left(this.state);
+    this.counting = false;
+  }
+
+  /** The workflow fails (not a cancellation): its state is left all the same. Terminated, a run can count nothing. */
+  abandon(): void {
+    if (this.counting) this.metrics.left(this.state);
+    this.counting = false;
   }
 
   /** Moves to a state; the MigrationStep search attribute follows (`paused:max-errors`, …). */
@@ -212,6 +223,7 @@ export class FleetTracker {
       durationMs: endedAt.getTime() - Date.parse(this.startedAt),
     };
     if (this.counting) this.metrics.left(this.state);
+    this.counting = false;
     this.state = 'done';
     upsertSearchAttributes([
       { key: MIGRATION_STEP, value: 'done' },

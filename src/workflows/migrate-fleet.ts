@@ -125,6 +125,7 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
   } catch (err) {
     track.awaitingApproval = false;
     if (isCancellation(err)) return endCancelled(track, err);
+    track.abandon();
     throw err;
   }
   track.setState(track.paused ? 'paused' : 'running');
@@ -175,13 +176,17 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
       await condition(() => inFlight.size === 0);
     }
   } catch (err) {
-    if (!isCancellation(err)) throw err;
+    if (!isCancellation(err)) {
+      track.abandon();
+      throw err;
+    }
     cancelled = err;
   }
   if (cancelled) return endCancelled(track, cancelled, inFlight);
 
   if (!finished() && !windowClosed() && timeToContinue()) {
     await condition(() => true); // let update handlers that already started finish before the history moves on
+    track.continuing();
     return continueAsNew<typeof migrateFleet>({ ...input, carried: track.carry() });
   }
   for (const entry of track.queued()) {
