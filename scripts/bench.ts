@@ -1,0 +1,209 @@
+/**
+ * `npm run bench`: how close eni-migrate comes to what the cloud allows, in one run on the embedded Temporal dev server
+ * and the local cloud (docs/benchmarks.md says how to read it).
+ *
+ *   node --import tsx scripts/bench.ts [--quick] [--json] [--svg <path>] [--inflight <n>]
+ *
+ *   1. a single migration: wall time / critical path, offline window / (unassociate + associate), and the same for a
+ *      naive baseline (the runbook as a plain script polling every 5 s, as Terraform does);
+ *   2. API calls per migration / the minimum, by action;
+ *   3. a batch of 200 under per-API limits that bind: throughput / the bound those limits allow;
+ *   4. one worker process with 1,000 migrations in flight: peak RSS, CPU per migration, workflow task
+ *      schedule-to-start, throughput; on a SQLite file and in memory.
+ *
+ * A table on stdout (progress on stderr); `--json` prints one JSON document instead. `--quick` is the small version
+ * CI runs (a minute or so; its figures mean little). The full run writes docs/bench-timeline.svg (or `--svg`).
+ * Everything it starts (dev servers, worker process, local clouds) is stopped before it exits.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Timings } from '../src/local-cloud/contracts';
+import { buildWorkflowBundle, chooseWorkflowBundle, WORKFLOW_BUNDLE_PATH } from '../src/workflow-bundle';
+import { runBatch } from './bench/batch';
+import { benchTopology, quietTemporalLogs, startStage, uniformRateLimits, type Log } from './bench/env';
+import { runInflightOnce, type InflightResult } from './bench/inflight';
+import { renderTable, renderTimelineSvg, type BenchDocument } from './bench/report';
+import { runSingle } from './bench/single';
+
+interface Profile {
+  /** Sections 1–3: the cloud's transition times (the local cloud's realistic defaults in a full run). */
+  timings: Partial<Timings>;
+  /** The worker's first poll interval (undefined: the product's default). */
+  pollIntervalMs?: number;
+  singleRuns: number;
+  baselinePollMs: number;
+  batch: { instances: number; concurrency: number; rate: number; cloudBurst: number };
+  inflight: { n: number; timings: Partial<Timings>; rate: number };
+}
+
+const FULL: Profile = {
+  timings: {},
+  singleRuns: 3,
+  baselinePollMs: 5000,
+  batch: { instances: 200, concurrency: 100, rate: 2, cloudBurst: 5 },
+  inflight: {
+    // Not 1,000: the worker (~0.3 s), the server (~0.3–0.5 s) and the local cloud (~0.1 s) spend together about
+    // 0.8 CPU-seconds per migration here, so 1,000 migrations take ~13 min of 2 cores per database mode, twice: beyond
+    // the 10 minutes the whole bench has. `--inflight 1000` runs it (about half an hour on 2 cores).
+    n: 250,
+    timings: { convertMs: 5000, attachMs: 20_000, unassociateMs: 5000, associateMs: 5000 },
+    rate: 1000,
+  },
+};
+
+const QUICK: Profile = {
+  timings: {
+    convertMs: 300,
+    attachMs: 600,
+    unassociateMs: 400,
+    associateMs: 400,
+    detachMs: 300,
+    deleteMs: 200,
+  },
+  pollIntervalMs: 100,
+  singleRuns: 1,
+  baselinePollMs: 500,
+  batch: { instances: 10, concurrency: 10, rate: 5, cloudBurst: 8 },
+  inflight: {
+    n: 10,
+    timings: { convertMs: 500, attachMs: 1000, unassociateMs: 500, associateMs: 500 },
+    rate: 1000,
+  },
+};
+
+const TARGETS = {
+  singleWallRatio: '≤ 1.15',
+  offlineRatio: '≤ 1.15',
+  callsRatio: '≤ 1.15',
+  batchRatio: '≥ 0.9, 0 failed, 0 throttling failures',
+  inflightWorkerRss: '< 600 MB',
+};
+
+function commit(): string | undefined {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).trim();
+    return `${head}${dirty ? ' + uncommitted changes' : ''}`;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean' },
+      json: { type: 'boolean' },
+      svg: { type: 'string' },
+      inflight: { type: 'string' },
+      /** For working on the bench: skip the batch (3) or the in-flight runs (4); the document then lacks them. */
+      skip: { type: 'string', multiple: true },
+    },
+  });
+  const profile = values.quick ? QUICK : FULL;
+  if (values.inflight) profile.inflight.n = Number(values.inflight);
+  const log: Log = (line) => void process.stderr.write(`${line}\n`);
+  const started = Date.now();
+  quietTemporalLogs();
+  // Every worker (this process's and the worker process) loads the prebuilt workflow bundle: bundling at start would
+  // cost each several seconds, and the worker process's memory figures would carry webpack's.
+  const bundle = chooseWorkflowBundle({ checkSources: true });
+  if ('rebundle' in bundle) {
+    log(`bench: building the workflow bundle (${bundle.rebundle})`);
+    await buildWorkflowBundle(WORKFLOW_BUNDLE_PATH);
+  }
+
+  // Sections 1–3: one dev server (in memory, as the demo's), one local cloud, one worker in this process.
+  log(`bench (${values.quick ? 'quick' : 'full'}): starting Temporal, the local cloud and a worker...`);
+  const { singleRuns, batch: b } = profile;
+  const stage = await startStage({
+    topology: benchTopology('cn-hangzhou', { single: singleRuns, baseline: 1, probe: 1, batch: b.instances }),
+    timings: profile.timings,
+    rateLimits: uniformRateLimits(b.rate),
+    pollIntervalMs: profile.pollIntervalMs,
+    log,
+  });
+  let single: Awaited<ReturnType<typeof runSingle>>;
+  let batch: Awaited<ReturnType<typeof runBatch>> | undefined;
+  try {
+    const instances = stage.cloud.info().instances as Array<{ instanceId: string; publicIp: string }>;
+    const of = (prefix: string) => instances.filter((i) => i.instanceId.startsWith(`i-bench${prefix}`));
+    [single, batch] = await stage.worker.worker.runUntil(async () => {
+      log('1–2. single migration, its critical path, the baseline');
+      const single = await runSingle(stage, {
+        instances: of('sin').map((i) => i.instanceId),
+        baselineInstance: of('bas')[0].instanceId,
+        probeIp: of('pro')[0].publicIp,
+        baselinePollMs: profile.baselinePollMs,
+        log,
+      });
+      if (values.skip?.includes('3')) return [single, undefined] as const;
+      log(`3. batch of ${b.instances} at ${b.rate}/s per change action`);
+      const batch = await runBatch(stage, { ...b, criticalPathMs: single.criticalPathMs, log });
+      return [single, batch] as const;
+    });
+  } finally {
+    await stage.stop();
+  }
+
+  // Section 4: a dev server per run, a worker process, N migrations at once.
+  const { inflight: inf } = profile;
+  log(`4. one worker process, ${inf.n} migrations in flight`);
+  const inflight: InflightResult = {
+    n: inf.n,
+    timings: inf.timings,
+    rateLimit: `change actions at ${inf.rate}/s and no cloud-side limit (not what this section measures)`,
+    note:
+      inf.n < 1000 && !values.quick
+        ? `N = ${inf.n}, not 1,000: at ~0.8 CPU-s per migration (worker + server + cloud), 1,000 twice would take ~25 min of 2 cores; --inflight 1000 runs it`
+        : undefined,
+    runs: [],
+  };
+  for (const db of values.skip?.includes('4') ? [] : (['file', 'memory'] as const))
+    inflight.runs.push(await runInflightOnce({ ...inf, db, pollIntervalMs: profile.pollIntervalMs, log }));
+
+  const { economy, ...singleRest } = single;
+  const doc: BenchDocument = {
+    bench: 'eni-migration',
+    mode: values.quick ? 'quick' : 'full',
+    startedAt: new Date(started).toISOString(),
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+      memoryGb: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      commit: commit(),
+    },
+    targets: TARGETS,
+    single: singleRest,
+    economy,
+    batch,
+    inflight,
+  };
+  const svgPath =
+    values.svg ?? (values.quick ? undefined : path.join(__dirname, '..', 'docs', 'bench-timeline.svg'));
+  if (svgPath) {
+    writeFileSync(svgPath, renderTimelineSvg(doc));
+    log(`timeline chart: ${path.relative(process.cwd(), svgPath)}`);
+  }
+  process.stdout.write(values.json ? `${JSON.stringify(doc, null, 2)}\n` : renderTable(doc));
+  return 0;
+}
+
+// Ctrl-C or a supervisor's SIGTERM: exit through process.exit, so that the 'exit' hooks stop the worker process (the
+// dev servers' orphan guards stop them).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench: failed: ${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  },
+);

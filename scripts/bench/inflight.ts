@@ -1,0 +1,269 @@
+/**
+ * Section 4: one worker process, N migrations in flight at once (long cloud transitions, so that they overlap). The
+ * worker runs as users run it (`node bin/eni-migrate.js worker`, configured by the environment) in a child process,
+ * so that its memory and CPU are its own: peak RSS sampled from /proc while the migrations run, CPU seconds from
+ * /proc/<pid>/stat. Workflow task schedule-to-start comes from every history (WorkflowTaskScheduled →
+ * WorkflowTaskStarted). Run twice: the dev server on a SQLite file (as a server keeps its state), then in memory, to
+ * show the server's share.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { MigrationClient } from '../../src/client';
+import { startLocalCloud } from '../../src/local-cloud';
+import type { Timings } from '../../src/local-cloud/contracts';
+import { migrationWorkflowId, TASK_QUEUE_DEFAULT } from '../../src/shared/migration';
+import { startDevServer } from '../../src/temporal';
+import {
+  benchTopology,
+  mapLimit,
+  percentile,
+  rateLimitsEnv,
+  round,
+  sleep,
+  topologyFile,
+  type Log,
+} from './env';
+
+const ROOT = resolve(__dirname, '..', '..');
+const CLK_TCK = 100;
+
+export interface InflightRun {
+  db: 'file' | 'memory';
+  migrations: number;
+  verified: number;
+  peakInFlight: number;
+  startBurstMs: number;
+  makespanMs: number;
+  throughput: number;
+  workerPeakRssMb: number;
+  workerRssHwmMb: number;
+  workerCpuSeconds: number;
+  workerCpuMsPerMigration: number;
+  serverCpuMsPerMigration: number;
+  benchCpuMsPerMigration: number;
+  wftScheduleToStartP50Ms: number;
+  wftScheduleToStartP99Ms: number;
+  wftScheduleToStartMaxMs: number;
+  workflowTasks: number;
+  workflowTaskTimeouts: number;
+}
+
+export interface InflightResult {
+  n: number;
+  timings: Partial<Timings>;
+  rateLimit: string;
+  note?: string;
+  runs: InflightRun[];
+}
+
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime, stime
+  } catch {
+    return NaN;
+  }
+}
+
+function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** The worker process, configured as docs/configuration.md says; resolves once it polls. */
+async function startWorkerProcess(env: NodeJS.ProcessEnv, log: Log): Promise<ChildProcess> {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(k)) clean[k] = v;
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'eni-migrate.js'), 'worker'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...clean, ...env },
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
+  const deadline = Date.now() + 120_000;
+  while (!/polling task queue/.test(stderr)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the worker process did not start:\n${stderr}`);
+    }
+    await sleep(100);
+  }
+  log(`  worker process ${child.pid} polling`);
+  return child;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+export async function runInflightOnce(opts: {
+  n: number;
+  db: 'file' | 'memory';
+  timings: Partial<Timings>;
+  rate: number;
+  /** The worker's ENI_MIGRATE_POLL_INTERVAL_MS (undefined: the product's default). */
+  pollIntervalMs?: number;
+  log: Log;
+}): Promise<InflightRun> {
+  const { n, log } = opts;
+  const regionId = 'cn-hangzhou';
+  const topo = topologyFile(benchTopology(regionId, { inflight: n }));
+  const dbDir = opts.db === 'file' ? mkdtempSync(join(tmpdir(), 'eni-bench-db-')) : undefined;
+  const cleanups: Array<() => Promise<unknown>> = [async () => topo.remove()];
+  if (dbDir) cleanups.push(async () => rmSync(dbDir, { recursive: true, force: true }));
+  try {
+    const [server, cloud] = await Promise.all([
+      startDevServer(dbDir ? { dbFilename: join(dbDir, 'temporal.db') } : {}),
+      startLocalCloud({
+        topologyFile: topo.path,
+        timings: opts.timings,
+        // The thousand migrations' polls are not what this section measures: no cloud-side limit.
+        rateLimit: { rps: 1_000_000, burst: 1_000_000 },
+      }),
+    ]);
+    cleanups.unshift(
+      () => server.stop(),
+      () => cloud.stop(),
+    );
+    const worker = await startWorkerProcess(
+      {
+        TEMPORAL_ADDRESS: server.address,
+        TEMPORAL_NAMESPACE: server.namespace,
+        TEMPORAL_TASK_QUEUE: TASK_QUEUE_DEFAULT,
+        ALIBABA_CLOUD_REGION_ID: regionId,
+        ALIBABA_CLOUD_ECS_ENDPOINT: cloud.url,
+        ALIBABA_CLOUD_VPC_ENDPOINT: cloud.url,
+        ALIBABA_CLOUD_ACCESS_KEY_ID: cloud.accessKeyId,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET: cloud.accessKeySecret,
+        ENI_MIGRATE_SSH_CONFIG: cloud.sshConfig,
+        ENI_MIGRATE_RATE_LIMITS: rateLimitsEnv(opts.rate),
+        ENI_MIGRATE_LOG_LEVEL: 'warn',
+        ...(opts.pollIntervalMs ? { ENI_MIGRATE_POLL_INTERVAL_MS: String(opts.pollIntervalMs) } : {}),
+      },
+      log,
+    );
+    const killOnExit = () => worker.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    cleanups.unshift(async () => {
+      await stopProcess(worker);
+      process.off('exit', killOnExit);
+    });
+    const pid = worker.pid as number;
+    const connection = await Connection.connect({ address: server.address });
+    cleanups.unshift(() => connection.close());
+    const temporalClient = new Client({ connection, namespace: server.namespace });
+    const client = await MigrationClient.connect({
+      client: temporalClient,
+      temporal: { taskQueue: TASK_QUEUE_DEFAULT },
+    });
+
+    // Sampling: the worker's RSS every 250 ms from now (start-up, the bundle's loading, is over).
+    let peakRssKb = 0;
+    const sampler = setInterval(() => (peakRssKb = Math.max(peakRssKb, statusKb(pid, 'VmRSS') || 0)), 250);
+    const cpu0 = { worker: cpuTicks(pid), server: cpuTicks(server.pid ?? -1), bench: process.cpuUsage() };
+
+    const instanceIds = (cloud.info().instances as Array<{ instanceId: string }>).map((i) => i.instanceId);
+    const t0 = Date.now();
+    await mapLimit(instanceIds, 32, (instanceId) => client.start({ regionId, instanceId }));
+    const startBurstMs = Date.now() - t0;
+    log(`  ${n} migrations started in ${(startBurstMs / 1000).toFixed(1)} s (db: ${opts.db})`);
+
+    // Wait until none runs, counting those in flight.
+    let peakInFlight = 0;
+    const query = `WorkflowType = 'migrateInstance' AND ExecutionStatus = 'Running'`;
+    let lastLog = Date.now();
+    for (;;) {
+      const running = Number((await temporalClient.workflow.count(query)).count);
+      peakInFlight = Math.max(peakInFlight, running);
+      if (running === 0) break;
+      if (Date.now() - lastLog > 15_000) {
+        log(`  ${running} in flight, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+        lastLog = Date.now();
+      }
+      await sleep(1000);
+    }
+    clearInterval(sampler);
+    const cpu1 = {
+      worker: cpuTicks(pid),
+      server: cpuTicks(server.pid ?? -1),
+      bench: process.cpuUsage(cpu0.bench),
+    };
+    const hwmKb = statusKb(pid, 'VmHWM');
+
+    // Every history: outcome, end time, workflow task latencies.
+    const waits: number[] = [];
+    let timeouts = 0;
+    let verified = 0;
+    let lastClose = t0;
+    await mapLimit(instanceIds, 16, async (instanceId) => {
+      const handle = temporalClient.workflow.getHandle(migrationWorkflowId(regionId, instanceId));
+      const history = await handle.fetchHistory();
+      const scheduled = new Map<string, number>();
+      for (const e of history.events ?? []) {
+        const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+        if (e.workflowTaskScheduledEventAttributes) scheduled.set(String(e.eventId), at);
+        else if (e.workflowTaskStartedEventAttributes) {
+          const from = scheduled.get(String(e.workflowTaskStartedEventAttributes?.scheduledEventId));
+          if (from !== undefined) waits.push(at - from);
+        } else if (e.workflowTaskTimedOutEventAttributes) timeouts++;
+        else if (e.workflowExecutionCompletedEventAttributes) {
+          lastClose = Math.max(lastClose, at);
+          const payload = e.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+          try {
+            const report = JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as {
+              outcome?: string;
+            };
+            if (report.outcome === 'verified') verified++;
+          } catch {
+            // Not JSON (an encrypting codec): counted as not verified.
+          }
+        }
+      }
+    });
+    const makespanMs = lastClose - t0;
+    const workerCpu = (cpu1.worker - cpu0.worker) / CLK_TCK;
+    const serverCpu = (cpu1.server - cpu0.server) / CLK_TCK;
+    const benchCpu = (cpu1.bench.user + cpu1.bench.system) / 1e6;
+    const run: InflightRun = {
+      db: opts.db,
+      migrations: n,
+      verified,
+      peakInFlight,
+      startBurstMs,
+      makespanMs,
+      throughput: round(n / (makespanMs / 1000), 2),
+      workerPeakRssMb: Math.round(peakRssKb / 1024),
+      workerRssHwmMb: Math.round(hwmKb / 1024),
+      workerCpuSeconds: round(workerCpu, 1),
+      workerCpuMsPerMigration: Math.round((workerCpu * 1000) / n),
+      serverCpuMsPerMigration: Math.round((serverCpu * 1000) / n),
+      benchCpuMsPerMigration: Math.round((benchCpu * 1000) / n),
+      wftScheduleToStartP50Ms: percentile(waits, 50),
+      wftScheduleToStartP99Ms: percentile(waits, 99),
+      wftScheduleToStartMaxMs: percentile(waits, 100),
+      workflowTasks: waits.length,
+      workflowTaskTimeouts: timeouts,
+    };
+    log(
+      `  db ${opts.db}: ${verified}/${n} verified in ${(makespanMs / 1000).toFixed(1)} s, peak ${peakInFlight} in flight, worker RSS ${run.workerPeakRssMb} MB, WFT p99 ${run.wftScheduleToStartP99Ms} ms`,
+    );
+    return run;
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+  }
+}
