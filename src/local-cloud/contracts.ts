@@ -53,6 +53,20 @@ export interface ModelBehaviours {
   attachFallbacks?: number;
   /** The next n detaches stick in Detaching until DetachNetworkInterface is issued again. */
   stuckDetaches?: number;
+  /** Besides the next n: this fraction (0..1) of all attaches falls back to Available. */
+  attachFallbackRate?: number;
+  /** Besides the next n: this fraction (0..1) of all detaches sticks in Detaching until re-issued. */
+  stuckDetachRate?: number;
+}
+
+/** The behaviours in force, and how often each has fired since the cloud started (GET /_admin/behaviours). */
+export interface BehaviourState extends Required<ModelBehaviours> {
+  fired: {
+    /** ENIs created while describeLagMs was above 0 (each hidden from Describe* for a while). */
+    laggedEnis: number;
+    attachFallbacks: number;
+    stuckDetaches: number;
+  };
 }
 
 /** Durations of the asynchronous transitions, in ms. */
@@ -69,6 +83,8 @@ export interface CloudModel {
   readonly regionId: string;
   timings: Timings;
   configure(behaviours: ModelBehaviours): void;
+  /** The behaviours in force and what they did so far (optional: stand-in models in tests may lack it). */
+  behaviours?(): BehaviourState;
   /** Every public address of the region (NAT public IPs and EIPs), for the ssh_config. */
   publicAddresses(): string[];
   /** The instance a connection to this public address reaches now, or undefined (refused / no route). */

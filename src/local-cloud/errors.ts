@@ -28,6 +28,10 @@ export const ERRORS = {
   },
   'InvalidTimeStamp.Expired': { status: 400, message: 'Specified time stamp or date value is expired.' },
   'InvalidSecurityToken.Malformed': { status: 400, message: 'Specified SecurityToken is malformed.' },
+  'InvalidSecurityToken.MismatchWithAccessKey': {
+    status: 400,
+    message: 'Specified SecurityToken mismatch with the AccessKey.',
+  },
   DryRunOperation: { status: 400, message: 'Request validation has been passed with DryRun flag set.' },
   'Throttling.User': { status: 400, message: 'Request was denied due to user flow control.' },
   // Wire level (src/local-cloud/wire): routing, timestamps, and the codes fault rules most often inject.

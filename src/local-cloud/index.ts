@@ -44,6 +44,8 @@ export interface LocalCloudOptions {
   accessKeySecret?: string;
   /** STS tokens accepted with that key. Default: any token. */
   stsTokens?: string[];
+  /** Refuse calls that carry no STS token (the key is an STS key). Default false. */
+  requireSecurityToken?: boolean;
   /** Where SSH keys and the ssh_config go. Default: a new temp dir, removed on stop. */
   workDir?: string;
   /** Instances answer SSH. Default true. */
@@ -130,6 +132,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
     accessKeyId: opts.accessKeyId ?? generated.accessKeyId,
     accessKeySecret: opts.accessKeySecret ?? generated.accessKeySecret,
     stsTokens: opts.stsTokens,
+    requireSecurityToken: opts.requireSecurityToken,
   };
   const wire = new WireServer({
     model,

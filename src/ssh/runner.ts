@@ -95,7 +95,9 @@ export function createSshRunner(opts: SshOptions = {}): SshRunner {
     };
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => resolve());
-      client.once('error', (err: Error & { level?: string; code?: string }) => {
+      // `on`, not `once`: a connection reset before the handshake emits twice (the socket's error, then "Connection
+      // lost before handshake"), and an 'error' without a listener would end the worker process.
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
         close();
         reject(classify(target, err, rejectedKey));
       });

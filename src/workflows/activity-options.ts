@@ -20,9 +20,14 @@ const NEVER_RETRY = [
   'UnknownGuestScript',
 ];
 
-/** Read-only checks: short, retried on throttling and server errors. */
+/**
+ * Read-only checks: short, retried on throttling and server errors. They do not heartbeat, so a worker lost in the
+ * middle of one (a crash, a SIGKILL) is noticed only at the start-to-close timeout: keep it short (the chaos run
+ * measured a 2-minute stall per killed read), above a read's worst case (SDK read timeout 10 s; preflight's SSH
+ * connect 10 s plus its egress check's 10 s).
+ */
 const READS = {
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '45 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,

@@ -1,4 +1,11 @@
-import type { CloudModel, GuestCommandResult, ModelBehaviours, PublicRoute, Timings } from '../contracts';
+import type {
+  BehaviourState,
+  CloudModel,
+  GuestCommandResult,
+  ModelBehaviours,
+  PublicRoute,
+  Timings,
+} from '../contracts';
 import { EipOps } from './eips';
 import { EniOps } from './enis';
 import { runGuestCommand } from './guest';
@@ -61,6 +68,17 @@ export class Cloud implements CloudModel {
     b.describeLagMs = count(behaviours.describeLagMs, 'describeLagMs') ?? b.describeLagMs;
     b.attachFallbacks = count(behaviours.attachFallbacks, 'attachFallbacks') ?? b.attachFallbacks;
     b.stuckDetaches = count(behaviours.stuckDetaches, 'stuckDetaches') ?? b.stuckDetaches;
+    const rate = (v: number | undefined, name: string) => {
+      if (v === undefined) return undefined;
+      if (!Number.isFinite(v) || v < 0 || v > 1) throw new RangeError(`${name} must be a number from 0 to 1`);
+      return v;
+    };
+    b.attachFallbackRate = rate(behaviours.attachFallbackRate, 'attachFallbackRate') ?? b.attachFallbackRate;
+    b.stuckDetachRate = rate(behaviours.stuckDetachRate, 'stuckDetachRate') ?? b.stuckDetachRate;
+  }
+
+  behaviours(): BehaviourState {
+    return { ...this.region.behaviours, fired: { ...this.region.fired } };
   }
 
   publicAddresses(): string[] {

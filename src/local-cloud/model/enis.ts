@@ -99,6 +99,7 @@ export class EniOps {
       guestConfigured: false,
     };
     r.enis.set(id, eni);
+    if (r.behaviours.describeLagMs > 0) r.fired.laggedEnis++;
     return eni;
   }
 
@@ -125,8 +126,9 @@ export class EniOps {
     const indexes = new Set(attached.map((e) => e.deviceIndex));
     let deviceIndex = 1;
     while (indexes.has(deviceIndex)) deviceIndex++;
-    const fails = r.behaviours.attachFallbacks > 0;
-    if (fails) r.behaviours.attachFallbacks--;
+    const fails = r.behaviours.attachFallbacks > 0 || r.random() < r.behaviours.attachFallbackRate;
+    if (r.behaviours.attachFallbacks > 0) r.behaviours.attachFallbacks--;
+    if (fails) r.fired.attachFallbacks++;
     eni.status = 'Attaching';
     eni.instanceId = instanceId;
     eni.deviceIndex = deviceIndex;
@@ -155,8 +157,9 @@ export class EniOps {
       if (!eni.pending) eni.pending = { to: 'Available', at: r.now() + r.timings.detachMs };
       return;
     }
-    const sticks = r.behaviours.stuckDetaches > 0;
-    if (sticks) r.behaviours.stuckDetaches--;
+    const sticks = r.behaviours.stuckDetaches > 0 || r.random() < r.behaviours.stuckDetachRate;
+    if (r.behaviours.stuckDetaches > 0) r.behaviours.stuckDetaches--;
+    if (sticks) r.fired.stuckDetaches++;
     eni.status = 'Detaching';
     eni.pending = sticks ? undefined : { to: 'Available', at: r.now() + r.timings.detachMs };
   }

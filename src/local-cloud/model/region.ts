@@ -1,4 +1,4 @@
-import type { ModelBehaviours, Timings } from '../contracts';
+import type { BehaviourState, Timings } from '../contracts';
 import { BUILTIN_IMAGES, BUILTIN_INSTANCE_TYPES, type ImageSpec, type InstanceTypeSpec } from './catalog';
 import { ClientTokens } from './client-tokens';
 import { IdFactory } from './ids';
@@ -35,7 +35,17 @@ export class Region {
   readonly eips = new Map<string, EipAddress>();
   readonly clientTokens = new ClientTokens();
   readonly ids: IdFactory;
-  behaviours: Required<ModelBehaviours> = { describeLagMs: 0, attachFallbacks: 0, stuckDetaches: 0 };
+  behaviours: Omit<BehaviourState, 'fired'> = {
+    describeLagMs: 0,
+    attachFallbacks: 0,
+    stuckDetaches: 0,
+    attachFallbackRate: 0,
+    stuckDetachRate: 0,
+  };
+  /** How often each behaviour has fired. */
+  readonly fired: BehaviourState['fired'] = { laggedEnis: 0, attachFallbacks: 0, stuckDetaches: 0 };
+  /** Draws for the rate behaviours (tests may replace it). */
+  random: () => number = Math.random;
   /** Installed by the operation families: applies due transitions. */
   readonly settlers: Array<(now: number) => void> = [];
 

@@ -18,7 +18,11 @@
  *                                 and then the caller gets the error (a lost response; ClientToken territory).
  *                                 Rules are tried in the order added; the first that fires wins.
  *                                 -> 201 the rule: {id, action, code, status, message, when, remaining?, rate?, retryAfterMs?, hits}
- * GET    /_admin/faults           -> 200 [rule, ...] the active rules (count rules vanish when used up).
+ *                                 "limit": <n>? (with rate: at most n calls fail, then the rule is spent),
+ *                                 "drop": true? (no answer: the connection is closed, the client sees a reset; with
+ *                                 when "after" the action took effect: a lost response)
+ * GET    /_admin/faults           -> 200 [rule, ...] the active rules (count and limit rules vanish when used up).
+ *                                 ?all=true: then the spent ones too ("spent": true), to count what they did.
  * DELETE /_admin/faults           -> 200 {"cleared": <n>}
  *
  * POST   /_admin/latency          {"action": "<Action>|*", "ms": <0..600000>}: hold that action's responses back by ms
@@ -33,10 +37,14 @@
  * GET    /_admin/rate-limits      -> 200 the same shape
  * DELETE /_admin/rate-limits      Back to the start-up limits. -> 200 the same shape
  *
- * POST   /_admin/behaviours       {"describeLagMs": <ms>?, "attachFallbacks": <n>?, "stuckDetaches": <n>?}
+ * POST   /_admin/behaviours       {"describeLagMs": <ms>?, "attachFallbacks": <n>?, "stuckDetaches": <n>?,
+ *                                  "attachFallbackRate": <0..1>?, "stuckDetachRate": <0..1>?}
  *                                 -> model.configure(body): a new ENI missing from Describe* for describeLagMs; the
  *                                 next n attaches fall back to Available; the next n detaches stick in Detaching
- *                                 until re-issued.  -> 200 {"configured": body}
+ *                                 until re-issued; the rates do the same to that fraction of all attaches / detaches.
+ *                                 -> 200 {"configured": body}
+ * GET    /_admin/behaviours       -> 200 {describeLagMs, attachFallbacks, stuckDetaches, attachFallbackRate,
+ *                                 stuckDetachRate, "fired": {laggedEnis, attachFallbacks, stuckDetaches}}
  *
  * GET    /_admin/timings          -> 200 {attachMs, detachMs, deleteMs, associateMs, unassociateMs, convertMs}
  * POST   /_admin/timings          Any subset of those keys (ms >= 0), merged into the model's timings.
@@ -72,11 +80,14 @@ const RateLimitInput = z
   .strict();
 
 const count = z.number().int().min(0);
+const fraction = z.number().min(0).max(1);
 const BehavioursInput = z
   .object({
     describeLagMs: count.optional(),
     attachFallbacks: count.optional(),
     stuckDetaches: count.optional(),
+    attachFallbackRate: fraction.optional(),
+    stuckDetachRate: fraction.optional(),
   })
   .strict() satisfies z.ZodType<ModelBehaviours>;
 
@@ -140,7 +151,7 @@ function routes(d: AdminDeps): Routes {
       }),
     },
     faults: {
-      GET: () => ({ json: d.faults.list() }),
+      GET: (_body, url) => ({ json: d.faults.list(/^(1|true)$/.test(url.searchParams.get('all') ?? '')) }),
       POST: (body) => ({ status: 201, json: d.faults.add(parse(FaultRuleInput, body)) }),
       DELETE: () => ({ json: { cleared: d.faults.clear() } }),
     },
@@ -168,6 +179,10 @@ function routes(d: AdminDeps): Routes {
       },
     },
     behaviours: {
+      GET: () => {
+        if (!d.model.behaviours) throw new AdminError(404, 'this model does not report its behaviours');
+        return { json: d.model.behaviours() };
+      },
       POST: (body) => {
         const behaviours = parse(BehavioursInput, body);
         d.model.configure(behaviours);

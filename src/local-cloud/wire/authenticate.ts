@@ -28,6 +28,11 @@ export interface Credentials {
    * STS service to mint them). Set: only these.
    */
   stsTokens?: readonly string[];
+  /**
+   * The key is an STS one: a call without a security token is refused (`InvalidSecurityToken.MismatchWithAccessKey`),
+   * so a client that dropped its token cannot go unnoticed. Default false: a token is optional.
+   */
+  requireSecurityToken?: boolean;
 }
 
 /** A fresh local pair. The id is plainly local (no `LTAI` prefix) so secret scanners never mistake it for a real key. */
@@ -98,7 +103,11 @@ export class Authenticator {
   }
 
   private checkToken(token: string | undefined): void {
-    if (token === undefined) return;
+    if (token === undefined) {
+      if (this.credentials.requireSecurityToken)
+        throw CloudError.of('InvalidSecurityToken.MismatchWithAccessKey');
+      return;
+    }
     const allowed = this.credentials.stsTokens;
     if (token === '' || (allowed !== undefined && !allowed.includes(token))) {
       throw CloudError.of('InvalidSecurityToken.Malformed');

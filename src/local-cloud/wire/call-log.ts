@@ -15,6 +15,8 @@ export interface CallRecord {
   status: number;
   /** The error code, for failed calls. */
   code?: string;
+  /** An injected `drop` fault closed the connection: the client got no answer (status and code say what fired). */
+  dropped?: boolean;
   requestId: string;
   params: Record<string, string>;
 }

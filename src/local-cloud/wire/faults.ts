@@ -27,12 +27,27 @@ export const FaultRuleInput = z
     when: z.enum(['before', 'after']).optional(),
     /** Only calls whose request parameters include these values, e.g. {"InstanceId": "i-…"}: one instance's calls. */
     params: z.record(z.string(), z.string()).optional(),
+    /**
+     * With `rate`: the rule fails at most this many calls, then it is spent (a fault an operator fixes after a while,
+     * such as a RAM policy missing an action).
+     */
+    limit: z.number().int().min(1).optional(),
+    /**
+     * No answer at all: the connection is closed, so the client sees a reset (`socket hang up`), as when a response
+     * is lost on the way. With `when: "after"` the action has taken effect. `code` and `status` only label the call
+     * in the call log.
+     */
+    drop: z.boolean().optional(),
   })
   .strict()
   .refine((r) => (r.count === undefined) !== (r.rate === undefined), {
     message:
       'give exactly one of "count" (the next n calls fail) or "rate" (0..1, the fraction of calls that fail)',
     path: ['count'],
+  })
+  .refine((r) => r.limit === undefined || r.rate !== undefined, {
+    message: '"limit" caps a "rate" rule; a "count" rule is limited by its count already',
+    path: ['limit'],
   });
 export type FaultRuleInput = z.infer<typeof FaultRuleInput>;
 
@@ -48,8 +63,28 @@ export interface FaultRule {
   rate?: number;
   retryAfterMs?: number;
   params?: Record<string, string>;
+  /** Rate rules: the calls it may still fail (from `limit`). */
+  limit?: number;
+  /** The connection is closed without an answer. */
+  drop?: boolean;
   /** Calls failed by this rule so far. */
   hits: number;
+  /** Used up (its count or limit reached): no longer active; listed only with `all`. */
+  spent?: boolean;
+}
+
+/** What a call gets from a fault rule: the error it answers with, or (drop) no answer at all. */
+export class InjectedFault extends CloudError {
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    headers: Record<string, string>,
+    /** Close the connection instead of answering. */
+    readonly drop: boolean,
+  ) {
+    super(code, status, message, headers);
+  }
 }
 
 function defaultStatus(code: string): number {
@@ -63,6 +98,8 @@ function defaultMessage(code: string): string {
 
 export class FaultInjector {
   private rules: FaultRule[] = [];
+  /** Rules used up, kept so that a rehearsal can still count what they did (`list(true)`). */
+  private spent: FaultRule[] = [];
   private nextId = 1;
 
   constructor(private readonly random: () => number = Math.random) {}
@@ -81,20 +118,31 @@ export class FaultInjector {
         ? (input.retryAfterMs ?? DEFAULT_FAULT_RETRY_AFTER_MS)
         : undefined,
       ...(input.params ? { params: { ...input.params } } : {}),
+      ...(input.limit !== undefined ? { limit: input.limit } : {}),
+      ...(input.drop ? { drop: true } : {}),
       hits: 0,
     };
     this.rules.push(rule);
     return { ...rule };
   }
 
-  list(): FaultRule[] {
-    return this.rules.map((r) => ({ ...r }));
+  /** The active rules in the order they are tried; with `all`, then the spent ones (`spent: true`). */
+  list(all = false): FaultRule[] {
+    return [...this.rules, ...(all ? this.spent : [])].map((r) => ({ ...r }));
   }
 
+  /** Removes every rule, spent ones included; returns how many were active. */
   clear(): number {
     const n = this.rules.length;
     this.rules = [];
+    this.spent = [];
     return n;
+  }
+
+  private retire(rule: FaultRule): void {
+    this.rules = this.rules.filter((r) => r !== rule);
+    rule.spent = true;
+    this.spent.push(rule);
   }
 
   /** The error this call of `action` fails with at this phase, consuming one count; first matching rule wins. */
@@ -102,20 +150,23 @@ export class FaultInjector {
     action: string,
     when: 'before' | 'after',
     params: Record<string, string> = {},
-  ): CloudError | undefined {
+  ): InjectedFault | undefined {
     for (const rule of this.rules) {
       if (rule.when !== when || (rule.action !== '*' && rule.action !== action)) continue;
       if (rule.params && Object.entries(rule.params).some(([k, v]) => params[k] !== v)) continue;
       if (rule.remaining !== undefined) {
         rule.remaining -= 1;
-        if (rule.remaining === 0) this.rules = this.rules.filter((r) => r !== rule);
+        if (rule.remaining === 0) this.retire(rule);
       } else if (this.random() >= (rule.rate ?? 0)) {
         continue;
+      } else if (rule.limit !== undefined) {
+        rule.limit -= 1;
+        if (rule.limit === 0) this.retire(rule);
       }
       rule.hits += 1;
       const headers: Record<string, string> =
         rule.retryAfterMs !== undefined ? { 'x-acs-retry-after': String(rule.retryAfterMs) } : {};
-      return new CloudError(rule.code, rule.status, rule.message, headers);
+      return new InjectedFault(rule.code, rule.status, rule.message, headers, rule.drop === true);
     }
     return undefined;
   }

@@ -1,7 +1,8 @@
 /**
  * The HTTP server the unmodified ECS and VPC SDK clients talk to (moto's urls + dispatch, in one place).
  * One API call goes: decode -> authenticate -> route (version, action) -> rate limit -> injected fault ->
- * action handler -> injected "after" fault -> added latency -> response, and lands in the call log.
+ * action handler -> injected "after" fault -> added latency -> response (or, for a `drop` fault, a closed
+ * connection), and lands in the call log.
  * Everything under /_admin/ goes to the admin API instead (admin.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,7 +13,7 @@ import { CloudError } from '../errors';
 import { createAdminHandler, isAdminPath, type AdminHandler } from './admin';
 import { Authenticator, type Credentials } from './authenticate';
 import { CallLog } from './call-log';
-import { FaultInjector } from './faults';
+import { FaultInjector, InjectedFault } from './faults';
 import { LatencyRules } from './latency';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimit } from './rate-limits';
 import { decodeRequest, readBody, type DecodedRequest } from './request';
@@ -109,6 +110,8 @@ export class WireServer {
     let decoded: DecodedRequest | undefined;
     let product: Product | undefined;
     let response: WireResponse;
+    // An injected fault that answers nothing: the connection is closed instead (a lost response).
+    let dropped = false;
     try {
       decoded = decodeRequest(req, await readBody(req));
       product = PRODUCT_OF_VERSION[decoded.version];
@@ -116,13 +119,15 @@ export class WireServer {
     } catch (error) {
       if (!(error instanceof CloudError)) this.onError(error, `${decoded?.action || 'request'} ${requestId}`);
       const cloudError = error instanceof CloudError ? error : CloudError.of('InternalError');
+      dropped = error instanceof InjectedFault && error.drop;
       response = errorResponse(cloudError, product ?? 'Ecs', requestId);
     }
 
     const action = decoded?.action ?? '';
     const delay = this.latency.delayFor(action);
     if (delay > 0) await sleep(delay);
-    send(res, response, requestId);
+    if (dropped) res.destroy();
+    else send(res, response, requestId);
 
     this.calls.record({
       seq,
@@ -131,11 +136,12 @@ export class WireServer {
       action,
       status: response.status,
       ...(response.code ? { code: response.code } : {}),
+      ...(dropped ? { dropped } : {}),
       requestId,
       params: decoded?.params ?? {},
     });
     this.opts.requestLog?.(
-      `${time} ${product ?? '-'} ${action || '-'} ${response.status}${response.code ? ` ${response.code}` : ''} ` +
+      `${time} ${product ?? '-'} ${action || '-'} ${response.status}${response.code ? ` ${response.code}` : ''}${dropped ? ' (dropped)' : ''} ` +
         `${Math.round(performance.now() - started)}ms ${requestId}`,
     );
   }
