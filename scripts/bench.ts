@@ -2,14 +2,15 @@
  * `npm run bench`: how close eni-migrate comes to what the cloud allows, in one run on the embedded Temporal dev server
  * and the local cloud (docs/benchmarks.md says how to read it).
  *
- *   node --import tsx scripts/bench.ts [--quick] [--json] [--svg <path>] [--inflight <n>]
+ *   node --import tsx scripts/bench.ts [--quick] [--json] [--svg <path>] [--inflight <n>] [--operability] [--skip 3|4]
  *
  *   1. a single migration: wall time / critical path, offline window / (unassociate + associate), and the same for a
  *      naive baseline (the runbook as a plain script polling every 5 s, as Terraform does);
  *   2. API calls per migration / the minimum, by action;
  *   3. a batch of 200 under per-API limits that bind: throughput / the bound those limits allow;
  *   4. one worker process with 1,000 migrations in flight: peak RSS, CPU per migration, workflow task
- *      schedule-to-start, throughput; on a SQLite file and in memory.
+ *      schedule-to-start, throughput; on a SQLite file and in memory (and, with `--operability`, on a file with
+ *      metrics served and payloads encrypted: their overhead).
  *
  * A table on stdout (progress on stderr); `--json` prints one JSON document instead. `--quick` is the small version
  * CI runs (a minute or so; its figures mean little). The full run writes docs/bench-timeline.svg (or `--svg`).
@@ -101,6 +102,8 @@ async function main(): Promise<number> {
       json: { type: 'boolean' },
       svg: { type: 'string' },
       inflight: { type: 'string' },
+      /** Section 4 once more with metrics served and payloads encrypted: the worker's overhead for them. */
+      operability: { type: 'boolean' },
       /** For working on the bench: skip the batch (3) or the in-flight runs (4); the document then lacks them. */
       skip: { type: 'string', multiple: true },
     },
@@ -166,6 +169,16 @@ async function main(): Promise<number> {
   };
   for (const db of values.skip?.includes('4') ? [] : (['file', 'memory'] as const))
     inflight.runs.push(await runInflightOnce({ ...inf, db, pollIntervalMs: profile.pollIntervalMs, log }));
+  if (values.operability && !values.skip?.includes('4'))
+    inflight.runs.push(
+      await runInflightOnce({
+        ...inf,
+        db: 'file',
+        metricsAndEncryption: true,
+        pollIntervalMs: profile.pollIntervalMs,
+        log,
+      }),
+    );
 
   const { economy, ...singleRest } = single;
   const doc: BenchDocument = {

@@ -103,18 +103,40 @@ describe('a batch over two VPCs', () => {
   });
   after(() => env?.stop());
 
-  it('migrates 30 instances with concurrency 5, one ENI each; a second run finds every one already migrated', async () => {
+  it('migrates 30 instances (concurrency 5, and 14 with admission control), one ENI each; a second run finds every one already migrated', async () => {
     const vpcs = await vpcIds(env);
     assert.equal(vpcs.length, 2);
-    const input = (vpcId: string): FleetInput => ({
+    const input = (vpcId: string, concurrency: number): FleetInput => ({
       regionId: env.regionId,
       vpcId,
-      concurrency: 5,
+      concurrency,
+      canary: concurrency > 5 ? 0 : 1,
       migration: { verifyTimeoutSeconds: 10 },
     });
-    const started = await Promise.all(vpcs.map((vpcId) => client.start(input(vpcId))));
+    const started = await Promise.all(vpcs.map((vpcId, i) => client.start(input(vpcId, i === 0 ? 5 : 14))));
     const reports = await Promise.all(started.map((s) => client.result(s.batchId)));
     await keep(env, 'batch-completed', started[0]);
+    await keep(env, 'batch-admission-control', started[1]);
+    // Admission control: 14 may run at once, but at most 10 are being started (initiated, not yet started) at a time.
+    const events =
+      (await env.temporal.client.workflow.getHandle(started[1].batchId).fetchHistory()).events ?? [];
+    let pending = 0;
+    let mostPending = 0;
+    for (const e of events) {
+      if (e.startChildWorkflowExecutionInitiatedEventAttributes)
+        mostPending = Math.max(mostPending, ++pending);
+      if (
+        e.childWorkflowExecutionStartedEventAttributes ||
+        e.startChildWorkflowExecutionFailedEventAttributes
+      )
+        pending--;
+    }
+    assert.ok(reports[1].instances.length >= 14);
+    assert.equal(mostPending, 10, 'at most 10 children starting at once');
+    assert.ok(
+      events.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
+      'the admission control patch is recorded',
+    );
     const all = reports.flatMap((r) => r.instances);
     assert.equal(all.length, 30);
     for (const r of reports) {
@@ -142,7 +164,7 @@ describe('a batch over two VPCs', () => {
     const seq = (await env.cloud.admin.calls()).at(-1)?.seq ?? 0;
     const again = await Promise.all(
       vpcs.map(async (vpcId, n) => {
-        const rerun = await client.start(input(vpcId));
+        const rerun = await client.start(input(vpcId, 5));
         const report = await client.result(rerun.batchId);
         if (n === 0) await keep(env, 'batch-already-migrated', rerun);
         return report;

@@ -86,6 +86,15 @@ describe('recorded histories replay against the current workflow code', () => {
     for (const name of [...paths, ...batchPaths]) {
       assert.ok(files.includes(join('0.3.0', `${name}.json`)), `missing fixture 0.3.0/${name}.json`);
     }
+    // Release 0.4: the batch's admission control (patch eni-migration-0.4), and the batch's paths under it.
+    for (const name of [
+      'batch-admission-control',
+      'batch-completed',
+      'batch-approved',
+      'batch-breaker-resumed',
+    ]) {
+      assert.ok(files.includes(join('0.4.0', `${name}.json`)), `missing fixture 0.4.0/${name}.json`);
+    }
   });
 
   for (const file of files) {

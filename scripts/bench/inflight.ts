@@ -7,15 +7,18 @@
  * show the server's share.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MigrationClient } from '../../src/client';
+import { EncryptionCodec } from '../../src/codec/payload-codec';
 import { startLocalCloud } from '../../src/local-cloud';
 import type { Timings } from '../../src/local-cloud/contracts';
 import { migrationWorkflowId, TASK_QUEUE_DEFAULT } from '../../src/shared/migration';
 import { startDevServer } from '../../src/temporal';
+import { freePort } from '../../src/temporal/free-port';
 import {
   benchTopology,
   mapLimit,
@@ -32,6 +35,8 @@ const CLK_TCK = 100;
 
 export interface InflightRun {
   db: 'file' | 'memory';
+  /** The worker served Prometheus metrics (ENI_MIGRATE_METRICS) and encrypted every payload (ENI_MIGRATE_PAYLOAD_KEY). */
+  metricsAndEncryption: boolean;
   migrations: number;
   verified: number;
   peakInFlight: number;
@@ -118,12 +123,18 @@ export async function runInflightOnce(opts: {
   rate: number;
   /** The worker's ENI_MIGRATE_POLL_INTERVAL_MS (undefined: the product's default). */
   pollIntervalMs?: number;
+  /** Issue 10's overhead: metrics served (and scraped every 15 s, as Prometheus would) and payloads encrypted. */
+  metricsAndEncryption?: boolean;
   log: Log;
 }): Promise<InflightRun> {
   const { n, log } = opts;
   const regionId = 'cn-hangzhou';
   const topo = topologyFile(benchTopology(regionId, { inflight: n }));
   const dbDir = opts.db === 'file' ? mkdtempSync(join(tmpdir(), 'eni-bench-db-')) : undefined;
+  const operability = opts.metricsAndEncryption
+    ? { metricsAddress: `127.0.0.1:${await freePort()}`, key: randomBytes(32) }
+    : undefined;
+  const codec = operability ? new EncryptionCodec({ current: operability.key, previous: [] }) : undefined;
   const cleanups: Array<() => Promise<unknown>> = [async () => topo.remove()];
   if (dbDir) cleanups.push(async () => rmSync(dbDir, { recursive: true, force: true }));
   try {
@@ -154,9 +165,27 @@ export async function runInflightOnce(opts: {
         ENI_MIGRATE_RATE_LIMITS: rateLimitsEnv(opts.rate),
         ENI_MIGRATE_LOG_LEVEL: 'warn',
         ...(opts.pollIntervalMs ? { ENI_MIGRATE_POLL_INTERVAL_MS: String(opts.pollIntervalMs) } : {}),
+        ...(operability
+          ? {
+              ENI_MIGRATE_METRICS: operability.metricsAddress,
+              ENI_MIGRATE_PAYLOAD_KEY: operability.key.toString('base64'),
+            }
+          : {}),
       },
       log,
     );
+    // Prometheus's default scrape interval: the exporter's work is part of the overhead.
+    const scraper = operability
+      ? setInterval(
+          () =>
+            void fetch(`http://${operability.metricsAddress}/metrics`).then(
+              (r) => r.text(),
+              () => '',
+            ),
+          15_000,
+        )
+      : undefined;
+    cleanups.unshift(async () => clearInterval(scraper));
     const killOnExit = () => worker.kill('SIGKILL');
     process.once('exit', killOnExit);
     cleanups.unshift(async () => {
@@ -223,14 +252,15 @@ export async function runInflightOnce(opts: {
         } else if (e.workflowTaskTimedOutEventAttributes) timeouts++;
         else if (e.workflowExecutionCompletedEventAttributes) {
           lastClose = Math.max(lastClose, at);
-          const payload = e.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
+          const stored = e.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
           try {
+            const [payload] = stored && codec ? await codec.decode([stored]) : [stored];
             const report = JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as {
               outcome?: string;
             };
             if (report.outcome === 'verified') verified++;
           } catch {
-            // Not JSON (an encrypting codec): counted as not verified.
+            // Not a report: counted as not verified.
           }
         }
       }
@@ -241,6 +271,7 @@ export async function runInflightOnce(opts: {
     const benchCpu = (cpu1.bench.user + cpu1.bench.system) / 1e6;
     const run: InflightRun = {
       db: opts.db,
+      metricsAndEncryption: Boolean(operability),
       migrations: n,
       verified,
       peakInFlight,
@@ -260,7 +291,7 @@ export async function runInflightOnce(opts: {
       workflowTaskTimeouts: timeouts,
     };
     log(
-      `  db ${opts.db}: ${verified}/${n} verified in ${(makespanMs / 1000).toFixed(1)} s, peak ${peakInFlight} in flight, worker RSS ${run.workerPeakRssMb} MB, WFT p99 ${run.wftScheduleToStartP99Ms} ms`,
+      `  db ${opts.db}${operability ? ', metrics + encryption' : ''}: ${verified}/${n} verified in ${(makespanMs / 1000).toFixed(1)} s, peak ${peakInFlight} in flight, worker RSS ${run.workerPeakRssMb} MB, WFT p99 ${run.wftScheduleToStartP99Ms} ms`,
     );
     return run;
   } finally {

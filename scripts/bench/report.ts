@@ -85,7 +85,10 @@ export function renderTable(doc: BenchDocument): string {
           .map(([k, v]) => `${k.replace(/Ms$/, '')} ${s(v as number)}`)
           .join(', ')}; ${inflight.rateLimit}` + (inflight.note ? `; ${inflight.note}` : ''),
       rows: [
-        ['', ...inflight.runs.map((r) => `db: ${r.db}`)],
+        [
+          '',
+          ...inflight.runs.map((r) => `db: ${r.db}${r.metricsAndEncryption ? ', metrics + encryption' : ''}`),
+        ],
         ['verified', ...inflight.runs.map((r) => `${r.verified} / ${r.migrations}`)],
         ['peak in flight', ...inflight.runs.map((r) => String(r.peakInFlight))],
         ['worker peak RSS (target < 600 MB)', ...inflight.runs.map((r) => `${r.workerPeakRssMb} MB`)],

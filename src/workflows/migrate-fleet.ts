@@ -6,6 +6,7 @@ import {
   continueAsNew,
   isCancellation,
   ParentClosePolicy,
+  patched,
   setHandler,
   sleep,
   startChild,
@@ -45,6 +46,13 @@ import { migrateInstance } from './migrate-instance';
 const CONCURRENCY_DEFAULT = 5;
 const CONCURRENCY_MAX = 100;
 const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
+/**
+ * Admission control (release 0.4): at most this many migrations being started at once, i.e. started by the batch and
+ * not yet confirmed started by the server. Each start is confirmed a workflow task later, so the batch starts its
+ * children at the pace the server (and the workers' first workflow tasks) keep up with, not 1,000 in one task.
+ */
+export const ADMISSION_V4 = 'eni-migration-0.4';
+const STARTING_AT_ONCE = 10;
 
 // The batch is new in release 0.3: its activities always carry their summaries (no patch to ask).
 const { reads } = scheduler(true);
@@ -132,11 +140,14 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
 
   // 3–4. The canary, then the rest in a sliding window.
   const inFlight = new Map<string, Promise<void>>();
+  const starting = { count: 0 };
   const continueAsNewAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const timeToContinue = () =>
     workflowInfo().historyLength >= continueAsNewAfter || workflowInfo().continueAsNewSuggested;
   const next = (): FleetInstance | undefined => {
     if (track.paused || !track.approved || windowClosed() || timeToContinue()) return undefined;
+    // Asked only when it would hold a start back: a 0.3 batch's history, which started them all at once, replays.
+    if (starting.count >= STARTING_AT_ONCE && patched(ADMISSION_V4)) return undefined;
     const queued = track.queued();
     if (!track.canaryDone) {
       const canary = queued.find((i) => i.canary);
@@ -161,7 +172,7 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
         entry = next(); // the world may have moved during the read (a pause, the window)
       }
       if (entry) {
-        const run = runMigration(input, track, entry, vpcShared).finally(() => {
+        const run = runMigration(input, track, entry, vpcShared, starting).finally(() => {
           inFlight.delete(entry.instanceId);
           afterMigration(track);
         });
@@ -278,6 +289,7 @@ async function runMigration(
   track: FleetTracker,
   entry: FleetInstance,
   vpcShared: VpcShared | undefined,
+  starting: { count: number },
 ): Promise<void> {
   const workflowId = migrationWorkflowId(input.regionId, entry.instanceId);
   const startedAt = Date.now();
@@ -297,6 +309,7 @@ async function runMigration(
     vpcId: input.vpcId,
     batchId: track.batchId,
   };
+  starting.count += 1;
   try {
     child = await startChild(migrateInstance, {
       workflowId,
@@ -325,6 +338,8 @@ async function runMigration(
           : (['failed', `its migration could not start: ${messageOf(err)}`] as const);
     track.done(entry, outcome, { cause, durationMs: Date.now() - startedAt });
     return;
+  } finally {
+    starting.count -= 1;
   }
   try {
     settle(track, entry, await child.result(), startedAt);
