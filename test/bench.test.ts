@@ -3,26 +3,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { BenchDocument } from '../scripts/bench/report';
+import { processesWithMarker } from './helpers/processes';
 
 const ROOT = path.resolve(__dirname, '..');
-
-/** Live processes whose environment carries the marker: the bench and everything it started. */
-function processesWithMarker(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) found.push(Number(entry));
-    } catch {
-      // Exited meanwhile, or not ours.
-    }
-  }
-  return found;
-}
 
 describe('npm run bench -- --quick --json', () => {
   it('runs every section and prints one JSON document', { timeout: 180_000 }, async () => {

@@ -4,28 +4,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { keyId } from '../src/codec/payload-codec';
 import type { FleetReport } from '../src/shared/fleet';
 import type { MigrationReport } from '../src/shared/migration';
+import { processesWithMarker } from './helpers/processes';
 
 const ROOT = path.resolve(__dirname, '..');
-
-/** Live processes whose environment carries the marker: the demo and everything it started (they inherit it). */
-function processesWithMarker(marker: string): number[] {
-  const found: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/environ`, 'latin1').includes(marker)) found.push(Number(entry));
-    } catch {
-      // Exited meanwhile, or not ours.
-    }
-  }
-  return found;
-}
 
 function runDemo(
   args: string[],

@@ -261,6 +261,7 @@ describe('tracing (OpenTelemetry)', () => {
     );
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /WARNING: traces not sent/);
+    assert.doesNotMatch(run.stderr, /undefined/, 'the warning says why');
   });
 });
 

@@ -13,19 +13,12 @@
  *   an operator fixes the RAM policy; a rollback stuck on it retries in rounds until then, so the run converges.
  */
 import type { BehaviourState, ModelBehaviours } from '../../src/local-cloud/contracts';
+import { CHANGE_ACTIONS } from '../../src/shared/cloud-changes';
 import type { FaultRule, FaultRuleInput } from '../../src/local-cloud/wire/faults';
 import type { CallRecord } from '../../src/local-cloud/wire/call-log';
 
-/** The calls that change the cloud: a lost response to one of them is the interesting kind. */
-export const MUTATING_ACTIONS = [
-  'ConvertNatPublicIpToEip',
-  'CreateNetworkInterface',
-  'AttachNetworkInterface',
-  'DetachNetworkInterface',
-  'DeleteNetworkInterface',
-  'AssociateEipAddress',
-  'UnassociateEipAddress',
-] as const;
+/** The calls that change the cloud (the product's own table): a lost response to one of them is the interesting kind. */
+export const MUTATING_ACTIONS = CHANGE_ACTIONS;
 
 export type FaultKind = 'retryable' | 'lost-response' | 'error-after-effect' | 'permission';
 

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { BatchClient } from '../../src/client/batches';
 import { MigrationClient } from '../../src/client';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud';
+import { CHANGE_ACTIONS } from '../../src/shared/cloud-changes';
 import type { FleetReport } from '../../src/shared/fleet';
 import { migrationWorkflowId, type MigrationReport } from '../../src/shared/migration';
 import { createSshRunner } from '../../src/ssh';
@@ -245,17 +246,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
         ENI_MIGRATE_LOG_FORMAT: 'json',
         ENI_MIGRATE_LOG_LEVEL: 'debug',
         ENI_MIGRATE_POLL_INTERVAL_MS: '200',
-        ENI_MIGRATE_RATE_LIMITS: [
-          'ConvertNatPublicIpToEip',
-          'CreateNetworkInterface',
-          'AttachNetworkInterface',
-          'DetachNetworkInterface',
-          'DeleteNetworkInterface',
-          'AssociateEipAddress',
-          'UnassociateEipAddress',
-        ]
-          .map((a) => `${a}=50/s`)
-          .join(','),
+        ENI_MIGRATE_RATE_LIMITS: CHANGE_ACTIONS.map((a) => `${a}=50/s`).join(','),
       },
     });
     cleanups.push(() => pool.stop());

@@ -81,7 +81,8 @@ export function installTracing(
   provider.register();
   const warn = options.warn ?? ((line: string) => void process.stderr.write(`${line}\n`));
   installed = {
-    resource,
+    // The provider's own (its defaults merged in): the workflows' spans share it, so an export groups them as one.
+    resource: provider.resource,
     spanProcessor,
     flush: async (timeoutMs = 3000) => {
       let timer: NodeJS.Timeout | undefined;
@@ -94,9 +95,12 @@ export function installTracing(
         if (result === 'timeout')
           warn(`eni-migrate: WARNING: traces not sent within ${timeoutMs} ms (OTEL_EXPORTER_OTLP_ENDPOINT)`);
       } catch (err) {
-        warn(
-          `eni-migrate: WARNING: traces not sent (OTEL_EXPORTER_OTLP_ENDPOINT): ${(err as Error).message}`,
-        );
+        // The provider rejects with its processors' errors, an array.
+        const why = [err]
+          .flat()
+          .map((e) => (e instanceof Error ? e.message : String(e)))
+          .join('; ');
+        warn(`eni-migrate: WARNING: traces not sent (OTEL_EXPORTER_OTLP_ENDPOINT): ${why}`);
       } finally {
         clearTimeout(timer);
       }
@@ -178,7 +182,11 @@ const WORKFLOW_ATTRIBUTES = new Set([
  */
 export function redacted(inner: SpanProcessor): SpanProcessor {
   const safe = (span: ReadableSpan): ReadableSpan => {
-    const fromWorkflow = span.instrumentationLibrary.name === WORKFLOW_TRACER_NAME;
+    // SDK 2 renames the scope: read either.
+    const scope =
+      (span as { instrumentationScope?: { name: string } }).instrumentationScope ??
+      span.instrumentationLibrary;
+    const fromWorkflow = scope?.name === WORKFLOW_TRACER_NAME;
     const attributes = fromWorkflow
       ? Object.fromEntries(Object.entries(span.attributes).filter(([k]) => WORKFLOW_ATTRIBUTES.has(k)))
       : span.attributes;
@@ -188,7 +196,7 @@ export function redacted(inner: SpanProcessor): SpanProcessor {
         : e,
     );
     // Our own spans' status messages are error codes; others' (the SDK's) carry the failure's message.
-    const ours = span.instrumentationLibrary.name === TRACER_NAME;
+    const ours = scope?.name === TRACER_NAME || fromWorkflow;
     const status = ours || span.status.message === undefined ? span.status : { code: span.status.code };
     return Object.create(span, {
       attributes: { value: attributes },
@@ -198,7 +206,16 @@ export function redacted(inner: SpanProcessor): SpanProcessor {
   };
   return {
     onStart: (span, context) => inner.onStart(span, context),
-    onEnd: (span) => inner.onEnd(safe(span)),
+    onEnd: (span) => {
+      // Runs inside Span.end(): a span that cannot be made safe is dropped, never the call it measured.
+      let exported: ReadableSpan;
+      try {
+        exported = safe(span);
+      } catch {
+        return;
+      }
+      inner.onEnd(exported);
+    },
     forceFlush: () => inner.forceFlush(),
     shutdown: () => inner.shutdown(),
   };

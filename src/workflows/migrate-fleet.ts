@@ -10,6 +10,7 @@ import {
   setHandler,
   sleep,
   startChild,
+  TemporalFailure,
   workflowInfo,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
@@ -133,21 +134,23 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
   } catch (err) {
     track.awaitingApproval = false;
     if (isCancellation(err)) return endCancelled(track, err);
-    track.abandon();
+    // Only a Temporal failure ends the workflow; another error fails the task, which runs again.
+    if (err instanceof TemporalFailure) track.abandon();
     throw err;
   }
   track.setState(track.paused ? 'paused' : 'running');
 
   // 3–4. The canary, then the rest in a sliding window.
   const inFlight = new Map<string, Promise<void>>();
+  // Asked once, before the first start: a batch a 0.3 worker began (no marker) goes on starting as 0.3 did.
+  const admission = patched(ADMISSION_V4);
   const starting = { count: 0 };
   const continueAsNewAfter = input.continueAsNewAfterEvents ?? CONTINUE_AS_NEW_AFTER_EVENTS;
   const timeToContinue = () =>
     workflowInfo().historyLength >= continueAsNewAfter || workflowInfo().continueAsNewSuggested;
   const next = (): FleetInstance | undefined => {
     if (track.paused || !track.approved || windowClosed() || timeToContinue()) return undefined;
-    // Asked only when it would hold a start back: a 0.3 batch's history, which started them all at once, replays.
-    if (starting.count >= STARTING_AT_ONCE && patched(ADMISSION_V4)) return undefined;
+    if (admission && starting.count >= STARTING_AT_ONCE) return undefined;
     const queued = track.queued();
     if (!track.canaryDone) {
       const canary = queued.find((i) => i.canary);
@@ -188,7 +191,7 @@ export async function migrateFleet(input: FleetInput): Promise<FleetReport> {
     }
   } catch (err) {
     if (!isCancellation(err)) {
-      track.abandon();
+      if (err instanceof TemporalFailure) track.abandon();
       throw err;
     }
     cancelled = err;
