@@ -167,7 +167,9 @@ async function main(): Promise<number> {
         : undefined,
     runs: [],
   };
-  for (const db of values.skip?.includes('4') ? [] : (['file', 'memory'] as const))
+  // Quick (CI): one database mode is enough to show the section runs.
+  const dbs = values.quick ? (['memory'] as const) : (['file', 'memory'] as const);
+  for (const db of values.skip?.includes('4') ? [] : dbs)
     inflight.runs.push(await runInflightOnce({ ...inf, db, pollIntervalMs: profile.pollIntervalMs, log }));
   if (values.operability && !values.skip?.includes('4'))
     inflight.runs.push(
