@@ -13,6 +13,7 @@ import type { FleetProgress, FleetReport } from '../src/shared/fleet';
 import { eventually } from './helpers/eventually';
 import type { TestCloud } from './helpers/local-cloud';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
+import { CLI_ARGV } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
 /** How long a test polls the CLI for what is eventually so: each poll starts a process. */
@@ -27,7 +28,7 @@ interface CliRun {
 
 function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,7 @@ import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 import { eventually } from './helpers/eventually';
 import type { TestCloud } from './helpers/local-cloud';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
+import { CLI_ARGV } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
 /** How long a test polls the CLI for what is eventually so: each poll starts a process, which takes a while on CI. */
@@ -26,7 +27,7 @@ interface CliRun {
 
 function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -60,15 +61,11 @@ function runCli(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Pro
 
 /** A long-running command (`worker`, `cloud`): its output as it comes, and its exit. */
 function startCli(args: string[], env: NodeJS.ProcessEnv) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child: ChildProcess = spawn(process.execPath, [...CLI_ARGV, ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out = { stdout: '', stderr: '' };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));

@@ -10,6 +10,7 @@ import { keyId } from '../src/codec/payload-codec';
 import type { FleetReport } from '../src/shared/fleet';
 import type { MigrationReport } from '../src/shared/migration';
 import { processesWithMarker } from './helpers/processes';
+import { CLI_ARGV } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -19,15 +20,11 @@ function runDemo(
   onStderr?: (text: string) => void,
   env: NodeJS.ProcessEnv = {},
 ) {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'demo', ...args],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env, ENI_MIGRATE_TEST_MARKER: marker },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...CLI_ARGV, 'demo', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, ENI_MIGRATE_TEST_MARKER: marker },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

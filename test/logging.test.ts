@@ -26,6 +26,7 @@ import { loadWorkflowBundle } from '../src/workflow-bundle';
 import { installRuntime, WorkerGroup } from '../src/worker';
 import { eventually } from './helpers/eventually';
 import { startMigrationEnv, workflowBundle, type MigrationEnv } from './helpers/migration';
+import { CLI_ARGV } from './helpers/cli';
 
 interface Line {
   time: string;
@@ -357,22 +358,18 @@ describe('the worker process with ENI_MIGRATE_LOG_FORMAT=json', () => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const key of Object.keys(env))
       if (/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(key)) delete env[key];
-    const run = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', join(__dirname, '..', 'src', 'cli.ts'), 'worker'],
-      {
-        cwd: join(__dirname, '..'),
-        encoding: 'utf8',
-        timeout: 60_000,
-        // Temporal unreachable: the worker logs its start-up lines, then the CLI ends with its error.
-        env: {
-          ...env,
-          ENI_MIGRATE_LOG_FORMAT: 'json',
-          ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou',
-          TEMPORAL_ADDRESS: '127.0.0.1:1',
-        },
+    const run = spawnSync(process.execPath, [...CLI_ARGV, 'worker'], {
+      cwd: join(__dirname, '..'),
+      encoding: 'utf8',
+      timeout: 60_000,
+      // Temporal unreachable: the worker logs its start-up lines, then the CLI ends with its error.
+      env: {
+        ...env,
+        ENI_MIGRATE_LOG_FORMAT: 'json',
+        ALIBABA_CLOUD_REGION_ID: 'cn-hangzhou',
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
       },
-    );
+    });
     const lines = run.stderr.split('\n').filter((l) => l && !l.startsWith('eni-migrate: '));
     assert.ok(lines.length >= 2, run.stderr);
     const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);

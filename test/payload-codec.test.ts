@@ -24,6 +24,7 @@ import {
 import { ConfigError, describeConfig, loadConfig } from '../src/config';
 import { allText } from './helpers/history';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
+import { CLI_ARGV } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
 const newKey = (): Buffer => randomBytes(32);
@@ -161,7 +162,7 @@ function runCli(
   env: NodeJS.ProcessEnv,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), ...args], {
+    const child = spawn(process.execPath, [...CLI_ARGV, ...args], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -474,11 +475,11 @@ describe('eni-migrate codec-server', () => {
     assert.match(missing.stderr, /needs the payload key: set ENI_MIGRATE_PAYLOAD_KEY/);
 
     const key = newKey();
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(ROOT, 'src', 'cli.ts'), 'codec-server', '--port', '0'],
-      { cwd: ROOT, env: bareEnv({ ENI_MIGRATE_PAYLOAD_KEY: b64(key) }), stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(process.execPath, [...CLI_ARGV, 'codec-server', '--port', '0'], {
+      cwd: ROOT,
+      env: bareEnv({ ENI_MIGRATE_PAYLOAD_KEY: b64(key) }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
       let stdout = '';

@@ -32,6 +32,7 @@ import type { migrateInstance } from '../src/workflows';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
+import { CLI_ARGV } from './helpers/cli';
 
 /** Calls a second per action: the worker's configured rate and the cloud's refill rate alike. */
 const RATE = 2;
@@ -94,7 +95,7 @@ describe('rate limits shared by every worker', () => {
     const env2: NodeJS.ProcessEnv = { ...process.env };
     for (const key of Object.keys(env2))
       if (/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(key)) delete env2[key];
-    second = spawn(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'src', 'cli.ts'), 'worker'], {
+    second = spawn(process.execPath, [...CLI_ARGV, 'worker'], {
       cwd: join(__dirname, '..'),
       stdio: ['ignore', 'ignore', 'pipe'],
       env: {

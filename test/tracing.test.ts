@@ -21,6 +21,7 @@ import { workflowBundle } from './helpers/migration';
 import { eventually } from './helpers/eventually';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
 import { quietRuntime, startTestTemporal, type TestTemporal } from './helpers/temporal';
+import { CLI_ARGV } from './helpers/cli';
 
 const STEP_ACTIVITIES = [
   'convertNatPublicIpToEip',
@@ -245,20 +246,16 @@ describe('tracing (OpenTelemetry)', () => {
   });
 
   it('a collector that is down costs a warning, not the command', async () => {
-    const run = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', join(__dirname, '..', 'src', 'cli.ts'), 'status', finishedId, '--json'],
-      {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: temporal.server.address,
-          TEMPORAL_NAMESPACE: temporal.server.namespace,
-          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
-        },
+    const run = spawnSync(process.execPath, [...CLI_ARGV, 'status', finishedId, '--json'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: temporal.server.address,
+        TEMPORAL_NAMESPACE: temporal.server.namespace,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
       },
-    );
+    });
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /WARNING: traces not sent/);
     assert.doesNotMatch(run.stderr, /undefined/, 'the warning says why');
