@@ -1,5 +1,6 @@
 import Ecs, * as $Ecs from '@alicloud/ecs20140526';
 import { callApi } from './call';
+import { cloudAssistantCalls, type CloudAssistantCalls } from './cloud-assistant';
 import { CloudApiError, isNotFound } from './errors';
 
 /** An ECS instance, reduced to what the migration reads. */
@@ -74,7 +75,7 @@ export interface CreateNetworkInterfaceRequest {
 }
 
 /** The ECS calls the migration makes, in the domain's words. One method, one API request (counted). */
-export interface EcsApi {
+export interface EcsApi extends CloudAssistantCalls {
   readonly regionId: string;
   describeInstance(instanceId: string): Promise<Instance | undefined>;
   /** Every instance of a VPC matching the filters (all pages, through NextToken). */
@@ -106,6 +107,7 @@ export interface EcsApi {
 export function createEcsApi(client: Ecs, regionId: string): EcsApi {
   return {
     regionId,
+    ...cloudAssistantCalls(client, regionId),
 
     async describeInstance(instanceId) {
       const res = await callApi('DescribeInstances', () =>
