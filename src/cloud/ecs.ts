@@ -7,6 +7,10 @@ import { CloudApiError, isNotFound } from './errors';
 export interface Instance {
   instanceId: string;
   instanceName?: string;
+  /** The image's OS as DescribeInstances names it (e.g. `Ubuntu  22.04 64位`): picks the guest set-up script. */
+  osName?: string;
+  /** linux | windows */
+  osType?: string;
   /** Pending | Starting | Running | Stopping | Stopped */
   status: string;
   instanceType: string;
@@ -52,6 +56,8 @@ export interface NetworkInterface {
   vSwitchId?: string;
   zoneId?: string;
   privateIpAddress?: string;
+  /** Its NIC's index in the instance while attached (0 is the primary: eth0; the first secondary is eth1). */
+  deviceIndex?: number;
   /** The EIP bound (NAT mode) to its primary private IP, if any. */
   associatedPublicIp?: { publicIpAddress: string; allocationId: string };
   tags: Record<string, string>;
@@ -321,6 +327,8 @@ function toInstance(i: $Ecs.DescribeInstancesResponseBodyInstancesInstance): Ins
   return {
     instanceId: i.instanceId ?? '',
     instanceName: nonEmpty(i.instanceName),
+    osName: nonEmpty(i.OSName),
+    osType: nonEmpty(i.OSType),
     status: i.status ?? '',
     instanceType: i.instanceType ?? '',
     zoneId: i.zoneId ?? '',
@@ -361,6 +369,7 @@ function toNetworkInterface(
     vSwitchId: nonEmpty(n.vSwitchId),
     zoneId: nonEmpty(n.zoneId),
     privateIpAddress: nonEmpty(n.privateIpAddress),
+    deviceIndex: n.attachment?.deviceIndex,
     associatedPublicIp:
       pub?.publicIpAddress && pub.allocationId
         ? { publicIpAddress: pub.publicIpAddress, allocationId: pub.allocationId }

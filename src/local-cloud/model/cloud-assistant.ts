@@ -137,7 +137,20 @@ export class CloudAssistant {
     return 'Failed';
   }
 
+  /** The script runs inside a settle, and the guest shell settles first: this one must not start again. */
+  private settling = false;
+
   private settle(now: number): void {
+    if (this.settling) return;
+    this.settling = true;
+    try {
+      this.settleAt(now);
+    } finally {
+      this.settling = false;
+    }
+  }
+
+  private settleAt(now: number): void {
     const half = this.r.timings.commandMs / 2;
     for (const inv of this.invocations.values()) {
       for (const rec of inv.records) {
