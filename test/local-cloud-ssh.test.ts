@@ -22,7 +22,15 @@ const EGRESS_CHECK = 'curl -s https://myip.ipip.net';
  */
 class StandInCloud implements CloudModel {
   readonly regionId = 'cn-hangzhou';
-  timings = { attachMs: 0, detachMs: 0, deleteMs: 0, associateMs: 0, unassociateMs: 0, convertMs: 0 };
+  timings = {
+    attachMs: 0,
+    detachMs: 0,
+    deleteMs: 0,
+    associateMs: 0,
+    unassociateMs: 0,
+    convertMs: 0,
+    commandMs: 0,
+  };
   readonly routes = new Map<string, PublicRoute | undefined>();
   readonly egress = new Map<string, string>();
   readonly commands: Array<{ instanceId: string; command: string }> = [];

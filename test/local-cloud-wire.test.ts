@@ -49,7 +49,15 @@ const standInActions: Record<string, Record<string, ActionHandler>> = {
 const configured: ModelBehaviours[] = [];
 const standInModel: CloudModel = {
   regionId: 'cn-hangzhou',
-  timings: { attachMs: 1, detachMs: 1, deleteMs: 1, associateMs: 1, unassociateMs: 1, convertMs: 1 },
+  timings: {
+    attachMs: 1,
+    detachMs: 1,
+    deleteMs: 1,
+    associateMs: 1,
+    unassociateMs: 1,
+    convertMs: 1,
+    commandMs: 1,
+  },
   configure: (b) => void configured.push(b),
   publicAddresses: () => [],
   routePublicAddress: () => undefined,

@@ -1,7 +1,7 @@
 /**
  * The RAM policy in docs/operations.md is the least privilege the worker needs: exactly the API actions the product's
  * code calls (no action missing, which would fail a migration halfway; none extra, which grants what is not used).
- * The actions are read from the one place the product reaches the cloud: src/cloud/ecs.ts and src/cloud/vpc.ts, where
+ * The actions are read from the one place the product reaches the cloud: src/cloud/ecs.ts, cloud-assistant.ts and vpc.ts, where
  * every SDK call goes through `callApi('<Action>', () => client.<action>(...))`.
  */
 import assert from 'node:assert/strict';
@@ -59,6 +59,7 @@ describe('the RAM policy in docs/operations.md', () => {
     const called = new Set([
       ...actionsCalledIn('src/cloud/ecs.ts', 'ecs'),
       ...actionsCalledIn('src/cloud/vpc.ts', 'vpc'),
+      ...actionsCalledIn('src/cloud/cloud-assistant.ts', 'ecs'),
     ]);
     assert.ok(called.size >= 15, `found the calls (${[...called].join(', ')})`);
     const granted = policyActions();
@@ -75,6 +76,11 @@ describe('the RAM policy in docs/operations.md', () => {
       .map((f) => relative(ROOT, f).split('\\').join('/'))
       .filter((f) => !f.startsWith('src/local-cloud/'))
       .filter((f) => /from '@alicloud\/(ecs20140526|vpc20160428)'/.test(readFileSync(join(ROOT, f), 'utf8')));
-    assert.deepEqual(users.sort(), ['src/cloud/clients.ts', 'src/cloud/ecs.ts', 'src/cloud/vpc.ts']);
+    assert.deepEqual(users.sort(), [
+      'src/cloud/clients.ts',
+      'src/cloud/cloud-assistant.ts',
+      'src/cloud/ecs.ts',
+      'src/cloud/vpc.ts',
+    ]);
   });
 });

@@ -70,7 +70,7 @@ export interface PollTuning {
 
 /** The cloud's asynchronous transitions an activity waits for, each with its own typical duration. */
 export type TransitionAction =
-  'convert' | 'create' | 'attach' | 'detach' | 'delete' | 'associate' | 'unassociate';
+  'convert' | 'create' | 'attach' | 'detach' | 'delete' | 'associate' | 'unassociate' | 'command';
 
 /** Typical durations in ms, by the local cloud's names for them (so its `Timings` can be passed as they are). */
 export type TransitionTimes = Record<`${TransitionAction}Ms`, number>;
@@ -87,6 +87,8 @@ export const TYPICAL_TRANSITION_MS: TransitionTimes = {
   deleteMs: 2000,
   associateMs: 2000,
   unassociateMs: 2000,
+  // A Cloud Assistant command: delivered, run, reported (a short set-up script).
+  commandMs: 2000,
 };
 
 /** The first check of a transition comes up to this fraction after its expected end (never before it). */

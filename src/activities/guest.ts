@@ -59,6 +59,11 @@ export async function prepareGuest(
 ): Promise<{ exitCode: number }> {
   refuseShellText(input);
   const script = scriptFor(scripts, input.script, 'guest preparation');
+  if (script.nicParameters)
+    throw ApplicationFailure.nonRetryable(
+      `guest script "${script.name}" takes the new NIC's details as Cloud Assistant parameters: run it with guestSetup cloud-assistant (--guest-setup cloud-assistant), not over SSH`,
+      'UnsuitableGuestScript',
+    );
   const r = await runGuestScript(ssh, input.address, script, { expectedHostKey: input.hostKeyFingerprint });
   if (r.exitCode !== 0) {
     throw ApplicationFailure.nonRetryable(

@@ -13,6 +13,7 @@ import {
 import { runningBatchesOf } from './batches';
 import { discoverFleet } from './discovery';
 import { execute, TransitionEstimates, type Observation, type TransitionTimes } from './execution';
+import { setUpGuestByCloudAssistant } from './cloud-assistant-setup';
 import { prepareGuest, verifyMigration } from './guest';
 import {
   attachNetworkInterface,
@@ -23,6 +24,7 @@ import {
 import { runPreflight } from './preflight';
 import { runRevertPreflight } from './revert-preflight';
 import type {
+  CloudAssistantSetupInput,
   CreateNetworkInterfaceInput,
   DeleteNetworkInterfaceInput,
   DiscoverFleetInput,
@@ -216,6 +218,13 @@ export function createActivities(deps: ActivityDeps) {
     /** Compensation of step 5. */
     async unassociateEipFromEni(input: EipOnEni) {
       return moveEip(unassociateEip, input, eniTarget(input), 'unassoc-eni');
+    },
+
+    /** After step 3 (guestSetup cloud-assistant): the guest set-up script, run in the instance by Cloud Assistant. */
+    async setUpGuestByCloudAssistant(input: CloudAssistantSetupInput) {
+      return execute({} as { invokeId?: string }, tuning, (x) =>
+        setUpGuestByCloudAssistant({ ecs, vpc, scripts }, input, x),
+      );
     },
 
     /** Before step 4, while SSH on the old address still works: the guest set-up script the migration names. */

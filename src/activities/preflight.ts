@@ -3,6 +3,7 @@ import type { EcsApi, Instance } from '../cloud/ecs';
 import { cidrContains, pickSnatEntry, type VpcApi } from '../cloud/vpc';
 import type { GuestScript, GuestScriptRegistry } from '../guest-scripts';
 import { SshError, type SshRunner } from '../ssh';
+import { checkCloudAssistant } from './cloud-assistant-check';
 import { checkEgress, egressCheckScriptName, refuseShellText } from './guest';
 import type { MigrationPlan, PreflightInput, PreflightResult } from './types';
 
@@ -54,6 +55,8 @@ export async function runPreflight(
   }
   plan.instanceStatus = instance.status;
   plan.zoneId = instance.zoneId;
+  if (input.guestSetup === 'cloud-assistant')
+    await checkCloudAssistant(ecs, instance, deps.scripts, input.guestPrepareScript, plan, check);
 
   if (
     !check(

@@ -8,6 +8,9 @@ export type { VpcShared };
 import type { FleetSelection } from '../shared/fleet';
 import type { PreflightCheck } from '../shared/migration';
 
+/** How the guest is set up for its new NIC after step 3: a script through Cloud Assistant, over SSH, or not at all. */
+export type GuestSetup = 'cloud-assistant' | 'ssh' | 'none';
+
 export interface PreflightInput {
   /** Must be the region this worker's cloud clients serve. */
   regionId: string;
@@ -22,6 +25,8 @@ export interface PreflightInput {
   egressCheckScript?: string;
   /** Name of the guest script step 4 will run: checked now, so an unknown name is refused before anything changes. */
   guestPrepareScript?: string;
+  /** How the guest is set up for its new NIC; `cloud-assistant` checks the agent and picks the script now. Absent: SSH or none, as before. */
+  guestSetup?: GuestSetup;
   /** A batch's one reading of the VPC's vSwitches and NAT gateways, used instead of reading them again. */
   vpcShared?: VpcShared;
 }
@@ -50,6 +55,8 @@ export interface MigrationPlan {
   snatIps: string[];
   /** Recorded on the public address before the move; verification expects the same key on the EIP. */
   hostKeyFingerprint?: string;
+  /** With `guestSetup: cloud-assistant`: the guest script Cloud Assistant runs after step 3 (named, or by OS). */
+  guestSetupScript?: string;
 }
 
 export interface PreflightResult {
@@ -194,4 +201,26 @@ export interface DiscoveredInstance {
 export interface DiscoverFleetResult {
   instances: DiscoveredInstance[];
   vpcShared: VpcShared;
+}
+
+/** The guest step through Cloud Assistant, after step 3: the script runs in the instance as root. */
+export interface CloudAssistantSetupInput {
+  instanceId: string;
+  /** Name of a guest script of the worker's registry (never shell text). */
+  script: string;
+  /** The new ENI: its NIC's device, address and vSwitch fill the script's custom parameters where it takes them. */
+  networkInterfaceId: string;
+  timeoutSeconds?: number;
+}
+
+/** What the guest step's script did, for the report. */
+export interface GuestSetupResult {
+  via: 'cloud-assistant';
+  script: string;
+  invokeId: string;
+  /** Cloud Assistant's InvocationStatus: Success here (anything else fails the step). */
+  status: string;
+  exitCode: number;
+  /** The first 300 characters of its output. */
+  output: string;
 }

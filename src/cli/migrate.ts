@@ -31,6 +31,7 @@ interface MigrateFlags {
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
   guestPrepareScript?: string;
+  guestSetup?: 'cloud-assistant' | 'ssh' | 'none';
   egressCheckScript?: string;
   offlineBudget?: number;
   rollbackRetryMax?: number;
@@ -77,8 +78,14 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
       .option('--allow-charge-type-change', 'switch a PrePaid instance to PostPaid first (default: refuse)')
       .option(
         '--guest-prepare-script <name>',
-        "guest script (of the worker's configuration) run over SSH before the EIP moves, e.g. secondary-nic-setup",
+        "guest script (of the worker's configuration) that sets the guest up for its new NIC, e.g. secondary-nic-setup (with --guest-setup cloud-assistant: instead of the built-in one for the instance's OS)",
         parseScriptName,
+      )
+      .addOption(
+        new Option(
+          '--guest-setup <how>',
+          'how the guest is set up for its new NIC after step 3: a script through Cloud Assistant, over SSH (needs --guest-prepare-script), or none (default: cloud-assistant; ssh when only --guest-prepare-script is given)',
+        ).choices(['cloud-assistant', 'ssh', 'none']),
       )
       .option(
         '--egress-check-script <name>',
@@ -129,6 +136,7 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       ...(flags.keepOnVerifyFailure ? { keepOnVerifyFailure: true } : {}),
       ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
       ...(flags.guestPrepareScript ? { guestPrepareScript: flags.guestPrepareScript } : {}),
+      guestSetup: guestSetupOf(flags),
       ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),
       ...(flags.offlineBudget ? { offlineBudgetSeconds: flags.offlineBudget } : {}),
       ...(flags.rollbackRetryMax ? { rollbackRetryMaxIntervalSeconds: flags.rollbackRetryMax } : {}),
@@ -143,4 +151,15 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       return reportOrStarted(client, started, out, Boolean(flags.wait || flags.dryRun));
     });
   });
+}
+
+/** --guest-setup, or its default: Cloud Assistant, except that a lone --guest-prepare-script keeps 0.4's SSH route. */
+function guestSetupOf(flags: MigrateFlags): 'cloud-assistant' | 'ssh' | 'none' {
+  const how = flags.guestSetup ?? (flags.guestPrepareScript ? 'ssh' : 'cloud-assistant');
+  if (how === 'ssh' && !flags.guestPrepareScript)
+    throw new CliError(
+      '--guest-setup ssh needs --guest-prepare-script <name>: the script to run over SSH (e.g. secondary-nic-setup)',
+      ExitCode.USAGE,
+    );
+  return how;
 }

@@ -1,11 +1,16 @@
 import Ecs, * as $Ecs from '@alicloud/ecs20140526';
 import { callApi } from './call';
+import { cloudAssistantCalls, type CloudAssistantCalls } from './cloud-assistant';
 import { CloudApiError, isNotFound } from './errors';
 
 /** An ECS instance, reduced to what the migration reads. */
 export interface Instance {
   instanceId: string;
   instanceName?: string;
+  /** The image's OS as DescribeInstances names it (e.g. `Ubuntu  22.04 64位`): picks the guest set-up script. */
+  osName?: string;
+  /** linux | windows */
+  osType?: string;
   /** Pending | Starting | Running | Stopping | Stopped */
   status: string;
   instanceType: string;
@@ -51,6 +56,8 @@ export interface NetworkInterface {
   vSwitchId?: string;
   zoneId?: string;
   privateIpAddress?: string;
+  /** Its NIC's index in the instance while attached (0 is the primary: eth0; the first secondary is eth1). */
+  deviceIndex?: number;
   /** The EIP bound (NAT mode) to its primary private IP, if any. */
   associatedPublicIp?: { publicIpAddress: string; allocationId: string };
   tags: Record<string, string>;
@@ -74,7 +81,7 @@ export interface CreateNetworkInterfaceRequest {
 }
 
 /** The ECS calls the migration makes, in the domain's words. One method, one API request (counted). */
-export interface EcsApi {
+export interface EcsApi extends CloudAssistantCalls {
   readonly regionId: string;
   describeInstance(instanceId: string): Promise<Instance | undefined>;
   /** Every instance of a VPC matching the filters (all pages, through NextToken). */
@@ -106,6 +113,7 @@ export interface EcsApi {
 export function createEcsApi(client: Ecs, regionId: string): EcsApi {
   return {
     regionId,
+    ...cloudAssistantCalls(client, regionId),
 
     async describeInstance(instanceId) {
       const res = await callApi('DescribeInstances', () =>
@@ -319,6 +327,8 @@ function toInstance(i: $Ecs.DescribeInstancesResponseBodyInstancesInstance): Ins
   return {
     instanceId: i.instanceId ?? '',
     instanceName: nonEmpty(i.instanceName),
+    osName: nonEmpty(i.OSName),
+    osType: nonEmpty(i.OSType),
     status: i.status ?? '',
     instanceType: i.instanceType ?? '',
     zoneId: i.zoneId ?? '',
@@ -359,6 +369,7 @@ function toNetworkInterface(
     vSwitchId: nonEmpty(n.vSwitchId),
     zoneId: nonEmpty(n.zoneId),
     privateIpAddress: nonEmpty(n.privateIpAddress),
+    deviceIndex: n.attachment?.deviceIndex,
     associatedPublicIp:
       pub?.publicIpAddress && pub.allocationId
         ? { publicIpAddress: pub.publicIpAddress, allocationId: pub.allocationId }

@@ -105,6 +105,37 @@ const RULES: readonly ErrorRule[] = [
   { match: 'UnsupportedParameter', kind: 'invalid' },
   { match: 'InvalidAction', kind: 'invalid' },
   { match: 'DryRunOperation', kind: 'invalid' },
+  // Cloud Assistant: RunCommand's refusals, and why an invocation was not run or failed (its ErrorCode)
+  {
+    match: 'InvalidInstance.NotMatch',
+    kind: 'invalid',
+    fix: 'install the Cloud Assistant agent in the instance (ECS InstallCloudAssistant, then reboot), or set the guest up over SSH (--guest-setup ssh)',
+  },
+  {
+    match: 'ClientNotRunning',
+    kind: 'invalid',
+    fix: 'start the Cloud Assistant agent in the guest (systemctl start aliyun.service), or set the guest up over SSH (--guest-setup ssh)',
+  },
+  { match: 'ClientNotResponse', kind: 'transient' },
+  { match: 'ClientIsUpgrading', kind: 'transient' },
+  { match: 'DeliveryTimeout', kind: 'transient' },
+  { match: 'InstanceNotRunning', kind: 'invalid', fix: 'start the instance, then run the migration again' },
+  {
+    match: 'ExitCodeNonzero',
+    kind: 'invalid',
+    fix: "read the script's output in the report, fix the guest, then revert or migrate again",
+  },
+  {
+    match: 'ExecutionTimeout',
+    kind: 'invalid',
+    fix: 'the script did not finish in time: read its output, fix the guest',
+  },
+  { match: 'InstanceIds.ExceedLimit', kind: 'quota' },
+  {
+    match: 'CmdCount.ExceedQuota',
+    kind: 'quota',
+    fix: 'delete unused Cloud Assistant commands in the region',
+  },
   // Quotas and limits
   {
     match: 'EniPerInstanceLimitExceeded',

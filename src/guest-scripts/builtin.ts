@@ -31,4 +31,20 @@ export const BUILTIN_GUEST_SCRIPTS: readonly GuestScript[] = [
     command: 'systemctl restart eni.service',
     root: true,
   },
+  {
+    name: 'secondary-nic-setup-iproute2',
+    description:
+      'Brings up the new secondary NIC with iproute2 policy routing, for Ubuntu, Debian and other images without ' +
+      "multi-nic-util: the link up, the ENI's address on it, a default route out of it in a table of its own, and a rule " +
+      'that sends traffic from that address to that table, so replies to the EIP leave through the NIC they came in on. ' +
+      'Cloud Assistant only: the NIC, address, prefix length, gateway and table come in as its custom parameters.',
+    command: [
+      'ip rule del from {{address}} lookup {{table}} || true',
+      'ip link set dev {{device}} up && ip addr replace {{address}}/{{prefixLength}} dev {{device}} && ' +
+        'ip route replace default via {{gateway}} dev {{device}} table {{table}} && ' +
+        'ip rule add from {{address}} lookup {{table}} priority {{table}}',
+    ].join('\n'),
+    root: true,
+    nicParameters: true,
+  },
 ];

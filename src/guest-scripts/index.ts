@@ -13,3 +13,4 @@ export { commandLine, GUEST_SCRIPT_NAME, GUEST_SCRIPT_NAME_HELP, type GuestScrip
 export function loadGuestScripts(path?: string): GuestScriptRegistry {
   return guestScriptRegistry(path ? loadGuestScriptFile(path) : []);
 }
+export { nicSetupScriptFor } from './os-family';

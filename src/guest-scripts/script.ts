@@ -16,6 +16,11 @@ export interface GuestScript {
    * egress check). Absent: only the exit code counts.
    */
   answer?: 'ipv4';
+  /**
+   * The script takes the new NIC's `{{device}}`, `{{address}}`, `{{prefixLength}}`, `{{gateway}}` and `{{table}}` as
+   * Cloud Assistant custom parameters: it runs through Cloud Assistant only.
+   */
+  nicParameters?: boolean;
 }
 
 /** Script names: short, lowercase, safe in a flag, a log line and a file. Shared by the CLI and the registry file. */

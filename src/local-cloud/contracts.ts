@@ -77,6 +77,8 @@ export interface Timings {
   associateMs: number;
   unassociateMs: number;
   convertMs: number;
+  /** A Cloud Assistant command: Pending for the first half (delivery), Running for the second, then its result. */
+  commandMs: number;
 }
 
 export interface CloudModel {

@@ -55,6 +55,15 @@ export const ERRORS = {
   // docs/local-cloud.md marks which code/status pairs are documented and which are assumed.
   'InvalidRegionId.NotFound': { status: 404, message: 'The specified RegionId "{0}" does not exist.' },
   'InvalidInstanceId.NotFound': { status: 404, message: 'The specified InstanceId "{0}" does not exist.' },
+  // Cloud Assistant (RunCommand's documented codes)
+  'InvalidInstance.NotFound': { status: 404, message: 'The specified instance "{0}" does not exist.' },
+  'InvalidInstance.NotMatch': {
+    status: 403,
+    message:
+      'The specified instance "{0}" does not match the command: the Cloud Assistant agent is not installed.',
+  },
+  'InvalidCmdType.NotFound': { status: 403, message: 'The specified command type "{0}" does not exist.' },
+  'InstanceIds.ExceedLimit': { status: 403, message: 'The number of instance IDs exceeds the upper limit.' },
   'InvalidEcsId.NotFound': { status: 404, message: 'The specified ECS instance "{0}" does not exist.' },
   'InvalidEniId.NotFound': { status: 404, message: 'The specified EniId "{0}" is not found.' },
   'InvalidVSwitchId.NotFound': { status: 404, message: 'The specified VSwitchId "{0}" does not exist.' },

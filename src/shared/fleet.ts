@@ -25,6 +25,7 @@ export type FleetMigrationOptions = Pick<
   | 'keepOnVerifyFailure'
   | 'allowChargeTypeChange'
   | 'guestPrepareScript'
+  | 'guestSetup'
   | 'egressCheckScript'
   | 'offlineBudgetSeconds'
   | 'rollbackRetryMaxIntervalSeconds'

@@ -79,6 +79,13 @@ export interface MigrationInput {
    */
   guestPrepareScript?: string;
   /**
+   * How the guest is set up for its new NIC after step 3: `cloud-assistant` runs a guest script in the instance through
+   * Cloud Assistant (the one `guestPrepareScript` names, else the built-in one for its OS; preflight refuses an instance
+   * without a running agent); `ssh` runs `guestPrepareScript` over SSH; `none` skips. Absent: `ssh` when
+   * `guestPrepareScript` is given, else `none` (release 0.4's behaviour; the CLI's default is `cloud-assistant`).
+   */
+  guestSetup?: 'cloud-assistant' | 'ssh' | 'none';
+  /**
    * Name of the guest script whose answer is the instance's outbound IPv4 address (preflight shows the egress before
    * the move; verification expects the SNAT IP). Default EGRESS_CHECK_SCRIPT_DEFAULT.
    */
@@ -212,6 +219,15 @@ export interface MigrationReport {
   durationMs: number;
   /** Step 1's effect; absent in reports of release 0.1. */
   eipConverted?: EipConversion;
+  /** The guest step through Cloud Assistant: the script, its invocation, status, exit code and an output excerpt. */
+  guestSetup?: {
+    via: 'cloud-assistant';
+    script: string;
+    invokeId: string;
+    status: string;
+    exitCode: number;
+    output: string;
+  };
   /** How long the instance had no public address (from step 4 until the EIP was bound again); absent if step 4 never ran. */
   offlineMs?: number;
   /** Why verification (step 6) did not run, when it did not: outcome `migrated`. */

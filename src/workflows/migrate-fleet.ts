@@ -412,6 +412,7 @@ async function plan(input: FleetInput, track: FleetTracker, vpcShared: VpcShared
           allowChargeTypeChange: input.migration?.allowChargeTypeChange ?? false,
           egressCheckScript: input.migration?.egressCheckScript,
           guestPrepareScript: input.migration?.guestPrepareScript,
+          ...(input.migration?.guestSetup ? { guestSetup: input.migration.guestSetup } : {}),
           vpcShared: vpcShared && sharedFor(vpcShared, target.vSwitchId),
         });
         track.apiCalls += r.apiCalls;

@@ -34,6 +34,9 @@ import { migrateInstanceV0_1 } from './v0.1/migrate-instance';
  */
 export const SAGA_V2 = 'eni-migration-0.2';
 
+/** The guest step through Cloud Assistant (`guestSetup: cloud-assistant`), after step 3. */
+export const CLOUD_ASSISTANT_V5 = 'eni-migration-0.5-cloud-assistant';
+
 /** Errors of AssociateEipAddress saying the instance cannot take its EIP back: it is gone, or has another address. */
 const BIND_BACK_IMPOSSIBLE = new Set([
   'InvalidInstanceId.NotFound',
@@ -204,8 +207,34 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     });
     await track.run('attachEni', () => act.changes('attachNetworkInterface', say.does('attachEni'), eniRef));
 
-    // Before the EIP leaves the instance, while SSH on it still works: set up the guest for the new NIC.
-    if (input.guestPrepareScript) {
+    // Before the EIP leaves the instance: set up the guest for the new NIC. Only a migration that asks for Cloud
+    // Assistant asks for the patch, so histories of earlier releases replay the SSH route or the skip unchanged.
+    if (input.guestSetup === 'cloud-assistant' && patched(CLOUD_ASSISTANT_V5)) {
+      const script = plan.guestSetupScript ?? input.guestPrepareScript ?? '';
+      const done = await track.run('prepareGuest', () =>
+        act.guest(180)(
+          'setUpGuestByCloudAssistant',
+          say.does('prepareGuest', { script: `${script}, Cloud Assistant` }),
+          {
+            instanceId: plan.instanceId,
+            script,
+            networkInterfaceId: eni.networkInterfaceId,
+          },
+        ),
+      );
+      track.guestSetup = {
+        via: done.via,
+        script: done.script,
+        invokeId: done.invokeId,
+        status: done.status,
+        exitCode: done.exitCode,
+        output: done.output,
+      };
+    } else if (
+      input.guestPrepareScript &&
+      input.guestSetup !== 'none' &&
+      input.guestSetup !== 'cloud-assistant'
+    ) {
       const script = input.guestPrepareScript;
       await track.run('prepareGuest', () =>
         act.guest(60)('prepareGuest', say.does('prepareGuest', { script }), {
@@ -388,6 +417,7 @@ async function preflight(
         allowChargeTypeChange: input.allowChargeTypeChange ?? false,
         egressCheckScript: input.egressCheckScript,
         guestPrepareScript: input.guestPrepareScript,
+        ...(input.guestSetup ? { guestSetup: input.guestSetup } : {}),
         vpcShared: input.vpcShared,
       }),
     );

@@ -45,6 +45,7 @@ export class MigrationTracker {
   awaitingApproval = false;
   /** Step 1's effect (the migration sets it; the way back has no step 1). */
   eipConverted?: EipConversion;
+  guestSetup?: MigrationReport['guestSetup'];
   /** Set while a rollback step keeps failing. */
   rollbackStuck?: RollbackStuck;
   /** Told when a stuck step goes through (RollbackRounds forgets an operator's request that came too late). */
@@ -273,6 +274,7 @@ export class MigrationTracker {
       apiCalls: this.apiCalls(),
       durationMs: Date.now() - this.startedAt,
       ...(this.eipConverted ? { eipConverted: this.eipConverted } : {}),
+      ...(this.guestSetup ? { guestSetup: this.guestSetup } : {}),
       ...(this.offlineSeen ? { offlineMs: this.offlineMs() } : {}),
       ...(extra.verificationSkipped ? { verificationSkipped: extra.verificationSkipped } : {}),
       ...(extra.rolledForward ? { rolledForward: extra.rolledForward } : {}),

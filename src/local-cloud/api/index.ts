@@ -1,4 +1,5 @@
 import type { ActionHandler, Product } from '../contracts';
+import { ECS_CLOUD_ASSISTANT_ACTIONS } from './ecs-cloud-assistant';
 import { ECS_INSTANCE_ACTIONS } from './ecs-instances';
 import { ECS_NETWORK_INTERFACE_ACTIONS } from './ecs-network-interfaces';
 import { ECS_SECURITY_GROUP_ACTIONS } from './ecs-security-groups';
@@ -15,7 +16,12 @@ export const API_VERSIONS: Record<Product, string> = {
 
 /** One handler per Action, by product. */
 export const ACTIONS: Record<Product, Record<string, ActionHandler>> = {
-  Ecs: { ...ECS_INSTANCE_ACTIONS, ...ECS_NETWORK_INTERFACE_ACTIONS, ...ECS_SECURITY_GROUP_ACTIONS },
+  Ecs: {
+    ...ECS_INSTANCE_ACTIONS,
+    ...ECS_NETWORK_INTERFACE_ACTIONS,
+    ...ECS_SECURITY_GROUP_ACTIONS,
+    ...ECS_CLOUD_ASSISTANT_ACTIONS,
+  },
   Vpc: { ...VPC_EIP_ACTIONS, ...VPC_NETWORK_ACTIONS },
 };
 

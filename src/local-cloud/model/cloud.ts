@@ -6,6 +6,7 @@ import type {
   PublicRoute,
   Timings,
 } from '../contracts';
+import { CloudAssistant } from './cloud-assistant';
 import { EipOps } from './eips';
 import { EniOps } from './enis';
 import { runGuestCommand } from './guest';
@@ -23,6 +24,7 @@ export const DEFAULT_TIMINGS: Timings = {
   associateMs: 2000,
   unassociateMs: 2000,
   convertMs: 1000,
+  commandMs: 2000,
 };
 
 /**
@@ -34,12 +36,14 @@ export class Cloud implements CloudModel {
   readonly enis: EniOps;
   readonly eips: EipOps;
   readonly instances: InstanceOps;
+  readonly cloudAssistant: CloudAssistant;
 
   constructor(topology: Topology, timings: Timings, clock: () => number) {
     this.region = new Region(topology, { ...timings }, clock);
     this.enis = new EniOps(this.region);
     this.eips = new EipOps(this.region);
     this.instances = new InstanceOps(this.region);
+    this.cloudAssistant = new CloudAssistant(this.region);
   }
 
   get regionId(): string {

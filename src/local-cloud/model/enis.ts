@@ -2,6 +2,7 @@ import { CloudError } from '../errors';
 import { cidrContains, isIpv4, isUsableInVSwitch } from './ipv4';
 import type { Region } from './region';
 import type { EniStatus, NetworkInterface, Tag } from './resources';
+import { forgetDevice } from './guest-policy-routing';
 
 export interface CreateNetworkInterfaceInput {
   vSwitchId: string;
@@ -197,6 +198,8 @@ export class EniOps {
         // Images with multi-nic-util bring the NIC up by themselves; others wait for eni.service (guest.ts).
         eni.guestConfigured = !!inst && this.r.images.get(inst.imageId)?.secondaryNicSetup === 'auto';
       } else if (to === 'Available') {
+        if (eni.instanceId && eni.deviceIndex !== undefined)
+          forgetDevice(this.r, eni.instanceId, eni.deviceIndex);
         eni.instanceId = undefined;
         eni.deviceIndex = undefined;
         eni.guestConfigured = false;

@@ -1,4 +1,5 @@
 import type { GuestCommandResult } from '../contracts';
+import { ipChange, isIpChange } from './guest-policy-routing';
 import { intToIp, parseCidr } from './ipv4';
 import type { Region } from './region';
 import { egressAddress, egressViaDevice } from './routing';
@@ -8,6 +9,7 @@ import { egressAddress, egressViaDevice } from './routing';
  *   curl [-4] <egress-echo service>   answers with the instance's real egress address, or times out (exit 28);
  *                                    -6 finds no IPv6 route (the local cloud has no IPv6)
  *   hostname, echo, true, false, whoami, id [-u|-un], ip -4 -o addr, sh|bash -c '<commands>'
+ *   ip link|addr|route|rule changes   policy routing for a secondary NIC (guest-policy-routing.ts); root only
  *   systemctl restart eni[.service]   configures every attached secondary NIC (images without multi-nic-util);
  *                                    systemctl changes need root
  *   sudo [-n] <command>               runs it as root: the login user may sudo without a password (NOPASSWD)
@@ -185,7 +187,7 @@ function runOne(r: Region, instanceId: string, words: string[], caller: Caller):
         );
       return ok(`${inst.hostName}\n`);
     case 'ip':
-      return ip(r, instanceId, args);
+      return isIpChange(args) ? ipChange(r, instanceId, args, caller.root) : ip(r, instanceId, args);
     case 'curl':
       return curl(r, instanceId, args);
     case 'systemctl':

@@ -158,6 +158,7 @@ export class Region {
             : undefined,
         autoReleaseTime: t.autoReleaseTime ? Date.parse(t.autoReleaseTime) : undefined,
         tags: (t.tags ?? []).map((x) => ({ ...x })),
+        cloudAssistant: t.cloudAssistant ?? 'running',
       });
       this.enis.set(eniId, {
         networkInterfaceId: eniId,

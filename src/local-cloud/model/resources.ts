@@ -95,6 +95,8 @@ export interface Instance {
   expiredTime?: number;
   autoReleaseTime?: number;
   tags: Tag[];
+  /** The Cloud Assistant agent in the guest (RunCommand runs scripts through it). */
+  cloudAssistant: 'running' | 'stopped' | 'not-installed';
 }
 
 export interface NetworkInterface {

@@ -37,7 +37,8 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  *     "internetMaxBandwidthOut"?: 5,                                   // Mbit/s; default 5, 0 if there is no public IP
  *     "publicIpAddress"?: "203.0.113.10",                              // the static ("NAT") public IP; omit for none
  *     "privateIpAddress"?: "192.168.1.10", "primaryNetworkInterfaceId"?: "eni-bp1…",
- *     "tags"?: [{ "key": "env", "value": "prod" }]
+ *     "tags"?: [{ "key": "env", "value": "prod" }],
+ *     "cloudAssistant"?: "running" | "stopped" | "not-installed"      // the agent; default running
  *   }],
  *   "eips"?: [{ "allocationId": "eip-bp1…", "ipAddress": "47.96.1.2", "bandwidth"?: 5 }]   // unbound (Available) EIPs
  * }
@@ -167,6 +168,7 @@ const topologySchema = z
           privateIpAddress: ipv4.optional(),
           primaryNetworkInterfaceId: id('eni').optional(),
           tags: z.array(tag).optional(),
+          cloudAssistant: z.enum(['running', 'stopped', 'not-installed']).optional(),
         })
         .strict(),
     ),

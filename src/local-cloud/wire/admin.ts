@@ -46,7 +46,7 @@
  * GET    /_admin/behaviours       -> 200 {describeLagMs, attachFallbacks, stuckDetaches, attachFallbackRate,
  *                                 stuckDetachRate, "fired": {laggedEnis, attachFallbacks, stuckDetaches}}
  *
- * GET    /_admin/timings          -> 200 {attachMs, detachMs, deleteMs, associateMs, unassociateMs, convertMs}
+ * GET    /_admin/timings          -> 200 {attachMs, detachMs, deleteMs, associateMs, unassociateMs, convertMs, commandMs}
  * POST   /_admin/timings          Any subset of those keys (ms >= 0), merged into the model's timings.
  *                                 -> 200 the resulting timings
  *
@@ -100,6 +100,7 @@ const TimingsInput = z
     associateMs: ms.optional(),
     unassociateMs: ms.optional(),
     convertMs: ms.optional(),
+    commandMs: ms.optional(),
   })
   .strict() satisfies z.ZodType<Partial<Timings>>;
 
