@@ -724,7 +724,7 @@ describe('preconditions answer the documented codes', () => {
     );
     fails(
       () => vpc('AssociateEipAddress', { AllocationId: converted, InstanceId: 'i-bp1nosuchinstance0001' }),
-      'InvalidInstanceId.NotFound',
+      'InvalidInstanId.NotFound', // Alibaba's spelling [doc]
       404,
     );
     fails(
@@ -838,9 +838,10 @@ describe('ClientToken idempotency', () => {
     vpc('AssociateEipAddress', assoc); // would be IncorrectEipStatus without the token
     fails(() => vpc('AssociateEipAddress', { ...assoc, Mode: 'BINDED' }), 'IdempotentParameterMismatch', 400);
     advance(TIMINGS.associateMs);
-    vpc('UnassociateEipAddress', { AllocationId: assoc.AllocationId, ClientToken: 'u-1' });
+    const unassoc = { AllocationId: assoc.AllocationId, InstanceType: 'NetworkInterface', ClientToken: 'u-1' };
+    vpc('UnassociateEipAddress', unassoc);
     advance(TIMINGS.unassociateMs);
-    vpc('UnassociateEipAddress', { AllocationId: assoc.AllocationId, ClientToken: 'u-1' });
+    vpc('UnassociateEipAddress', unassoc);
     assert.equal(eipOf(assoc.AllocationId).Status, 'Available');
   });
 

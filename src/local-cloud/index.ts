@@ -24,6 +24,7 @@ export const FAST_TIMINGS: Timings = {
   associateMs: 100,
   unassociateMs: 100,
   convertMs: 150,
+  associateSpreadMs: 0,
 };
 
 export interface LocalCloudOptions {

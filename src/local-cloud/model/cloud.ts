@@ -10,7 +10,7 @@ import { EipOps } from './eips';
 import { EniOps } from './enis';
 import { runGuestCommand } from './guest';
 import { InstanceOps } from './instances';
-import { Region } from './region';
+import { Region, seededRandom } from './region';
 import type { Pending } from './resources';
 import { egressAddress, publicAddresses, routePublicAddress } from './routing';
 import type { Topology } from './topology';
@@ -23,6 +23,8 @@ export const DEFAULT_TIMINGS: Timings = {
   associateMs: 2000,
   unassociateMs: 2000,
   convertMs: 1000,
+  // Associations are not a constant 2 s (TF #2577: one of three parallel ones took over a minute) [assumed spread].
+  associateSpreadMs: 1000,
 };
 
 /**
@@ -75,6 +77,18 @@ export class Cloud implements CloudModel {
     };
     b.attachFallbackRate = rate(behaviours.attachFallbackRate, 'attachFallbackRate') ?? b.attachFallbackRate;
     b.stuckDetachRate = rate(behaviours.stuckDetachRate, 'stuckDetachRate') ?? b.stuckDetachRate;
+    b.stuckDetachReissues =
+      count(behaviours.stuckDetachReissues, 'stuckDetachReissues') ?? b.stuckDetachReissues;
+    b.stuckDeletes = count(behaviours.stuckDeletes, 'stuckDeletes') ?? b.stuckDeletes;
+    b.emptyCreates = count(behaviours.emptyCreates, 'emptyCreates') ?? b.emptyCreates;
+    b.associateFallbacks = count(behaviours.associateFallbacks, 'associateFallbacks') ?? b.associateFallbacks;
+    b.associateFallbackRate =
+      rate(behaviours.associateFallbackRate, 'associateFallbackRate') ?? b.associateFallbackRate;
+    const seed = count(behaviours.latencySeed, 'latencySeed');
+    if (seed !== undefined) {
+      b.latencySeed = seed;
+      this.region.latencyRandom = seededRandom(seed);
+    }
   }
 
   behaviours(): BehaviourState {
