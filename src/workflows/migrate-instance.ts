@@ -38,6 +38,7 @@ export const SAGA_V2 = 'eni-migration-0.2';
 const BIND_BACK_IMPOSSIBLE = new Set([
   'InvalidInstanceId.NotFound',
   'InvalidInstanceID.NotFound',
+  'InvalidInstanId.NotFound', // AssociateEipAddress's own spelling (the API doc)
   'InvalidAssociation.Duplicated',
   'InvalidStatus.InstanceHasBandWidth',
 ]);

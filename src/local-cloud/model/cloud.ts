@@ -77,8 +77,14 @@ export class Cloud implements CloudModel {
     };
     b.attachFallbackRate = rate(behaviours.attachFallbackRate, 'attachFallbackRate') ?? b.attachFallbackRate;
     b.stuckDetachRate = rate(behaviours.stuckDetachRate, 'stuckDetachRate') ?? b.stuckDetachRate;
-    b.stuckDetachReissues =
-      count(behaviours.stuckDetachReissues, 'stuckDetachReissues') ?? b.stuckDetachReissues;
+    const reissues = count(behaviours.stuckDetachReissues, 'stuckDetachReissues');
+    if (reissues !== undefined) {
+      b.stuckDetachReissues = reissues;
+      // Lowering it also reaches detaches stuck now (the operator restarted their instances).
+      for (const eni of this.region.enis.values())
+        if (eni.status === 'Detaching' && eni.stuck)
+          eni.stuck.reissuesLeft = Math.min(eni.stuck.reissuesLeft, reissues);
+    }
     b.stuckDeletes = count(behaviours.stuckDeletes, 'stuckDeletes') ?? b.stuckDeletes;
     b.emptyCreates = count(behaviours.emptyCreates, 'emptyCreates') ?? b.emptyCreates;
     b.associateFallbacks = count(behaviours.associateFallbacks, 'associateFallbacks') ?? b.associateFallbacks;
