@@ -399,6 +399,14 @@ describe("the real cloud's rules", () => {
     { allocationId: 'eip-bp1spare0000000002', ipAddress: '47.96.1.3' },
     { allocationId: 'eip-bp1spare0000000003', ipAddress: '47.96.1.4' },
   ];
+  const RULES_TIMINGS = {
+    attachMs: 150,
+    detachMs: 150,
+    deleteMs: 20,
+    associateMs: 150,
+    unassociateMs: 30,
+    convertMs: 30,
+  };
   /** Secondary ENIs the account may have in the region (topology quotas.maxEnis). */
   const MAX_ENIS = 8;
 
@@ -432,7 +440,8 @@ describe("the real cloud's rules", () => {
     topology.quotas = { maxEnis: MAX_ENIS };
     const topologyFile = join(dir, 'region.json');
     writeFileSync(topologyFile, JSON.stringify(topology));
-    t = await startTestCloud({ topologyFile });
+    // Quicker than FAST_TIMINGS, yet attaches and associations stay under way long enough to meet a second call.
+    t = await startTestCloud({ topologyFile, timings: RULES_TIMINGS });
     ids = topology.instances.map((i) => i.instanceId);
     vSwitchOf = new Map(topology.instances.map((i) => [i.instanceId, i.vSwitchId]));
     securityGroupId = topology.vpcs[0].securityGroups[0].securityGroupId;
@@ -734,11 +743,11 @@ describe("the real cloud's rules", () => {
       await t.admin.behaviours({ stuckDetaches: 1, stuckDetachReissues: 2 });
       await detach(eni, ids[0]);
       for (let i = 0; i < 2; i++) {
-        await sleep(150); // longer than detachMs
+        await sleep(RULES_TIMINGS.detachMs + 50); // longer than detachMs
         assert.equal(await eniStatus(eni), 'Detaching');
         await detach(eni, ids[0]);
       }
-      await sleep(150);
+      await sleep(RULES_TIMINGS.detachMs + 50);
       assert.equal(await eniStatus(eni), 'Detaching', 'two re-issues ignored');
       await detach(eni, ids[0]);
       await until(() => eniStatus(eni), 'Available');
@@ -749,7 +758,7 @@ describe("the real cloud's rules", () => {
       // A stuck Deleting moves on when the delete is issued again.
       await t.admin.behaviours({ stuckDeletes: 1 });
       await del(eni);
-      await sleep(100);
+      await sleep(3 * RULES_TIMINGS.deleteMs);
       assert.equal(await eniStatus(eni), 'Deleting');
       await del(eni);
       await until(() => eniStatus(eni), 'gone');
