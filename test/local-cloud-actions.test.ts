@@ -675,6 +675,15 @@ describe("the real cloud's rules", () => {
       });
       await until(() => eipStatus(eip), 'InUse');
       await rejects(unassociate({ allocationId: eip }), 'InvalidBindingStatus', 400);
+      await rejects(
+        unassociate({
+          allocationId: eip,
+          instanceId: 'i-bp1nosuchinstance0001',
+          instanceType: 'EcsInstance',
+        }),
+        'InvalidInstanceId.NotFound',
+        400,
+      );
       await unassociate({ allocationId: eip, instanceType: 'NetworkInterface' });
       await until(() => eipStatus(eip), 'Available');
       // A primary ENI whose instance has its own public address takes no EIP on that address.

@@ -160,16 +160,18 @@ export class EipOps {
       !r.instances.has(input.instanceId) &&
       !r.enis.has(input.instanceId) &&
       !r.natGateways.has(input.instanceId)
-    )
-      throw CloudError.of('InvalidInstanceId.NotFound', input.instanceId);
+    ) {
+      // 400 on this action, not the ECS 404 [doc: UnassociateEipAddress error codes].
+      const e = CloudError.of('InvalidInstanceId.NotFound', input.instanceId);
+      throw new CloudError(e.code, 400, e.message);
+    }
     if (eip.status !== 'InUse') throw CloudError.of('IncorrectEipStatus', eip.allocationId, eip.status);
     const b = eip.binding!;
     // Force disassociates a NAT gateway's EIP in use by its SNAT/DNAT entries [doc: UnassociateEipAddress].
     if (b.instanceType === 'Nat' && !input.force)
       throw CloudError.of('InvalidIpStatus.HasBeenUsedBySnatTable', eip.ipAddress);
     // InstanceType defaults to EcsInstance [doc, sdk]: an ENI or NAT binding must be named as such.
-    const instanceType =
-      input.instanceType ?? (input.force && b.instanceType === 'Nat' ? 'Nat' : 'EcsInstance');
+    const instanceType = input.instanceType ?? 'EcsInstance';
     if (
       (input.instanceId && input.instanceId !== b.instanceId) ||
       instanceType !== b.instanceType ||
