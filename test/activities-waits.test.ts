@@ -5,13 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as $Ecs from '@alicloud/ecs20140526';
 import * as $Vpc from '@alicloud/vpc20160428';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, type Activities } from '../src/activities';
-import { TAG_CLIENT_TOKEN } from '../src/activities/network-interface';
+import { MAX_EIP_REQUESTS } from '../src/activities/eip';
+import { MAX_DETACH_REISSUES, TAG_CLIENT_TOKEN } from '../src/activities/network-interface';
+import { defaultTopology } from '../src/local-cloud/model';
 import { createSshRunner } from '../src/ssh';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
 import { productCloudApis } from './helpers/migration';
@@ -383,5 +389,231 @@ describe('activity waits', () => {
     } finally {
       await tc.admin.timings({ attachMs: 100 });
     }
+  });
+});
+
+/**
+ * The real cloud's rules (issue 8) as the activities meet them: quotas fail for good with their fix and leave nothing;
+ * a create without an id is called again; an EIP change refused while the ENI is Attaching gets through on a retry; an
+ * association that falls back is requested again, but not forever; a detach stuck for good fails saying to restart the
+ * instance; a stuck delete is issued again; the switch to pay-as-you-go pays its order (AutoPay).
+ */
+describe("activities under the real cloud's rules", () => {
+  const SPARE_EIP = 'eip-bp1spare0000000001';
+  const ENI_QUOTA = 2;
+  let tc: TestCloud;
+  let acts: Activities;
+  let dir: string;
+  let regionId: string;
+  let instanceIds: string[];
+  let vSwitchId: string;
+  let securityGroupId: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'acts-rules-'));
+    const topology = defaultTopology({ instances: 2 });
+    // Both instances in one vSwitch; the second is a subscription instance.
+    topology.instances[1].vSwitchId = topology.instances[0].vSwitchId;
+    Object.assign(topology.instances[1], { instanceChargeType: 'PrePaid' });
+    topology.eips = [{ allocationId: SPARE_EIP, ipAddress: '47.96.1.2' }];
+    topology.quotas = { maxEnis: ENI_QUOTA };
+    const topologyFile = join(dir, 'region.json');
+    writeFileSync(topologyFile, JSON.stringify(topology));
+    tc = await startTestCloud({ topologyFile });
+    regionId = tc.cloud.regionId;
+    const { ecs, vpc } = productCloudApis(tc, regionId);
+    acts = createActivities({
+      ecs,
+      vpc,
+      ssh: createSshRunner({}),
+      pollIntervalMs: 20,
+      transitionMs: tc.cloud.model.timings,
+    });
+    instanceIds = topology.instances.map((i) => i.instanceId);
+    vSwitchId = topology.instances[0].vSwitchId;
+    securityGroupId = topology.vpcs[0].securityGroups[0].securityGroupId;
+  });
+  after(async () => {
+    await tc?.cloud.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs one activity as attempt `attempt` of a fresh mock context. */
+  function runAct<K extends keyof Activities>(
+    name: K,
+    input: Parameters<Activities[K]>[0],
+    attempt = 1,
+    run = RUN,
+    heartbeatDetails?: unknown,
+  ): Promise<Awaited<ReturnType<Activities[K]>>> {
+    return new MockActivityEnvironment({ workflowExecution: run, attempt, heartbeatDetails } as never).run(
+      acts[name] as (i: typeof input) => Promise<Awaited<ReturnType<Activities[K]>>>,
+      input,
+    );
+  }
+  async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
+    const err = await p.then(
+      () => assert.fail('expected the activity to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    return err;
+  }
+  async function secondaryEnis(): Promise<string[]> {
+    const state = await tc.admin.state();
+    return (state.NetworkInterfaces as Array<{ NetworkInterfaceId: string; Type: string }>)
+      .filter((e) => e.Type === 'Secondary')
+      .map((e) => e.NetworkInterfaceId);
+  }
+  async function newEni(secondaryPrivateIpAddressCount?: number): Promise<string> {
+    const r = await tc.ecs.createNetworkInterface(
+      new $Ecs.CreateNetworkInterfaceRequest({
+        regionId,
+        vSwitchId,
+        securityGroupId,
+        secondaryPrivateIpAddressCount,
+      }),
+    );
+    return r.body!.networkInterfaceId!;
+  }
+  const eniStatus = async (id: string) => {
+    const d = await tc.ecs.describeNetworkInterfaces(
+      new $Ecs.DescribeNetworkInterfacesRequest({ regionId, networkInterfaceId: [id] }),
+    );
+    return d.body!.networkInterfaceSets!.networkInterfaceSet![0]?.status;
+  };
+  const remove = (networkInterfaceId: string) => runAct('deleteNetworkInterface', { networkInterfaceId });
+  const since = async () => (await tc.admin.calls()).at(-1)?.seq ?? 0;
+  const create = () => ({ instanceId: instanceIds[0], vSwitchId, securityGroupId });
+
+  it('an ENI quota used up fails step 2 for good, with its fix, and makes nothing', async () => {
+    const made = [await newEni(), await newEni()];
+    const err = await failure(runAct('createNetworkInterface', create()));
+    assert.equal(err.type, 'MaxEniCountExceeded');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /fix: .*release unused ENIs.*Quota Center/);
+    assert.deepEqual((await secondaryEnis()).sort(), [...made].sort());
+    for (const id of made) await remove(id);
+    assert.deepEqual(await secondaryEnis(), []);
+  });
+
+  it('an attach refused for its private IPs fails for good; the compensation deletes the ENI', async () => {
+    const eni = await newEni(6); // 7 private IPs; ecs.g7.large takes 6 per ENI
+    const err = await failure(
+      runAct('attachNetworkInterface', { networkInterfaceId: eni, instanceId: instanceIds[0] }),
+    );
+    assert.equal(err.type, 'InvalidOperation.Ipv4CountExceeded');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /fix: /);
+    await remove(eni);
+    assert.deepEqual(await secondaryEnis(), []);
+  });
+
+  it('a create answered without an ENI id is not taken as success: the retry calls again, one ENI is made', async () => {
+    await tc.admin.behaviours({ emptyCreates: 1 });
+    const from = await since();
+    const err = await failure(runAct('createNetworkInterface', create()));
+    assert.equal(err.type, 'NoNetworkInterfaceId');
+    assert.equal(err.nonRetryable, false);
+    const r = await runAct('createNetworkInterface', create(), 2);
+    assert.deepEqual(await secondaryEnis(), [r.networkInterfaceId]);
+    const calls = await tc.admin.calls({ action: 'CreateNetworkInterface', since: from });
+    assert.equal(calls.length, 2);
+    assert.equal(calls[0].params.ClientToken, calls[1].params.ClientToken);
+    await remove(r.networkInterfaceId);
+  });
+
+  it('step 5 issued while the ENI is still Attaching gets through on the retry; unbinding names the ENI binding', async () => {
+    const eni = await newEni();
+    const attr = await tc.ecs.describeNetworkInterfaceAttribute(
+      new $Ecs.DescribeNetworkInterfaceAttributeRequest({ regionId, networkInterfaceId: eni }),
+    );
+    const onEni = {
+      allocationId: SPARE_EIP,
+      networkInterfaceId: eni,
+      privateIpAddress: attr.body!.privateIpAddress!,
+    };
+    await tc.ecs.attachNetworkInterface(
+      new $Ecs.AttachNetworkInterfaceRequest({
+        regionId,
+        networkInterfaceId: eni,
+        instanceId: instanceIds[0],
+      }),
+    );
+    const err = await failure(runAct('associateEipToEni', onEni));
+    assert.equal(err.type, 'InvalidStatus.EniStatusNotSupport');
+    assert.equal(err.nonRetryable, false, 'transitional: the retry policy tries again');
+    await sleep(150); // the retry's backoff; the attach settles
+    await runAct('associateEipToEni', onEni, 2);
+    const from = await since();
+    await runAct('unassociateEipFromEni', onEni);
+    const [unbind] = await tc.admin.calls({ action: 'UnassociateEipAddress', since: from });
+    assert.equal(unbind.params.InstanceType, 'NetworkInterface', 'the API defaults to EcsInstance');
+
+    // An association that ends Available is requested again (a new ClientToken); one that never takes fails clearly.
+    // (Another migration's step 5: the tokens of this run were used above.)
+    await tc.admin.behaviours({ associateFallbacks: 1 });
+    const again = await since();
+    await runAct('associateEipToEni', onEni, 1, ownRun());
+    const requests = await tc.admin.calls({ action: 'AssociateEipAddress', since: again });
+    assert.equal(requests.length, 2);
+    assert.notEqual(requests[0].params.ClientToken, requests[1].params.ClientToken);
+    await runAct('unassociateEipFromEni', onEni);
+    await tc.admin.behaviours({ associateFallbacks: 100 });
+    try {
+      // A retry resuming after MAX_EIP_REQUESTS - 1 requests that did not take (their waits are not worth the time here).
+      const resumed = { apiCalls: 0, polls: 0, state: { issued: MAX_EIP_REQUESTS - 1, issuedAt: 0 } };
+      const never = await failure(runAct('associateEipToEni', onEni, 2, ownRun(), resumed));
+      assert.equal(never.type, 'EipMoveNotTakingEffect');
+      assert.equal(never.nonRetryable, true);
+      assert.match(never.message, new RegExp(`${MAX_EIP_REQUESTS} AssociateEipAddress requests`));
+    } finally {
+      await tc.admin.behaviours({ associateFallbacks: 0 });
+    }
+
+    // A detach stuck for good: re-issued a bounded number of times, then a failure that says to restart the instance.
+    await tc.admin.behaviours({ stuckDetaches: 1, stuckDetachReissues: 100 });
+    const ref = { networkInterfaceId: eni, instanceId: instanceIds[0] };
+    try {
+      await tc.ecs.detachNetworkInterface(new $Ecs.DetachNetworkInterfaceRequest({ regionId, ...ref }));
+      // A retry resuming after MAX_DETACH_REISSUES - 1 re-issues, the last one long ago: it re-issues once more.
+      const from = await since();
+      const resumed = {
+        apiCalls: 0,
+        polls: 0,
+        state: { detachIssuedAt: Date.now() - 60_000, reissued: MAX_DETACH_REISSUES - 1 },
+      };
+      const stuck = await failure(runAct('detachNetworkInterface', ref, 2, RUN, resumed));
+      assert.equal(stuck.type, 'DetachStuck');
+      assert.equal(stuck.nonRetryable, true);
+      assert.match(
+        stuck.message,
+        new RegExp(`after ${MAX_DETACH_REISSUES} re-issued detaches; restart the instance`),
+      );
+      assert.equal((await tc.admin.calls({ action: 'DetachNetworkInterface', since: from })).length, 1);
+      assert.equal(await eniStatus(eni), 'Detaching');
+    } finally {
+      await tc.admin.behaviours({ stuckDetachReissues: 0 });
+    }
+    await runAct('detachNetworkInterface', ref); // after the "restart": the next re-issue clears it
+
+    // A stuck Deleting: the delete is issued again.
+    await tc.admin.behaviours({ stuckDeletes: 1 });
+    await remove(eni);
+    assert.deepEqual(await secondaryEnis(), []);
+    const deletes = await tc.admin.calls({ action: 'DeleteNetworkInterface', since: from });
+    assert.equal(
+      deletes.filter((c) => c.status === 200).length,
+      2,
+      'issued, then issued again while Deleting',
+    );
+  });
+
+  it('the switch to pay-as-you-go pays its order (AutoPay=true): the charge type changes', async () => {
+    const from = await since();
+    const r = await runAct('switchToPostPaid', { instanceId: instanceIds[1] });
+    assert.equal(r.chargeType, 'PostPaid');
+    const [modify] = await tc.admin.calls({ action: 'ModifyInstanceChargeType', since: from });
+    assert.equal(modify.params.AutoPay, 'true');
   });
 });

@@ -31,6 +31,12 @@ describe('cloud error table', () => {
     // Families that providers keep adding one code at a time
     'OperationFailed.NetworkAclAttachmentInMiddleStatusConflict',
     'IncorrectHaVipStatus',
+    // The ENI or instance is between two states (EIP APIs), and a create answered without an id
+    'InvalidStatus.EniStatusNotSupport',
+    'InvalidStatus.EcsStatusNotSupport',
+    'InvalidOperation.Conflict',
+    'IncorrectStatus',
+    'NoNetworkInterfaceId',
   ];
   const final = [
     'InvalidEniId.NotFound',
@@ -46,6 +52,10 @@ describe('cloud error table', () => {
     'InvalidAccessKeyId.NotFound',
     'SignatureDoesNotMatch',
     'InvalidOperation.AvailabilityZoneMismatch',
+    'MaxEniCountExceeded',
+    'InvalidOperation.Ipv4CountExceeded',
+    'InvalidInstanId.NotFound',
+    'InvalidParams.NotFound',
   ];
 
   for (const code of retryable) {
@@ -58,6 +68,16 @@ describe('cloud error table', () => {
   it('judges an unknown code by its HTTP status', () => {
     assert.equal(classifyCode('Brand.NewCode', 503).retryable, true);
     assert.equal(classifyCode('Brand.NewCode', 400).retryable, false);
+  });
+
+  it("classifies Alibaba's own not-found spellings as not-found, and the ENI quotas as quotas with a fix", () => {
+    assert.equal(classifyCode('InvalidInstanId.NotFound', 404).kind, 'not-found');
+    assert.equal(classifyCode('InvalidParams.NotFound', 400).kind, 'not-found');
+    for (const code of ['MaxEniCountExceeded', 'InvalidOperation.Ipv4CountExceeded']) {
+      const c = classifyCode(code, 403);
+      assert.equal(c.kind, 'quota');
+      assert.ok(c.fix, `${code} names its fix`);
+    }
   });
 
   it('tells NotFound apart for idempotent deletes', () => {

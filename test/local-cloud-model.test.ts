@@ -254,6 +254,12 @@ describe('topology', () => {
         () => loadTopology(file),
         /instances\[0\]\.publicIpAddress: 127\.0\.0\.5 is not a public address/,
       );
+      const stopMode = defaultTopology({ instances: 1 });
+      Object.assign(stopMode.instances[0], { stoppedMode: 'StopCharging' });
+      writeFileSync(file, JSON.stringify(stopMode));
+      assert.throws(() => loadTopology(file), /instances\[0\]\.stoppedMode: only a Stopped instance/);
+      writeFileSync(file, JSON.stringify({ ...defaultTopology({ instances: 1 }), quotas: { maxEnis: -1 } }));
+      assert.throws(() => loadTopology(file), /quotas\.maxEnis/);
       writeFileSync(file, JSON.stringify(defaultTopology({ instances: 2 })));
       assert.equal(loadTopology(file).instances.length, 2);
     } finally {
@@ -294,7 +300,7 @@ describe('request parameters and routing of actions', () => {
     assert.equal(findAction('2016-04-28', 'AssociateEipAddress')?.product, 'Vpc');
     assert.equal(findAction('2016-04-28', 'AttachNetworkInterface'), undefined);
     assert.equal(findAction('2014-05-26', 'toString'), undefined);
-    assert.equal(Object.keys(ACTIONS.Ecs).length + Object.keys(ACTIONS.Vpc).length, 20);
+    assert.equal(Object.keys(ACTIONS.Ecs).length + Object.keys(ACTIONS.Vpc).length, 24);
   });
 
   it('answers InvalidRegionId.NotFound for another region and MissingParameter without one', () => {
@@ -724,7 +730,7 @@ describe('preconditions answer the documented codes', () => {
     );
     fails(
       () => vpc('AssociateEipAddress', { AllocationId: converted, InstanceId: 'i-bp1nosuchinstance0001' }),
-      'InvalidInstanceId.NotFound',
+      'InvalidInstanId.NotFound', // Alibaba's spelling [doc]
       404,
     );
     fails(
@@ -838,9 +844,14 @@ describe('ClientToken idempotency', () => {
     vpc('AssociateEipAddress', assoc); // would be IncorrectEipStatus without the token
     fails(() => vpc('AssociateEipAddress', { ...assoc, Mode: 'BINDED' }), 'IdempotentParameterMismatch', 400);
     advance(TIMINGS.associateMs);
-    vpc('UnassociateEipAddress', { AllocationId: assoc.AllocationId, ClientToken: 'u-1' });
+    const unassoc = {
+      AllocationId: assoc.AllocationId,
+      InstanceType: 'NetworkInterface',
+      ClientToken: 'u-1',
+    };
+    vpc('UnassociateEipAddress', unassoc);
     advance(TIMINGS.unassociateMs);
-    vpc('UnassociateEipAddress', { AllocationId: assoc.AllocationId, ClientToken: 'u-1' });
+    vpc('UnassociateEipAddress', unassoc);
     assert.equal(eipOf(assoc.AllocationId).Status, 'Available');
   });
 
@@ -851,6 +862,34 @@ describe('ClientToken idempotency', () => {
 });
 
 describe('behaviours switched on by the admin API', () => {
+  it('associations take associateMs plus a seeded spread: the same seed, the same durations; 0 spread, a constant', () => {
+    assert.equal(cloud.region.associateDurationMs(), TIMINGS.associateMs, 'exact timings: no spread');
+    cloud.timings = { ...cloud.timings, associateSpreadMs: 500 };
+    cloud.configure({ latencySeed: 3 });
+    const draws = Array.from({ length: 40 }, () => cloud.region.associateDurationMs());
+    cloud.configure({ latencySeed: 3 });
+    assert.deepEqual(
+      Array.from({ length: 40 }, () => cloud.region.associateDurationMs()),
+      draws,
+    );
+    assert.ok(draws.every((d) => d >= TIMINGS.associateMs / 4 && d <= TIMINGS.associateMs + 4 * 500));
+    assert.ok(new Set(draws).size > 30, 'not a constant');
+    const sorted = [...draws].sort((a, b) => a - b);
+    assert.ok(Math.abs(sorted[20] - TIMINGS.associateMs) < 400, `median near associateMs, got ${sorted[20]}`);
+    // Through the API: the association is due after the next draw.
+    cloud.configure({ latencySeed: 3 });
+    const eni = createEni();
+    vpc('AssociateEipAddress', {
+      AllocationId: 'eip-bp1spare0000000001',
+      InstanceId: eni,
+      InstanceType: 'NetworkInterface',
+    });
+    const eip = (
+      cloud.snapshot().EipAddresses as Array<{ AllocationId: string; Pending?: { At: string } }>
+    ).find((e) => e.AllocationId === 'eip-bp1spare0000000001')!;
+    assert.equal(Date.parse(eip.Pending!.At) - now, draws[0]);
+  });
+
   it('describeLagMs: a new ENI is missing from Describe* for a while, yet can be used', () => {
     cloud.configure({ describeLagMs: 1500 });
     const eni = createEni();

@@ -91,6 +91,12 @@ export async function convertNatPublicIpToEip(
   );
 }
 
+/**
+ * Accepted requests of one EIP move that may end without effect before the move fails: an association can end
+ * Available instead of InUse (TF PR #5694, "two terminal states"), and each such end is requested anew, but not forever.
+ */
+export const MAX_EIP_REQUESTS = 5;
+
 export interface EipMoveState {
   /** Requests sent so far (each with its own ClientToken, see `request`). */
   issued: number;
@@ -114,6 +120,14 @@ async function request(
   const issued = Number(x.state.issued); // `true` in a checkpoint written before requests were counted
   if (issued > 0 && Date.now() - x.state.issuedAt <= settleMs)
     return { pending: 'requested, not in effect yet' };
+  if (issued >= MAX_EIP_REQUESTS) {
+    return {
+      failed:
+        `${issued} ${action === 'associate' ? 'AssociateEipAddress' : 'UnassociateEipAddress'} requests were accepted and none took effect ` +
+        `(the EIP went back to its former state each time); check the EIP and its target in the console before running again`,
+      type: 'EipMoveNotTakingEffect',
+    };
+  }
   x.throwIfRefused();
   const n = issued + 1;
   await send(x.clientToken(n === 1 ? purpose : `${purpose}-${n}`));

@@ -176,6 +176,12 @@ function attachedElsewhere(
   return undefined;
 }
 
+/**
+ * Re-issued detaches before a stuck Detaching counts as one that persists. The DetachNetworkInterface doc: re-initiate
+ * the request; if the ENI stays Detaching, restart the instance (TF #6436: stuck for hours, re-issues did not help).
+ */
+export const MAX_DETACH_REISSUES = 3;
+
 export interface DetachState {
   /** Epoch ms of the last DetachNetworkInterface call: a detach stuck longer than the budget is issued again. */
   detachIssuedAt: number;
@@ -231,6 +237,14 @@ export async function detachNetworkInterface(
         case 'InUse':
         case 'Detaching':
           if (x.state.detachIssuedAt === 0 || Date.now() - x.state.detachIssuedAt > stuckAfterMs) {
+            if (eni.status === 'Detaching' && x.state.reissued >= MAX_DETACH_REISSUES) {
+              return {
+                failed:
+                  `ENI ${ref.networkInterfaceId} is stuck in Detaching from ${ref.instanceId} after ${x.state.reissued} re-issued detaches; ` +
+                  `restart the instance (the DetachNetworkInterface doc's advice), then detach and delete the ENI`,
+                type: 'DetachStuck',
+              };
+            }
             x.checkpoint({ reissued: x.state.reissued + (x.state.detachIssuedAt === 0 ? 0 : 1) });
             await issue();
             return { pending: `${eni.status} (detach ${x.state.reissued ? 'issued again' : 'requested'})` };
@@ -301,6 +315,11 @@ export async function deleteNetworkInterface(
           }
           return { pending: 'delete requested' };
         case 'Deleting':
+          // A delete can stick in Deleting (DeleteNetworkInterface doc); issuing it again is allowed and moves it on.
+          if (x.state.deleteIssuedAt !== 0 && Date.now() - x.state.deleteIssuedAt > stuckAfterMs) {
+            if (!(await issue())) return gone;
+            return { pending: 'Deleting (delete issued again)' };
+          }
           return { pending: 'Deleting' };
         case 'Attaching':
         case 'Detaching':

@@ -236,10 +236,13 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
       );
       const networkInterfaceId = res.body?.networkInterfaceId;
       if (!networkInterfaceId) {
+        // Documented: no ENI was made, call again. Never a success; the error table makes it a retry.
         throw new CloudApiError(
-          'BadResponse',
-          'CreateNetworkInterface returned no NetworkInterfaceId',
+          'NoNetworkInterfaceId',
+          'CreateNetworkInterface answered without a NetworkInterfaceId: no ENI was made; it is called again',
           'CreateNetworkInterface',
+          res.statusCode,
+          res.body?.requestId,
         );
       }
       return {

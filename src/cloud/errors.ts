@@ -96,6 +96,11 @@ const RULES: readonly ErrorRule[] = [
   { match: /^InvalidAccountStatus/, kind: 'denied', fix: 'settle the account (balance, overdue payments)' },
   { match: 'Account.Arrearage', kind: 'denied', fix: 'settle the overdue payment' },
   { match: 'InvalidInstance.OverduePayment', kind: 'denied', fix: 'settle the overdue payment' },
+  // CreateNetworkInterface answered 200 without an id: no ENI was made, call again (the API doc). Set by ecs.ts.
+  { match: 'NoNetworkInterfaceId', kind: 'transient' },
+  // Alibaba's own not-found spellings on AssociateEipAddress (the API doc), before the InvalidParams family below.
+  { match: 'InvalidParams.NotFound', kind: 'not-found' },
+  { match: 'InvalidInstanId.NotFound', kind: 'not-found' },
   // Requests that are wrong as sent
   { match: 'IdempotentParameterMismatch', kind: 'invalid' },
   { match: 'IdempotentFailed', kind: 'invalid' },
@@ -142,7 +147,16 @@ const RULES: readonly ErrorRule[] = [
     kind: 'quota',
     fix: "the instance type has no free ENI slot: detach an unused ENI or change the instance's type",
   },
-  { match: 'MaxEniCountExceeded', kind: 'quota', fix: 'raise the ENI quota or release unused ENIs' },
+  {
+    match: 'MaxEniCountExceeded',
+    kind: 'quota',
+    fix: "the account's ENI quota in this region is used up: release unused ENIs, or raise the quota (ECS console, Quota Center), then run the migration again",
+  },
+  {
+    match: 'InvalidOperation.Ipv4CountExceeded',
+    kind: 'quota',
+    fix: 'the ENI has more private IPv4 addresses than the instance type allows per ENI: use an ENI with fewer secondary private IPs or a larger instance type',
+  },
   { match: 'InvalidVSwitchId.IpNotEnough', kind: 'quota', fix: 'choose a vSwitch with free addresses' },
   { match: 'MaxEIPQuotaExceeded', kind: 'quota', fix: 'raise the EIP quota or release unused EIPs' },
   { match: /^QuotaExceed/, kind: 'quota' },

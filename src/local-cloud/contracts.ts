@@ -57,6 +57,21 @@ export interface ModelBehaviours {
   attachFallbackRate?: number;
   /** Besides the next n: this fraction (0..1) of all detaches sticks in Detaching until re-issued. */
   stuckDetachRate?: number;
+  /**
+   * How many re-issued detaches a stuck detach ignores before it moves again (0: the first re-issue clears it). The
+   * DetachNetworkInterface doc: re-initiate; if it persists, restart the instance.
+   */
+  stuckDetachReissues?: number;
+  /** The next n deletes stick in Deleting until DeleteNetworkInterface is issued again. */
+  stuckDeletes?: number;
+  /** The next n CreateNetworkInterface calls answer 200 without a NetworkInterfaceId: no ENI was made. */
+  emptyCreates?: number;
+  /** The next n EIP associations go Associating → Available instead of InUse. */
+  associateFallbacks?: number;
+  /** Besides the next n: this fraction (0..1) of all associations falls back to Available. */
+  associateFallbackRate?: number;
+  /** Seeds the draws of the association latency (associateSpreadMs): the same seed, the same durations. */
+  latencySeed?: number;
 }
 
 /** The behaviours in force, and how often each has fired since the cloud started (GET /_admin/behaviours). */
@@ -66,6 +81,11 @@ export interface BehaviourState extends Required<ModelBehaviours> {
     laggedEnis: number;
     attachFallbacks: number;
     stuckDetaches: number;
+    /** Re-issued detaches that a stuck detach ignored (stuckDetachReissues). */
+    ignoredDetachReissues: number;
+    stuckDeletes: number;
+    emptyCreates: number;
+    associateFallbacks: number;
   };
 }
 
@@ -79,6 +99,11 @@ export interface Timings {
   convertMs: number;
   /** A Cloud Assistant command: Pending for the first half (delivery), Running for the second, then its result. */
   commandMs: number;
+  /**
+   * The spread of association durations: each AssociateEipAddress takes associateMs (the median) plus a normal draw of
+   * this standard deviation, clipped to [associateMs / 4, associateMs + 4 × spread]; 0 makes it a constant.
+   */
+  associateSpreadMs?: number;
 }
 
 export interface CloudModel {

@@ -169,7 +169,31 @@ export const ERRORS = {
     message: 'The InstanceChargeType "{0}" is not supported for this operation.',
   },
   ReleaseTimeHaveBeenSet: { status: 400, message: 'The instance "{0}" has an automatic release time set.' },
-  InvalidPeriod: { status: 400, message: 'The specified Period "{0}" is not valid.' },
+  InvalidPeriod: { status: 400, message: 'The specified Period "{0}" is not valid. {1}' },
+  // The real cloud's rules (issue 8): quotas, conflicts between concurrent operations, Alibaba's not-found spellings.
+  MaxEniCountExceeded: {
+    status: 403,
+    message: 'The number of network interfaces in the region has reached the quota ({0}).',
+  },
+  'InvalidOperation.Ipv4CountExceeded': {
+    status: 403,
+    message:
+      'The network interface "{0}" has {1} private IPv4 addresses; the instance type "{2}" allows {3} per network interface.',
+  },
+  OperationConflict: {
+    status: 409,
+    message: 'The operation against this instance is too frequent, please try again later: {0}.',
+  },
+  TaskConflict: {
+    status: 400,
+    message: 'The resource "{0}" has a task in progress (EIP "{1}" is {2}); try again later.',
+  },
+  'InvalidStatus.EcsStatusNotSupport': {
+    status: 400,
+    message: 'The ECS instance "{0}" in status "{1}" does not support this operation.',
+  },
+  'InvalidInstanId.NotFound': { status: 404, message: 'The specified instance "{0}" does not exist.' },
+  'InvalidParams.NotFound': { status: 400, message: 'The specified {0} "{1}" is not found.' },
   'InvalidPeriod.UnitMismatch': { status: 400, message: 'The specified PeriodUnit "{0}" is not valid.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -25,6 +25,7 @@ export const FAST_TIMINGS: Timings = {
   unassociateMs: 100,
   convertMs: 150,
   commandMs: 100,
+  associateSpreadMs: 0,
 };
 
 export interface LocalCloudOptions {

@@ -41,6 +41,7 @@ export const CLOUD_ASSISTANT_V5 = 'eni-migration-0.5-cloud-assistant';
 const BIND_BACK_IMPOSSIBLE = new Set([
   'InvalidInstanceId.NotFound',
   'InvalidInstanceID.NotFound',
+  'InvalidInstanId.NotFound', // AssociateEipAddress's own spelling (the API doc)
   'InvalidAssociation.Duplicated',
   'InvalidStatus.InstanceHasBandWidth',
 ]);

@@ -25,6 +25,8 @@ const ENI_GONE = new Set([
   'InvalidEniId.NotFound',
   'InvalidInstanceId.NotFound',
   'InvalidInstanceID.NotFound',
+  'InvalidInstanId.NotFound', // AssociateEipAddress's own spelling (the API doc)
+  'InvalidParams.NotFound', // … and its other one, for a target it does not find
 ]);
 
 /**

@@ -52,7 +52,7 @@ function common(cloud: Cloud, inst: Instance) {
     RegionId: r.regionId,
     ZoneId: inst.zoneId,
     Status: inst.status,
-    StoppedMode: inst.status === 'Stopped' ? 'KeepCharging' : 'Not-applicable',
+    StoppedMode: inst.status === 'Stopped' ? (inst.stoppedMode ?? 'KeepCharging') : 'Not-applicable',
     InstanceChargeType: inst.instanceChargeType,
     InternetChargeType: inst.internetChargeType,
     InternetMaxBandwidthIn: inst.internetMaxBandwidthIn,
@@ -194,7 +194,13 @@ const describeInstances: ActionHandler = (model, params) => {
     return hasTags(inst.tags, tags);
   });
 
-  const page = pageEither(matched, params, { defaultSize: 10, tokenMin: 10, tokenMax: 100, pageMax: 100 });
+  const page = pageEither(matched, params, {
+    defaultSize: 10,
+    tokenMin: 10,
+    tokenMax: 100,
+    pageMax: 100,
+    tokenTotalCount: 'page',
+  });
   return { ...page.body, Instances: { Instance: page.items.map((i) => instanceItem(cloud, i)) } };
 };
 
@@ -297,6 +303,7 @@ const modifyInstanceChargeType: ActionHandler = (model, params) => {
     instanceChargeType: params.str('InstanceChargeType') ?? 'PrePaid',
     period: params.int('Period', 1)!,
     periodUnit: params.str('PeriodUnit') ?? 'Month',
+    autoPay: params.bool('AutoPay', true)!,
     dryRun: params.bool('DryRun', false)!,
   };
   return idempotent(cloud, 'ModifyInstanceChargeType', params, () => {

@@ -107,6 +107,8 @@ const createNetworkInterface: ActionHandler = (model, params) => {
   if (eniType !== 'Secondary')
     throw CloudError.of('InvalidParameter', 'InstanceType', 'The local cloud models Secondary ENIs only.');
 
+  // 200 without a NetworkInterfaceId: no ENI was made, nothing is remembered for the token, call again [doc].
+  if (cloud.enis.answersEmpty()) return {};
   return idempotent(cloud, 'CreateNetworkInterface', params, () => {
     const eni = cloud.enis.create({
       vSwitchId,
@@ -162,25 +164,30 @@ const describeNetworkInterfaces: ActionHandler = (model, params) => {
   };
   const serviceManaged = params.bool('ServiceManaged');
   const sg = params.str('SecurityGroupId');
-  const matched = cloud.enis
-    .visible()
-    .filter(
-      (e) =>
-        inFilter(e.networkInterfaceId, ids) &&
-        eq('InstanceId', e.instanceId ?? '') &&
-        eq('VpcId', e.vpcId) &&
-        eq('VSwitchId', e.vSwitchId) &&
-        eq('Status', e.status) &&
-        eq('Type', e.type) &&
-        eq('NetworkInterfaceName', e.networkInterfaceName) &&
-        eq('PrimaryIpAddress', e.primaryIpAddress) &&
-        (!sg || e.securityGroupIds.includes(sg)) &&
-        serviceManaged !== true &&
-        (privateIps.length === 0 ||
-          [e.primaryIpAddress, ...e.secondaryIpAddresses].some((ip) => privateIps.includes(ip))) &&
-        hasTags(e.tags, tags),
-    );
-  const page = pageEither(matched, params, { defaultSize: 10, tokenMin: 10, tokenMax: 500, pageMax: 100 });
+  const matched = cloud.enis.visible().filter(
+    (e) =>
+      inFilter(e.networkInterfaceId, ids) &&
+      eq('InstanceId', e.instanceId ?? '') &&
+      eq('VpcId', e.vpcId) &&
+      eq('VSwitchId', e.vSwitchId) &&
+      eq('Status', e.status) &&
+      eq('Type', e.type) &&
+      eq('NetworkInterfaceName', e.networkInterfaceName) &&
+      eq('PrimaryIpAddress', e.primaryIpAddress) &&
+      // The SecurityGroupId filter finds secondary ENIs only [sdk doc comment; API page].
+      (!sg || (e.type === 'Secondary' && e.securityGroupIds.includes(sg))) &&
+      serviceManaged !== true &&
+      (privateIps.length === 0 ||
+        [e.primaryIpAddress, ...e.secondaryIpAddresses].some((ip) => privateIps.includes(ip))) &&
+      hasTags(e.tags, tags),
+  );
+  const page = pageEither(matched, params, {
+    defaultSize: 10,
+    tokenMin: 10,
+    tokenMax: 500,
+    pageMax: 100,
+    tokenTotalCount: 'page',
+  });
   return {
     ...page.body,
     NetworkInterfaceSets: {

@@ -27,7 +27,12 @@ const describeSecurityGroups: ActionHandler = (model, params) => {
       (!networkType || networkType === 'vpc') &&
       tags.length === 0, // security groups carry no tags here
   );
-  const page = pageEither(matched, params, { defaultSize: 10, tokenMax: 100, pageMax: 50 });
+  const page = pageEither(matched, params, {
+    defaultSize: 10,
+    tokenMax: 100,
+    pageMax: 50,
+    tokenTotalCount: 'none',
+  });
   return {
     RegionId: r.regionId,
     ...page.body,

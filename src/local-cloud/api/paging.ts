@@ -26,8 +26,15 @@ export function pageByNumber<T>(
 
 export interface PageByToken<T> {
   items: T[];
-  body: { TotalCount: number; NextToken: string };
+  body: { TotalCount?: number; NextToken: string };
 }
+
+/**
+ * What TotalCount says under MaxResults/NextToken paging. The docs: "when NextToken is specified, TotalCount is
+ * invalid" (DescribeNetworkInterfaces), "meaningless" (DescribeInstances), not returned (DescribeSecurityGroups). So
+ * it is no count of the matches here either: `page`, the items of this page only [assumed value]; `none`, absent.
+ */
+export type TokenTotalCount = 'page' | 'none';
 
 /**
  * MaxResults/NextToken paging. As documented for DescribeInstances and DescribeNetworkInterfaces, a MaxResults
@@ -36,7 +43,7 @@ export interface PageByToken<T> {
 export function pageByToken<T>(
   all: T[],
   params: Params,
-  opts: { defaultSize: number; min?: number; max: number },
+  opts: { defaultSize: number; min?: number; max: number; totalCount?: TokenTotalCount },
 ): PageByToken<T> {
   const size = Math.min(opts.max, Math.max(opts.min ?? 1, params.int('MaxResults', opts.defaultSize)!));
   const token = params.str('NextToken');
@@ -48,12 +55,14 @@ export function pageByToken<T>(
     start = Number(m[1]);
   }
   const end = start + size;
+  const items = all.slice(start, end);
+  const nextToken = end < all.length ? Buffer.from(`offset:${end}`).toString('hex') : '';
   return {
-    items: all.slice(start, end),
-    body: {
-      TotalCount: all.length,
-      NextToken: end < all.length ? Buffer.from(`offset:${end}`).toString('hex') : '',
-    },
+    items,
+    body:
+      opts.totalCount === 'none'
+        ? { NextToken: nextToken }
+        : { TotalCount: items.length, NextToken: nextToken },
   };
 }
 
@@ -70,16 +79,27 @@ export function usesTokenPaging(params: Params): boolean {
 export function pageEither<T>(
   all: T[],
   params: Params,
-  opts: { defaultSize: number; tokenMin?: number; tokenMax: number; pageMax: number },
+  opts: {
+    defaultSize: number;
+    tokenMin?: number;
+    tokenMax: number;
+    pageMax: number;
+    tokenTotalCount: TokenTotalCount;
+  },
 ): { items: T[]; body: Record<string, number | string> } {
   if (usesTokenPaging(params))
     return pageByToken(all, params, {
       defaultSize: opts.defaultSize,
       min: opts.tokenMin,
       max: opts.tokenMax,
+      totalCount: opts.tokenTotalCount,
     });
   if (params.raw.PageNumber !== undefined || params.raw.PageSize !== undefined)
     return pageByNumber(all, params, { defaultSize: opts.defaultSize, max: opts.pageMax });
+  // Neither scheme asked for: the page-number answer (a true TotalCount), with a NextToken for token callers.
   const first = pageByToken(all, params, { defaultSize: opts.defaultSize, max: opts.tokenMax });
-  return { items: first.items, body: { ...first.body, PageNumber: 1, PageSize: opts.defaultSize } };
+  return {
+    items: first.items,
+    body: { ...first.body, TotalCount: all.length, PageNumber: 1, PageSize: opts.defaultSize },
+  };
 }

@@ -112,8 +112,8 @@ const unassociateEipAddress: ActionHandler = (model, params) => {
     instanceId: params.str('InstanceId'),
     instanceType: params.str('InstanceType'),
     privateIpAddress: params.str('PrivateIpAddress'),
+    force: params.bool('Force', false),
   };
-  params.bool('Force');
   return idempotent(cloud, 'UnassociateEipAddress', params, () => {
     cloud.eips.unassociate(input);
     return {};

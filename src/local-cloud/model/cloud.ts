@@ -11,7 +11,7 @@ import { EipOps } from './eips';
 import { EniOps } from './enis';
 import { runGuestCommand } from './guest';
 import { InstanceOps } from './instances';
-import { Region } from './region';
+import { Region, seededRandom } from './region';
 import type { Pending } from './resources';
 import { egressAddress, publicAddresses, routePublicAddress } from './routing';
 import type { Topology } from './topology';
@@ -25,6 +25,8 @@ export const DEFAULT_TIMINGS: Timings = {
   unassociateMs: 2000,
   convertMs: 1000,
   commandMs: 2000,
+  // Associations are not a constant 2 s (TF #2577: one of three parallel ones took over a minute) [assumed spread].
+  associateSpreadMs: 1000,
 };
 
 /**
@@ -79,6 +81,24 @@ export class Cloud implements CloudModel {
     };
     b.attachFallbackRate = rate(behaviours.attachFallbackRate, 'attachFallbackRate') ?? b.attachFallbackRate;
     b.stuckDetachRate = rate(behaviours.stuckDetachRate, 'stuckDetachRate') ?? b.stuckDetachRate;
+    const reissues = count(behaviours.stuckDetachReissues, 'stuckDetachReissues');
+    if (reissues !== undefined) {
+      b.stuckDetachReissues = reissues;
+      // Lowering it also reaches detaches stuck now (the operator restarted their instances).
+      for (const eni of this.region.enis.values())
+        if (eni.status === 'Detaching' && eni.stuck)
+          eni.stuck.reissuesLeft = Math.min(eni.stuck.reissuesLeft, reissues);
+    }
+    b.stuckDeletes = count(behaviours.stuckDeletes, 'stuckDeletes') ?? b.stuckDeletes;
+    b.emptyCreates = count(behaviours.emptyCreates, 'emptyCreates') ?? b.emptyCreates;
+    b.associateFallbacks = count(behaviours.associateFallbacks, 'associateFallbacks') ?? b.associateFallbacks;
+    b.associateFallbackRate =
+      rate(behaviours.associateFallbackRate, 'associateFallbackRate') ?? b.associateFallbackRate;
+    const seed = count(behaviours.latencySeed, 'latencySeed');
+    if (seed !== undefined) {
+      b.latencySeed = seed;
+      this.region.latencyRandom = seededRandom(seed);
+    }
   }
 
   behaviours(): BehaviourState {

@@ -16,6 +16,19 @@ export interface CreateNetworkInterfaceInput {
   tags?: Tag[];
 }
 
+/**
+ * One ENI change at a time per instance: an attach or detach while another ENI of the instance is Attaching or
+ * Detaching is refused with OperationConflict (409) [doc: ECS common code; tf retries it on attach and detach].
+ */
+function conflictOnInstance(enis: NetworkInterface[], instanceId: string): void {
+  const busy = enis.find((e) => e.status === 'Attaching' || (e.status === 'Detaching' && !e.stuck));
+  if (busy)
+    throw CloudError.of(
+      'OperationConflict',
+      `the network interface ${busy.networkInterfaceId} of ${instanceId} is ${busy.status}`,
+    );
+}
+
 /** Instance states in which ENIs may be attached or detached [DOC]. */
 const ENI_READY_INSTANCE = new Set(['Running', 'Stopped']);
 
@@ -59,6 +72,9 @@ export class EniOps {
       if (sg.vpcId !== vsw.vpcId)
         throw CloudError.of('InvalidOperation.VpcMismatch', `security group ${sgId}`, vsw.vpcId);
     }
+    // The account's ENI quota in the region [doc: CreateNetworkInterface; the value: topology quotas.maxEnis].
+    if (r.secondaryEniCount() >= r.quotas.maxEnis)
+      throw CloudError.of('MaxEniCountExceeded', String(r.quotas.maxEnis));
     const used = r.usedIps(vsw.vSwitchId);
     const claim = (ip: string, field: string) => {
       if (!isIpv4(ip)) throw CloudError.of('InvalidParameter', field, `"${ip}" is not an IPv4 address.`);
@@ -118,11 +134,24 @@ export class EniOps {
       throw CloudError.of('InvalidOperation.VpcMismatch', `network interface ${eniId}`, inst.vpcId);
     if (eni.zoneId !== inst.zoneId)
       throw CloudError.of('InvalidOperation.AvailabilityZoneMismatch', eni.zoneId, inst.zoneId);
-    const limit = r.instanceTypes.get(inst.instanceType)?.eniQuantity ?? 1;
+    const type = r.instanceTypes.get(inst.instanceType);
+    const limit = type?.eniQuantity ?? 1;
     const attached = r.enisOf(instanceId);
     // EniQuantity counts the primary ENI [DOC: DescribeInstanceTypes].
     if (attached.length + 1 > limit)
       throw CloudError.of('EniPerInstanceLimitExceeded', inst.instanceType, String(limit));
+    // The instance type caps the private IPs of each ENI [DOC: AttachNetworkInterface; terway ErrIPv4CountExceeded].
+    const ips = 1 + eni.secondaryIpAddresses.length;
+    const ipLimit = type?.eniPrivateIpAddressQuantity ?? Infinity;
+    if (ips > ipLimit)
+      throw CloudError.of(
+        'InvalidOperation.Ipv4CountExceeded',
+        eniId,
+        String(ips),
+        inst.instanceType,
+        String(ipLimit),
+      );
+    conflictOnInstance(r.enisOf(instanceId), instanceId);
 
     const indexes = new Set(attached.map((e) => e.deviceIndex));
     let deviceIndex = 1;
@@ -154,14 +183,23 @@ export class EniOps {
       throw CloudError.of('InvalidOperation.InvalidEcsState', 'Running, Stopped', inst.status);
 
     if (eni.status === 'Detaching') {
-      // A re-issued detach unsticks a stuck one [DOC: "re-initiate the request"]; an ongoing one just continues.
+      // A re-issued detach unsticks a stuck one [DOC: "re-initiate the request"], unless it is one that persists
+      // (stuckDetachReissues; the doc: "if it persists, restart the instance"); an ongoing one just continues.
+      if (eni.stuck && eni.stuck.reissuesLeft > 0) {
+        eni.stuck.reissuesLeft--;
+        r.fired.ignoredDetachReissues++;
+        return;
+      }
+      eni.stuck = undefined;
       if (!eni.pending) eni.pending = { to: 'Available', at: r.now() + r.timings.detachMs };
       return;
     }
+    conflictOnInstance(r.enisOf(instanceId), instanceId);
     const sticks = r.behaviours.stuckDetaches > 0 || r.random() < r.behaviours.stuckDetachRate;
     if (r.behaviours.stuckDetaches > 0) r.behaviours.stuckDetaches--;
     if (sticks) r.fired.stuckDetaches++;
     eni.status = 'Detaching';
+    eni.stuck = sticks ? { reissuesLeft: r.behaviours.stuckDetachReissues } : undefined;
     eni.pending = sticks ? undefined : { to: 'Available', at: r.now() + r.timings.detachMs };
   }
 
@@ -169,7 +207,14 @@ export class EniOps {
     const r = this.r;
     const eni = this.get(eniId);
     if (eni.type === 'Primary') throw CloudError.of('InvalidOperation.InvalidEniType', eniId, eni.type);
-    if (eni.status === 'Deleting') return; // re-issuing a delete is allowed [DOC]
+    if (eni.status === 'Deleting') {
+      // Re-issuing a delete is allowed [DOC], and moves a stuck one on.
+      if (eni.stuck) {
+        eni.stuck = undefined;
+        eni.pending = { to: 'Deleted', at: r.now() + r.timings.deleteMs };
+      }
+      return;
+    }
     if (eni.status !== 'Available')
       throw CloudError.of('InvalidOperation.InvalidEniState', 'Available', eni.status);
     const eip = r.eipOfEni(eniId);
@@ -179,8 +224,26 @@ export class EniOps {
         'OperationDenied',
         `The network interface ${eniId} still has the EIP ${eip.allocationId} associated.`,
       );
+    const sticks = r.behaviours.stuckDeletes > 0;
+    if (sticks) {
+      r.behaviours.stuckDeletes--;
+      r.fired.stuckDeletes++;
+    }
     eni.status = 'Deleting';
-    eni.pending = { to: 'Deleted', at: r.now() + r.timings.deleteMs };
+    eni.stuck = sticks ? { reissuesLeft: 0 } : undefined;
+    eni.pending = sticks ? undefined : { to: 'Deleted', at: r.now() + r.timings.deleteMs };
+  }
+
+  /**
+   * CreateNetworkInterface answering 200 with no NetworkInterfaceId (admin behaviour emptyCreates): no ENI was made and
+   * the caller is to call again [DOC: CreateNetworkInterface, 2024-2026]. True when this call is one of those.
+   */
+  answersEmpty(): boolean {
+    const b = this.r.behaviours;
+    if (b.emptyCreates <= 0) return false;
+    b.emptyCreates--;
+    this.r.fired.emptyCreates++;
+    return true;
   }
 
   private settle(now: number): void {

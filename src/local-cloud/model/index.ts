@@ -12,5 +12,7 @@ export function createCloudModel(opts: {
   timings?: Partial<Timings>;
   clock?: () => number;
 }): Cloud {
-  return new Cloud(opts.topology, { ...DEFAULT_TIMINGS, ...opts.timings }, opts.clock ?? Date.now);
+  // Timings that set associateMs without a spread mean that duration exactly (tests, rehearsals with their own clock).
+  const exact = opts.timings?.associateMs !== undefined ? { associateSpreadMs: 0 } : {};
+  return new Cloud(opts.topology, { ...DEFAULT_TIMINGS, ...exact, ...opts.timings }, opts.clock ?? Date.now);
 }

@@ -10,7 +10,23 @@ export interface ModifyChargeTypeInput {
   instanceChargeType: string;
   period: number;
   periodUnit: string;
+  /** false: the order is created but not paid, and nothing changes until someone pays it [doc]. */
+  autoPay: boolean;
   dryRun: boolean;
+}
+
+/**
+ * Subscription periods ModifyInstanceChargeType takes [doc: the API page; OOS ACS::ECS::ModifyInstanceChargeType]:
+ * months 1–9, 12, 24, 36, 48, 60 in China regions, 1–9 and 12 elsewhere; weeks 1–4 and years 1–5 on the China site only.
+ */
+function allowedPeriods(regionId: string, unit: string): number[] | undefined {
+  const china = regionId.startsWith('cn-');
+  const months = [1, 2, 3, 4, 5, 6, 7, 8, 9, 12, ...(china ? [24, 36, 48, 60] : [])];
+  if (unit === 'Month') return months;
+  if (!china) return undefined;
+  if (unit === 'Week') return [1, 2, 3, 4];
+  if (unit === 'Year') return [1, 2, 3, 4, 5];
+  return undefined;
 }
 
 export interface ModifyChargeTypeResult {
@@ -48,9 +64,11 @@ export class InstanceOps {
       const e = CloudError.of('IncorrectInstanceStatus', instanceId, inst.status);
       throw new CloudError(e.code, 403, e.message);
     }
-    const bound = [...r.eips.values()].find(
-      (e) => e.binding?.instanceType === 'EcsInstance' && e.binding.instanceId === instanceId,
-    );
+    const primaryIp = r.enis.get(inst.primaryNetworkInterfaceId)?.primaryIpAddress;
+    const bound =
+      [...r.eips.values()].find(
+        (e) => e.binding?.instanceType === 'EcsInstance' && e.binding.instanceId === instanceId,
+      ) ?? (primaryIp ? r.eipOfEni(inst.primaryNetworkInterfaceId, primaryIp) : undefined);
     if (bound)
       throw CloudError.of(
         'OperationDenied',
@@ -93,11 +111,11 @@ export class InstanceOps {
     if (target !== 'PrePaid' && target !== 'PostPaid')
       throw CloudError.of('InvalidInstanceChargeType.ValueNotSupported', input.instanceChargeType);
     const periodUnit = input.periodUnit;
-    const maxPeriod: Record<string, number> = { Week: 4, Month: 60, Year: 5 };
     if (target === 'PrePaid') {
-      if (!(periodUnit in maxPeriod)) throw CloudError.of('InvalidPeriod.UnitMismatch', periodUnit);
-      if (!Number.isInteger(input.period) || input.period < 1 || input.period > maxPeriod[periodUnit])
-        throw CloudError.of('InvalidPeriod', String(input.period));
+      const periods = allowedPeriods(r.regionId, periodUnit);
+      if (!periods) throw CloudError.of('InvalidPeriod.UnitMismatch', periodUnit);
+      if (!periods.includes(input.period))
+        throw CloudError.of('InvalidPeriod', String(input.period), `Valid values: ${periods.join(', ')}.`);
     }
     const instances = input.instanceIds.map((id) => this.get(id));
     for (const inst of instances) {
@@ -109,6 +127,8 @@ export class InstanceOps {
         throw CloudError.of('ReleaseTimeHaveBeenSet', inst.instanceId);
     }
     if (input.dryRun) throw CloudError.of('DryRunOperation');
+    // An unpaid order changes nothing: the charge type stays until the order is paid in the console [doc].
+    if (!input.autoPay) return { orderId: r.ids.orderId(), fees: [] };
     const now = r.now();
     for (const inst of instances) {
       inst.instanceChargeType = target;

@@ -18,6 +18,24 @@ import type { Topology } from './topology';
 const DAY = 24 * 3600 * 1000;
 
 /**
+ * Account quotas when the topology sets none. The ENI quota is per account and region, its value shown in the console
+ * (CreateNetworkInterface doc; the 2021 doc said 100): 1000 here, so that a 200-instance rehearsal fits.
+ */
+export const DEFAULT_QUOTAS: Required<NonNullable<Topology['quotas']>> = { maxEnis: 1000 };
+
+/** A small deterministic PRNG (mulberry32): the same seed gives the same sequence. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
  * The whole state of one region, built from a Topology. The families of operations (enis.ts, eips.ts,
  * instances.ts) work on it; transitions are settled lazily against the clock by `settle()`.
  */
@@ -41,11 +59,29 @@ export class Region {
     stuckDetaches: 0,
     attachFallbackRate: 0,
     stuckDetachRate: 0,
+    stuckDetachReissues: 0,
+    stuckDeletes: 0,
+    emptyCreates: 0,
+    associateFallbacks: 0,
+    associateFallbackRate: 0,
+    latencySeed: 1,
   };
   /** How often each behaviour has fired. */
-  readonly fired: BehaviourState['fired'] = { laggedEnis: 0, attachFallbacks: 0, stuckDetaches: 0 };
+  readonly fired: BehaviourState['fired'] = {
+    laggedEnis: 0,
+    attachFallbacks: 0,
+    stuckDetaches: 0,
+    ignoredDetachReissues: 0,
+    stuckDeletes: 0,
+    emptyCreates: 0,
+    associateFallbacks: 0,
+  };
   /** Draws for the rate behaviours (tests may replace it). */
   random: () => number = Math.random;
+  /** Draws for transition durations: seeded (latencySeed), so a rehearsal's timings can be replayed. */
+  latencyRandom: () => number = seededRandom(1);
+  /** Account quotas of the region (topology `quotas`). */
+  readonly quotas: Required<NonNullable<Topology['quotas']>>;
   /** Installed by the operation families: applies due transitions. */
   readonly settlers: Array<(now: number) => void> = [];
 
@@ -55,6 +91,7 @@ export class Region {
     readonly clock: () => number,
   ) {
     this.regionId = topology.regionId;
+    this.quotas = { ...DEFAULT_QUOTAS, ...topology.quotas };
     this.ids = new IdFactory(`runtime:${topology.regionId}`, (id) => this.idTaken(id));
     const start = clock();
     // Resources of the topology predate the cloud's start, as they would in a real account.
@@ -145,7 +182,9 @@ export class Region {
         internetChargeType: t.internetChargeType ?? 'PayByTraffic',
         internetMaxBandwidthOut: bandwidth,
         internetMaxBandwidthIn: 100,
-        publicIpAddress: t.publicIpAddress,
+        // Economical mode releases the static public IP when the instance stops [doc: economical mode].
+        publicIpAddress: t.stoppedMode === 'StopCharging' ? undefined : t.publicIpAddress,
+        stoppedMode: t.stoppedMode,
         primaryNetworkInterfaceId: eniId,
         securityGroupIds: [...t.securityGroupIds],
         creationTime: created,
@@ -189,6 +228,27 @@ export class Region {
 
   now(): number {
     return this.clock();
+  }
+
+  /**
+   * How long this association takes: the median associateMs plus a normal draw of associateSpreadMs, clipped so a
+   * draw is never absurdly fast nor slow (TF #2577 saw one of three parallel associations take over a minute).
+   */
+  associateDurationMs(): number {
+    const median = this.timings.associateMs;
+    const spread = this.timings.associateSpreadMs ?? 0;
+    if (spread <= 0) return median;
+    // Box-Muller: a standard normal draw from two uniform ones.
+    const u = Math.max(this.latencyRandom(), Number.EPSILON);
+    const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.latencyRandom());
+    return Math.round(Math.min(median + 4 * spread, Math.max(median / 4, median + spread * z)));
+  }
+
+  /** Secondary ENIs that count against the region's ENI quota. */
+  secondaryEniCount(): number {
+    let n = 0;
+    for (const e of this.enis.values()) if (e.type === 'Secondary') n++;
+    return n;
   }
 
   /** Applies every transition whose time has come. Called first by every read and every write. */

@@ -87,6 +87,8 @@ export interface Instance {
   internetMaxBandwidthIn: number;
   /** The static ("NAT") public IP, until ConvertNatPublicIpToEip turns it into an EIP. */
   publicIpAddress?: string;
+  /** A Stopped instance's stop mode; StopCharging (economical mode) has released the static public IP. */
+  stoppedMode?: 'KeepCharging' | 'StopCharging';
   primaryNetworkInterfaceId: string;
   securityGroupIds: string[];
   creationTime: number;
@@ -123,6 +125,8 @@ export interface NetworkInterface {
   tags: Tag[];
   /** The guest OS answers traffic arriving on this NIC (policy routing set up); primary NICs always do. */
   guestConfigured: boolean;
+  /** A stuck detach or delete: no transition runs until the call is re-issued (`reissuesLeft` more times). */
+  stuck?: { reissuesLeft: number };
 }
 
 export interface EipBinding {

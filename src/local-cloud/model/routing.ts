@@ -45,7 +45,11 @@ export function routePublicAddress(r: Region, ip: string): PublicRoute | undefin
     const inst = r.instances.get(eni.instanceId);
     // Without policy routing in the guest the replies leave through eth0 and the connection never completes.
     if (inst?.status !== 'Running' || !eni.guestConfigured) return undefined;
-    return { instanceId: inst.instanceId, publicIp: ip, via: 'eip-secondary-eni' };
+    return {
+      instanceId: inst.instanceId,
+      publicIp: ip,
+      via: eni.type === 'Primary' ? 'eip-primary' : 'eip-secondary-eni',
+    };
   }
   return undefined;
 }
@@ -61,7 +65,11 @@ export function egressAddress(r: Region, instanceId: string): string | undefined
   if (inst.publicIpAddress) return inst.publicIpAddress;
   const eip = r.eipOfInstance(instanceId);
   if (eip) return eip.ipAddress;
-  return snatIp(r, inst.vpcId, inst.vSwitchId, r.enis.get(inst.primaryNetworkInterfaceId)?.primaryIpAddress);
+  const primaryIp = r.enis.get(inst.primaryNetworkInterfaceId)?.primaryIpAddress;
+  // A NAT-mode EIP on the primary ENI's primary IP is that NIC's public address too.
+  const onPrimary = primaryIp ? r.eipOfEni(inst.primaryNetworkInterfaceId, primaryIp) : undefined;
+  if (onPrimary && inEffect(onPrimary)) return onPrimary.ipAddress;
+  return snatIp(r, inst.vpcId, inst.vSwitchId, primaryIp);
 }
 
 /** The SNAT IP for traffic from `privateIp` in a vSwitch, if an SNAT entry covers it. */

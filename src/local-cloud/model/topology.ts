@@ -40,8 +40,11 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  *     "tags"?: [{ "key": "env", "value": "prod" }],
  *     "cloudAssistant"?: "running" | "stopped" | "not-installed"      // the agent; default running
  *   }],
- *   "eips"?: [{ "allocationId": "eip-bp1…", "ipAddress": "47.96.1.2", "bandwidth"?: 5 }]   // unbound (Available) EIPs
+ *   "eips"?: [{ "allocationId": "eip-bp1…", "ipAddress": "47.96.1.2", "bandwidth"?: 5 }],  // unbound (Available) EIPs
+ *   "quotas"?: { "maxEnis"?: 1000 }   // secondary ENIs per account in the region (MaxEniCountExceeded past it)
  * }
+ * An instance may also carry "stoppedMode"?: "KeepCharging" | "StopCharging" (Stopped only; StopCharging, the
+ * economical mode, PostPaid only): a StopCharging instance has released its static public IP, so it shows none.
  */
 
 const id = (prefix: string) =>
@@ -169,10 +172,15 @@ const topologySchema = z
           primaryNetworkInterfaceId: id('eni').optional(),
           tags: z.array(tag).optional(),
           cloudAssistant: z.enum(['running', 'stopped', 'not-installed']).optional(),
+          stoppedMode: z.enum(['KeepCharging', 'StopCharging']).optional(),
         })
         .strict(),
     ),
     eips: z.array(eipSchema).optional(),
+    quotas: z
+      .object({ maxEnis: z.number().int().min(0).optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -306,6 +314,13 @@ export function validateTopology(value: unknown, source = 'topology'): Topology 
       fail(`${at}.internetMaxBandwidthOut`, 'an instance with a public IP needs a bandwidth above 0');
     if ((inst.expiredTime || inst.expiresInHours) && inst.instanceChargeType !== 'PrePaid')
       fail(`${at}.expiredTime`, 'only PrePaid instances expire');
+    if (inst.stoppedMode && inst.status !== 'Stopped')
+      fail(`${at}.stoppedMode`, 'only a Stopped instance has a stop mode (set status to Stopped)');
+    if (inst.stoppedMode === 'StopCharging' && inst.instanceChargeType === 'PrePaid')
+      fail(
+        `${at}.stoppedMode`,
+        'economical mode (StopCharging) is for pay-as-you-go (PostPaid) instances only',
+      );
     if (inst.expiredTime && inst.expiresInHours)
       fail(`${at}.expiresInHours`, 'give expiredTime or expiresInHours, not both');
   });

@@ -38,15 +38,25 @@
  * DELETE /_admin/rate-limits      Back to the start-up limits. -> 200 the same shape
  *
  * POST   /_admin/behaviours       {"describeLagMs": <ms>?, "attachFallbacks": <n>?, "stuckDetaches": <n>?,
- *                                  "attachFallbackRate": <0..1>?, "stuckDetachRate": <0..1>?}
+ *                                  "attachFallbackRate": <0..1>?, "stuckDetachRate": <0..1>?,
+ *                                  "stuckDetachReissues": <n>?, "stuckDeletes": <n>?, "emptyCreates": <n>?,
+ *                                  "associateFallbacks": <n>?, "associateFallbackRate": <0..1>?, "latencySeed": <n>?}
  *                                 -> model.configure(body): a new ENI missing from Describe* for describeLagMs; the
  *                                 next n attaches fall back to Available; the next n detaches stick in Detaching
- *                                 until re-issued; the rates do the same to that fraction of all attaches / detaches.
+ *                                 until re-issued; the rates do the same to that fraction of all attaches / detaches;
+ *                                 a stuck detach ignores stuckDetachReissues re-issues before it moves; the next n
+ *                                 deletes stick in Deleting until re-issued; the next n creates answer 200 without a
+ *                                 NetworkInterfaceId (no ENI made); the next n (or that fraction of) associations
+ *                                 end Available; latencySeed reseeds the association durations' draws.
  *                                 -> 200 {"configured": body}
  * GET    /_admin/behaviours       -> 200 {describeLagMs, attachFallbacks, stuckDetaches, attachFallbackRate,
- *                                 stuckDetachRate, "fired": {laggedEnis, attachFallbacks, stuckDetaches}}
+ *                                 stuckDetachRate, stuckDetachReissues, stuckDeletes, emptyCreates,
+ *                                 associateFallbacks, associateFallbackRate, latencySeed, "fired": {laggedEnis,
+ *                                 attachFallbacks, stuckDetaches, ignoredDetachReissues, stuckDeletes, emptyCreates,
+ *                                 associateFallbacks}}
  *
- * GET    /_admin/timings          -> 200 {attachMs, detachMs, deleteMs, associateMs, unassociateMs, convertMs, commandMs}
+ * GET    /_admin/timings          -> 200 {attachMs, detachMs, deleteMs, associateMs, unassociateMs, convertMs,
+ *                                 commandMs, associateSpreadMs}
  * POST   /_admin/timings          Any subset of those keys (ms >= 0), merged into the model's timings.
  *                                 -> 200 the resulting timings
  *
@@ -88,6 +98,12 @@ const BehavioursInput = z
     stuckDetaches: count.optional(),
     attachFallbackRate: fraction.optional(),
     stuckDetachRate: fraction.optional(),
+    stuckDetachReissues: count.optional(),
+    stuckDeletes: count.optional(),
+    emptyCreates: count.optional(),
+    associateFallbacks: count.optional(),
+    associateFallbackRate: fraction.optional(),
+    latencySeed: count.optional(),
   })
   .strict() satisfies z.ZodType<ModelBehaviours>;
 
@@ -101,6 +117,7 @@ const TimingsInput = z
     unassociateMs: ms.optional(),
     convertMs: ms.optional(),
     commandMs: ms.optional(),
+    associateSpreadMs: ms.optional(),
   })
   .strict() satisfies z.ZodType<Partial<Timings>>;
 
