@@ -48,8 +48,12 @@ const RULES: readonly ErrorRule[] = [
   { match: 'InvalidOperation.Conflict', kind: 'transient' },
   { match: 'TaskConflict', kind: 'transient' },
   { match: 'VPC_TASK_CONFLICT', kind: 'transient' },
+  // A ClientToken still being processed: the same request, same token, later (docs/architecture.md, ClientTokens).
   { match: 'LastTokenProcessing', kind: 'transient' },
   { match: 'OperationFailed.LastTokenProcessing', kind: 'transient' },
+  { match: 'IdempotentProcessing', kind: 'transient' },
+  // The token's earlier call failed: terway draws a new token and tries again; so does the product (Execution).
+  { match: 'IdempotentFailed', kind: 'transient' },
   { match: 'OperationFailed.EcsMigrating', kind: 'transient' },
   // Transitional states: the resource will settle
   { match: 'IncorrectStatus', kind: 'transitional' },
@@ -62,6 +66,12 @@ const RULES: readonly ErrorRule[] = [
   { match: 'InvalidOperation.HasMemberEniAttached', kind: 'transitional' },
   { match: 'InvalidStatus.EniStatusNotSupport', kind: 'transitional' },
   { match: 'InvalidStatus.EcsStatusNotSupport', kind: 'transitional' },
+  { match: 'IncorrectStatus.NatGateway', kind: 'transitional' },
+  // Terraform retries these on (un)associating an EIP: the instance's bandwidth or a NAT entry is still going away.
+  { match: 'InvalidStatus.InstanceHasBandWidth', kind: 'transitional' },
+  { match: 'InvalidStatus.NotAllow', kind: 'transitional' },
+  { match: 'InvalidStatus.SnatOrDnat', kind: 'transitional' },
+  { match: 'InvalidIpStatus.HasBeenUsedByForwardEntry', kind: 'transitional' },
   // Credentials, signatures, permissions
   {
     match: 'InvalidAccessKeyId.NotFound',
@@ -98,7 +108,6 @@ const RULES: readonly ErrorRule[] = [
   { match: 'InvalidInstance.OverduePayment', kind: 'denied', fix: 'settle the overdue payment' },
   // Requests that are wrong as sent
   { match: 'IdempotentParameterMismatch', kind: 'invalid' },
-  { match: 'IdempotentFailed', kind: 'invalid' },
   { match: /^MissingParameter/, kind: 'invalid' },
   { match: /^InvalidParameter/, kind: 'invalid' },
   { match: /^InvalidParams/, kind: 'invalid' },
@@ -114,6 +123,11 @@ const RULES: readonly ErrorRule[] = [
   { match: 'MaxEniCountExceeded', kind: 'quota', fix: 'raise the ENI quota or release unused ENIs' },
   { match: 'InvalidVSwitchId.IpNotEnough', kind: 'quota', fix: 'choose a vSwitch with free addresses' },
   { match: 'MaxEIPQuotaExceeded', kind: 'quota', fix: 'raise the EIP quota or release unused EIPs' },
+  {
+    match: 'InvalidOperation.Ipv4CountExceeded',
+    kind: 'quota',
+    fix: 'the instance type allows fewer private IPs per ENI: remove secondary private IPs from the ENI',
+  },
   { match: /^QuotaExceed/, kind: 'quota' },
   { match: /LimitExceed/, kind: 'quota' },
   // Not found

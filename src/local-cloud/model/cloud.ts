@@ -6,6 +6,7 @@ import type {
   PublicRoute,
   Timings,
 } from '../contracts';
+import type { CloudError } from '../errors';
 import { EipOps } from './eips';
 import { EniOps } from './enis';
 import { runGuestCommand } from './guest';
@@ -75,10 +76,24 @@ export class Cloud implements CloudModel {
     };
     b.attachFallbackRate = rate(behaviours.attachFallbackRate, 'attachFallbackRate') ?? b.attachFallbackRate;
     b.stuckDetachRate = rate(behaviours.stuckDetachRate, 'stuckDetachRate') ?? b.stuckDetachRate;
+    this.region.clientTokens.configure({
+      clientTokenAfterFailure: behaviours.clientTokenAfterFailure,
+      clientTokenProcessingMs: count(behaviours.clientTokenProcessingMs, 'clientTokenProcessingMs'),
+    });
+  }
+
+  clientTokenFailed(action: string, params: Record<string, string>, error: CloudError): void {
+    this.region.clientTokens.failed(action, params, error);
   }
 
   behaviours(): BehaviourState {
-    return { ...this.region.behaviours, fired: { ...this.region.fired } };
+    const tokens = this.region.clientTokens;
+    return {
+      ...this.region.behaviours,
+      clientTokenAfterFailure: tokens.afterFailure,
+      clientTokenProcessingMs: tokens.processingMs,
+      fired: { ...this.region.fired },
+    };
   }
 
   publicAddresses(): string[] {
