@@ -179,6 +179,28 @@ export function isThrottling(err: CloudApiError): boolean {
   return /Throttling/.test(err.code) || err.retryAfterMs !== undefined;
 }
 
+/** The cloud has the request but has not finished it: its outcome is not known yet, and its ClientToken stays. */
+const TOKEN_IN_PROGRESS = new Set([
+  'LastTokenProcessing',
+  'OperationFailed.LastTokenProcessing',
+  'IdempotentProcessing',
+]);
+
+/**
+ * The cloud answered the request with a failure, so its ClientToken is spent: a retry with the same token gets the same
+ * failure again (ECS "How to ensure idempotence": a retry that got a 4xx fails), or `IdempotentFailed` (terway then
+ * draws a new token). A retry needs a new token. Not spent when the outcome is unknown (no answer, a timeout, a reset,
+ * a 5xx, the token still processing) nor when the call was throttled (never processed): the retry sends the same token,
+ * so that a request that did take effect is not made twice. A token used with other parameters
+ * (IdempotentParameterMismatch) is not spent either: its first request may have taken effect, and a new token could
+ * make the resource twice.
+ */
+export function tokenSpent(err: CloudApiError): boolean {
+  if (err.code === 'IdempotentFailed') return true;
+  if (err.statusCode === undefined || err.statusCode < 400 || err.statusCode >= 500) return false;
+  return !isThrottling(err) && !TOKEN_IN_PROGRESS.has(err.code) && err.code !== 'IdempotentParameterMismatch';
+}
+
 /** Transport failures: the request may or may not have reached the cloud. Always worth another attempt. */
 const TRANSPORT_CODES = new Set([
   'ECONNREFUSED',
