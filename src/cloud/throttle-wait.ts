@@ -27,7 +27,7 @@ const JITTER = 0.1;
 /** How long a throttled call waits before it is sent again: what the cloud asked, else until the next window. */
 export function throttleWaitMs(err: CloudApiError, now = Date.now(), random = Math.random): number {
   const asked = err.retryAfterMs ?? THROTTLING_WINDOW_MS - (now % THROTTLING_WINDOW_MS);
-  return Math.ceil(asked * (1 + JITTER * random()));
+  return Math.ceil(asked + asked * JITTER * random());
 }
 
 /** Milliseconds left in the running attempt: its start-to-close and the activity's schedule-to-close, whichever ends first. */
