@@ -439,6 +439,9 @@ describe("activities under the real cloud's rules", () => {
   });
 
   /** Runs one activity as attempt `attempt` of a fresh mock context. */
+  // The last heartbeat of the previous run of an activity: Temporal hands it to the next attempt, which finds the
+  // ClientToken generation there (a token the cloud answered with a failure is not sent again).
+  let lastBeat: unknown;
   function runAct<K extends keyof Activities>(
     name: K,
     input: Parameters<Activities[K]>[0],
@@ -446,10 +449,10 @@ describe("activities under the real cloud's rules", () => {
     run = RUN,
     heartbeatDetails?: unknown,
   ): Promise<Awaited<ReturnType<Activities[K]>>> {
-    return new MockActivityEnvironment({ workflowExecution: run, attempt, heartbeatDetails } as never).run(
-      acts[name] as (i: typeof input) => Promise<Awaited<ReturnType<Activities[K]>>>,
-      input,
-    );
+    lastBeat = undefined;
+    const env = new MockActivityEnvironment({ workflowExecution: run, attempt, heartbeatDetails } as never);
+    env.on('heartbeat', (d: unknown) => (lastBeat = d));
+    return env.run(acts[name] as (i: typeof input) => Promise<Awaited<ReturnType<Activities[K]>>>, input);
   }
   async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
     const err = await p.then(
@@ -512,10 +515,11 @@ describe("activities under the real cloud's rules", () => {
   it('a create answered without an ENI id is not taken as success: the retry calls again, one ENI is made', async () => {
     await tc.admin.behaviours({ emptyCreates: 1 });
     const from = await since();
-    const err = await failure(runAct('createNetworkInterface', create()));
+    const run = ownRun(); // the first test's create was answered MaxEniCountExceeded: that token is spent
+    const err = await failure(runAct('createNetworkInterface', create(), 1, run));
     assert.equal(err.type, 'NoNetworkInterfaceId');
     assert.equal(err.nonRetryable, false);
-    const r = await runAct('createNetworkInterface', create(), 2);
+    const r = await runAct('createNetworkInterface', create(), 2, run, lastBeat);
     assert.deepEqual(await secondaryEnis(), [r.networkInterfaceId]);
     const calls = await tc.admin.calls({ action: 'CreateNetworkInterface', since: from });
     assert.equal(calls.length, 2);
@@ -544,7 +548,7 @@ describe("activities under the real cloud's rules", () => {
     assert.equal(err.type, 'InvalidStatus.EniStatusNotSupport');
     assert.equal(err.nonRetryable, false, 'transitional: the retry policy tries again');
     await sleep(150); // the retry's backoff; the attach settles
-    await runAct('associateEipToEni', onEni, 2);
+    await runAct('associateEipToEni', onEni, 2, RUN, lastBeat);
     const from = await since();
     await runAct('unassociateEipFromEni', onEni);
     const [unbind] = await tc.admin.calls({ action: 'UnassociateEipAddress', since: from });

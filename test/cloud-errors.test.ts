@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClientError, ServerError, ThrottlingError } from '@alicloud/openapi-core';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Context } from '@temporalio/activity';
 import { parseEndpoint } from '../src/cloud/clients';
+import { attemptTimeLeftMs, throttleWaitMs, waitBeforeResend } from '../src/cloud/throttle-wait';
 import {
   classifyCode,
   CloudApiError,
   fromSdkError,
   isNotFound,
+  tokenSpent,
   toApplicationFailure,
 } from '../src/cloud/errors';
 
@@ -185,5 +188,66 @@ describe('endpoints', () => {
   });
   it('leaves an unset endpoint to the SDK (the regional one)', () => {
     assert.deepEqual(parseEndpoint(undefined), {});
+  });
+});
+
+describe('ClientTokens and throttled waits', () => {
+  const answered = (code: string, statusCode?: number, retryAfterMs?: number) =>
+    new CloudApiError(code, `${code}`, 'CreateNetworkInterface', statusCode, undefined, retryAfterMs);
+
+  it('a failure the cloud answered spends the token; an unknown outcome, throttling or a token in progress does not', () => {
+    for (const [code, status] of [
+      ['OperationConflict', 409],
+      ['Operation.Conflict', 403],
+      ['IncorrectEipStatus', 400],
+      ['InvalidVSwitchId.IpNotEnough', 403],
+      ['IdempotentFailed', 400],
+    ] as const)
+      assert.equal(tokenSpent(answered(code, status)), true, code);
+    for (const [code, status] of [
+      ['InternalError', 500],
+      ['ServiceUnavailable', 503],
+      ['Throttling', 400],
+      ['Throttling.User', 400],
+      ['LastTokenProcessing', 403],
+      ['IdempotentProcessing', 403],
+      ['IdempotentParameterMismatch', 400],
+      ['ECONNRESET', undefined],
+      ['RequestTimeout', undefined],
+    ] as const)
+      assert.equal(tokenSpent(answered(code, status)), false, code);
+  });
+
+  it('a throttled call waits the retry-after, else until the next minute, and only when the wait fits in the attempt', () => {
+    const jitterless = () => 0;
+    assert.equal(throttleWaitMs(answered('Throttling', 400, 1500), 0, jitterless), 1500);
+    assert.equal(
+      throttleWaitMs(answered('Throttling', 400, 1500), 0, () => 1),
+      1650,
+      'at most 10% later',
+    );
+    assert.equal(throttleWaitMs(answered('Throttling', 400), 125_000, jitterless), 55_000, 'the next minute');
+    const now = Date.now();
+    const info = (startToCloseMs: number, startedMsAgo: number) =>
+      ({
+        startToCloseTimeoutMs: startToCloseMs,
+        currentAttemptScheduledTimestampMs: now - startedMsAgo,
+        scheduleToCloseTimeoutMs: 0,
+        scheduledTimestampMs: now - startedMsAgo,
+      }) as Context['info'];
+    assert.equal(attemptTimeLeftMs(info(180_000, 60_000), now), 120_000);
+    const activity = (i: Context['info']) => ({ info: i }) as Context;
+    assert.ok(waitBeforeResend(answered('Throttling', 400, 2000), activity(info(180_000, 0))) !== undefined);
+    assert.equal(
+      waitBeforeResend(answered('Throttling', 400, 60_000), activity(info(45_000, 0))),
+      undefined,
+      'a wait that outlasts the attempt fails it instead',
+    );
+    assert.equal(waitBeforeResend(answered('OperationConflict', 409), activity(info(180_000, 0))), undefined);
+    assert.equal(
+      waitBeforeResend(answered('Throttling', 400, 2000), undefined),
+      undefined,
+      'outside an activity',
+    );
   });
 });

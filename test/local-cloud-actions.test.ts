@@ -899,3 +899,100 @@ describe("the real cloud's rules", () => {
     });
   });
 });
+
+describe('ClientToken as the real API keeps it', () => {
+  after(() => t.admin.behaviours({ clientTokenAfterFailure: 'replay', clientTokenProcessingMs: 0 }));
+
+  const enis = async () =>
+    (
+      await t.ecs.describeNetworkInterfaces(
+        new $Ecs.DescribeNetworkInterfacesRequest({ regionId: REGION, pageSize: 100 }),
+      )
+    ).body!.networkInterfaceSets!.networkInterfaceSet!.length;
+  const createEni = async (clientToken: string) => {
+    const inst = (await instances())[0];
+    return t.ecs.createNetworkInterface(
+      new $Ecs.CreateNetworkInterfaceRequest({
+        regionId: REGION,
+        vSwitchId: inst.vpcAttributes!.vSwitchId,
+        securityGroupId: inst.securityGroupIds!.securityGroupId![0],
+        clientToken,
+      }),
+    );
+  };
+
+  it('answers a repeat of a failed call with the same failure (strict, the default), and a new token runs', async () => {
+    const before = await enis();
+    await t.admin.fault({ action: 'CreateNetworkInterface', code: 'OperationConflict', count: 1 });
+    await rejects(createEni('failed-once'), 'OperationConflict', 409);
+    // The fault is spent: only the token's memory can answer this.
+    await rejects(createEni('failed-once'), 'OperationConflict', 409);
+    assert.equal(await enis(), before, 'no ENI made by a replayed failure');
+    const created = await createEni('failed-once-2');
+    assert.equal(created.body!.status, 'Available');
+    assert.equal(await enis(), before + 1);
+  });
+
+  it('replays a failure of the action itself too, not only an injected one', async () => {
+    const request = (clientToken: string) =>
+      t.vpc.unassociateEipAddress(
+        new $Vpc.UnassociateEipAddressRequest({ regionId: REGION, allocationId: 'eip-missing', clientToken }),
+      );
+    await assert.rejects(request('unassoc-1'), (e: ClientError) => e.code === 'InvalidAllocationId.NotFound');
+    await assert.rejects(request('unassoc-1'), (e: ClientError) => e.code === 'InvalidAllocationId.NotFound');
+    assert.deepEqual(
+      (await t.admin.calls({ action: 'UnassociateEipAddress' })).slice(-2).map((c) => c.code),
+      ['InvalidAllocationId.NotFound', 'InvalidAllocationId.NotFound'],
+    );
+  });
+
+  it('remembers no throttled or 5xx answer: the same token runs again, as the docs tell clients to retry', async () => {
+    const before = await enis();
+    await t.admin.fault({ action: 'CreateNetworkInterface', code: 'InternalError', count: 1 });
+    await assert.rejects(createEni('server-error'), (e: ClientError) => e.code === 'InternalError');
+    await t.admin.fault({ action: 'CreateNetworkInterface', code: 'Throttling', count: 1 });
+    await assert.rejects(createEni('server-error'), (e: ClientError) => e.code === 'Throttling');
+    const first = await createEni('server-error');
+    assert.equal((await createEni('server-error')).body!.networkInterfaceId, first.body!.networkInterfaceId);
+    assert.equal(await enis(), before + 1);
+  });
+
+  it('answers IdempotentFailed, or runs the call again, when configured so', async () => {
+    await t.admin.behaviours({ clientTokenAfterFailure: 'idempotent-failed' });
+    await t.admin.fault({ action: 'CreateNetworkInterface', code: 'Operation.Conflict', count: 1 });
+    await rejects(createEni('idem-failed'), 'Operation.Conflict', 403);
+    await rejects(createEni('idem-failed'), 'IdempotentFailed', 400);
+
+    await t.admin.behaviours({ clientTokenAfterFailure: 'run-again' });
+    await t.admin.fault({ action: 'CreateNetworkInterface', code: 'Operation.Conflict', count: 1 });
+    await rejects(createEni('run-again'), 'Operation.Conflict', 403);
+    assert.equal((await createEni('run-again')).body!.status, 'Available');
+    const state = (await t.admin.request('GET', 'behaviours')) as { clientTokenAfterFailure: string };
+    assert.equal(state.clientTokenAfterFailure, 'run-again');
+    await assert.rejects(
+      t.admin.behaviours({ clientTokenAfterFailure: 'forget' as never }),
+      /400 .*clientTokenAfterFailure/,
+    );
+    await t.admin.behaviours({ clientTokenAfterFailure: 'replay' });
+  });
+
+  it('answers a token still being processed with IdempotentProcessing (ECS) or LastTokenProcessing (VPC), 403', async () => {
+    await t.admin.behaviours({ clientTokenProcessingMs: 300 });
+    const first = await createEni('processing');
+    await rejects(createEni('processing'), 'IdempotentProcessing', 403);
+    const associate = () =>
+      t.vpc.associateEipAddress(
+        new $Vpc.AssociateEipAddressRequest({
+          regionId: REGION,
+          allocationId: 'eip-missing',
+          instanceId: 'i-missing',
+          clientToken: 'vpc-processing',
+        }),
+      );
+    await assert.rejects(associate(), (e: ClientError) => e.code !== 'LastTokenProcessing');
+    await rejects(associate(), 'LastTokenProcessing', 403);
+    await sleep(320);
+    assert.equal((await createEni('processing')).body!.networkInterfaceId, first.body!.networkInterfaceId);
+    await t.admin.behaviours({ clientTokenProcessingMs: 0 });
+  });
+});

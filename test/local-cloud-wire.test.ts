@@ -21,6 +21,8 @@ import type {
   Params,
   Timings,
 } from '../src/local-cloud/contracts';
+import { classifyCode } from '../src/cloud/errors';
+import type { ThrottlingCode } from '../src/local-cloud/wire/rate-limits';
 import { WireServer } from '../src/local-cloud/wire/server';
 import { AdminClient, sdkClients, startTestCloud, type CloudTarget } from './helpers/local-cloud';
 
@@ -185,8 +187,9 @@ async function rejectsWith<E extends Error>(
   return e;
 }
 
-const describeVpcs = (vpc: $Vpc.default) =>
-  vpc.describeVpcs(new $Vpc.DescribeVpcsRequest({ regionId: 'cn-hangzhou' }));
+const describeVpcs = (vpc: $Vpc.default, regionId = 'cn-hangzhou') =>
+  vpc.describeVpcs(new $Vpc.DescribeVpcsRequest({ regionId }));
+const sleepMs = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const describeInstances = (ecs: $Ecs.default) =>
   ecs.describeInstances(new $Ecs.DescribeInstancesRequest({ regionId: 'cn-hangzhou' }));
 
@@ -392,12 +395,13 @@ describe('local cloud wire (stand-in action table)', () => {
     after(() => admin.resetRateLimits());
 
     it('throttles per action with Throttling.User and x-acs-retry-after, which the SDK honours', async () => {
-      await admin.rateLimit('DescribeVpcs', 20, 2);
+      await admin.rateLimits({ code: 'Throttling.User' });
+      await admin.rateLimit('DescribeVpcs', 2, 2);
       await describeVpcs(vpc);
       await describeVpcs(vpc);
       const e = await rejectsWith(describeVpcs(vpc), ThrottlingError, 'Throttling.User');
       assert.ok(
-        e.retryAfter !== undefined && e.retryAfter > 0 && e.retryAfter <= 50,
+        e.retryAfter !== undefined && e.retryAfter > 0 && e.retryAfter <= 500,
         `retryAfter ${e.retryAfter}`,
       );
       // Other actions have their own bucket.
@@ -421,12 +425,74 @@ describe('local cloud wire (stand-in action table)', () => {
       await admin.rateLimit('DescribeVpcs', 20, 1);
       await describeVpcs(retrying.vpc);
       assert.equal((await describeVpcs(retrying.vpc)).statusCode, 200);
+      await admin.resetRateLimits();
     });
 
     it('lists and validates limits', async () => {
       const limits = await admin.rateLimit('*', 30, 60);
       assert.deepEqual(limits.default, { rps: 30, burst: 60 });
       await assert.rejects(admin.rateLimit('DescribeVpcs', 0, 1), /400 .*rps/);
+      await assert.rejects(admin.rateLimits({ perMinute: 5 }), /400 .*action/);
+      await assert.rejects(admin.rateLimits({ windowMs: 0 }), /400 .*windowMs/);
+      await assert.rejects(admin.rateLimits({ code: 'TooMany' as never }), /400 .*code/);
+      await assert.rejects(admin.request('POST', 'rate-limits', { action: 'X', rps: 1 }), /400 .*burst/);
+      await assert.rejects(admin.request('POST', 'rate-limits', {}), /400 /);
+    });
+
+    it('counts calls per API, account and region in fixed windows: throttled in window T, callable in T+1', async () => {
+      // Windows are aligned on the clock: start right after one begins, so that three calls fit in one window.
+      const windowMs = 800;
+      await admin.rateLimits({ action: 'DescribeVpcs', perMinute: 2, windowMs });
+      await sleepMs(windowMs - (Date.now() % windowMs) + 5);
+      await describeVpcs(vpc);
+      await describeVpcs(vpc);
+      const e = await rejectsWith(describeVpcs(vpc), ThrottlingError, 'Throttling');
+      assert.equal(e.statusCode, 400, 'the documented status of Throttling');
+      const untilNext = windowMs - (Date.now() % windowMs);
+      assert.ok(
+        e.retryAfter !== undefined && e.retryAfter > 0 && e.retryAfter <= windowMs,
+        `${e.retryAfter}`,
+      );
+      assert.ok(
+        Math.abs(e.retryAfter - untilNext) < 100,
+        `retry-after ${e.retryAfter} is the time to window T+1`,
+      );
+      // Other APIs, and the same API in another region, have their own count (the stand-in ignores RegionId).
+      assert.equal((await describeInstances(ecs)).statusCode, 200);
+      assert.equal((await describeVpcs(vpc, 'cn-shanghai')).statusCode, 200);
+      // Still throttled within window T, however many calls it gets...
+      await rejectsWith(describeVpcs(vpc), ThrottlingError, 'Throttling');
+      // ...and callable again once T+1 starts.
+      await sleepMs(e.retryAfter);
+      assert.equal((await describeVpcs(vpc)).statusCode, 200);
+    });
+
+    it('answers with the code chosen for the limiter, each with its status, always with x-acs-retry-after', async () => {
+      await admin.rateLimits({ windowMs: 60_000 });
+      const expected: Array<[ThrottlingCode, number, typeof ClientError]> = [
+        ['Throttling', 400, ThrottlingError],
+        ['Throttling.User', 400, ThrottlingError],
+        ['Throttling.Api', 400, ThrottlingError],
+        ['Rejected.Throttling', 400, ThrottlingError],
+        ['ServiceUnavailable', 503, ServerError],
+      ];
+      for (const [code, status, errorClass] of expected) {
+        // Setting the code restarts the counters: one call passes, the next is throttled.
+        await admin.rateLimits({ code, action: 'DescribeInstances', perMinute: 1 });
+        await describeInstances(ecs);
+        const e = await rejectsWith(describeInstances(ecs), errorClass, code);
+        assert.equal(e.statusCode, status);
+        const raw = await send(
+          target.endpoint,
+          signAcs3(target, 'DescribeInstances', { RegionId: 'cn-hangzhou' }),
+        );
+        assert.equal(raw.status, status, code);
+        assert.equal(raw.json.Code, code);
+        assert.ok(Number(raw.headers['x-acs-retry-after']) > 0, `${code}: x-acs-retry-after`);
+      }
+      const listed = await admin.resetRateLimits();
+      assert.equal(listed.code, 'Throttling');
+      assert.equal(listed.windowMs, 60_000);
     });
   });
 
@@ -482,6 +548,61 @@ describe('local cloud wire (stand-in action table)', () => {
       const e = await rejectsWith(describeInstances(ecs), ThrottlingError, 'Throttling');
       assert.equal(e.retryAfter, 250);
       assert.equal(e.statusCode, 400);
+    });
+
+    it('answers every code real clients retry with its documented status, and the product classifies each', async () => {
+      // [code, HTTP status (Response results, per-API pages, peers), retryable by the product's error table]
+      const documented: Array<[string, number, boolean]> = [
+        ['Throttling', 400, true],
+        ['Throttling.User', 400, true],
+        ['Throttling.Api', 400, true],
+        ['Rejected.Throttling', 400, true],
+        ['ServiceUnavailable', 503, true],
+        ['ServiceUnavailable.RegionMaintaining', 503, true],
+        ['InternalError', 500, true],
+        ['OperationConflict', 409, true],
+        ['Operation.Conflict', 403, true],
+        ['InvalidOperation.Conflict', 403, true],
+        ['TaskConflict', 400, true],
+        ['VPC_TASK_CONFLICT', 400, true],
+        ['SystemBusy', 400, true],
+        ['IncorrectStatus', 400, true],
+        ['IncorrectStatus.NatGateway', 400, true],
+        ['IncorrectVSwitchStatus', 400, true],
+        ['IncorrectEipStatus', 400, true],
+        ['IncorrectInstanceStatus', 400, true],
+        ['InvalidBindingStatus', 400, true],
+        ['LastTokenProcessing', 403, true],
+        ['IdempotentProcessing', 403, true],
+        ['OperationFailed.LastTokenProcessing', 400, true],
+        ['IdempotentFailed', 400, true],
+        ['InvalidOperation.InvalidEniState', 400, true],
+        ['InvalidOperation.InvalidEcsState', 400, true],
+        ['InvalidOperation.HasMemberEniAttached', 403, true],
+        ['InvalidStatus.EniStatusNotSupport', 400, true],
+        ['InvalidStatus.EcsStatusNotSupport', 400, true],
+        ['InvalidStatus.InstanceHasBandWidth', 400, true],
+        ['InvalidStatus.NotAllow', 400, true],
+        ['InvalidStatus.SnatOrDnat', 400, true],
+        ['InvalidIpStatus.HasBeenUsedByForwardEntry', 400, true],
+        ['OperationFailed.EcsMigrating', 400, true],
+        ['QuotaExceeded.PrivateIpAddress', 403, false],
+        ['MaxEniCountExceeded', 403, false],
+        ['MaxEIPQuotaExceeded', 403, false],
+        ['InvalidOperation.Ipv4CountExceeded', 403, false],
+        ['SecurityGroupInstanceLimitExceed', 403, false],
+        ['Forbidden.RAM', 403, false],
+        ['UnsupportedHTTPMethod', 403, false],
+      ];
+      for (const [code, status, retryable] of documented) {
+        await admin.fault({ action: 'DescribeInstances', code, count: 1 });
+        const e = await describeInstances(ecs).then(
+          () => assert.fail(`${code}: the call succeeded`),
+          (err: unknown) => err as { code: string; statusCode: number },
+        );
+        assert.deepEqual([e.code, e.statusCode], [code, status], code);
+        assert.equal(classifyCode(e.code, e.statusCode).retryable, retryable, `${code}: the product's table`);
+      }
     });
 
     it('with when "after", runs the action and loses its response', async () => {

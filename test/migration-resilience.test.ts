@@ -7,7 +7,7 @@ import { assertAsAfterStep1, startMigrationEnv, type MigrationEnv } from './help
 
 let env: MigrationEnv;
 before(async () => {
-  env = await startMigrationEnv({ instances: 7 });
+  env = await startMigrationEnv({ instances: 9 });
 });
 after(() => env?.stop());
 
@@ -62,6 +62,69 @@ describe('retryable trouble does not stop a migration', () => {
     for (const t of targets) assert.equal(view.secondaryEnisOf(t.instanceId).length, 1, t.instanceId);
     assert.equal(await callCount('CreateNetworkInterface', since), 2, 'one ENI created per instance');
   });
+
+  it(
+    'throttled in window after window: the calls wait as the cloud asks, no activity attempt fails',
+    { timeout: 60_000 },
+    async () => {
+      const { admin } = env.cloud;
+      const { instanceId } = env.instances[7];
+      const since = (await admin.calls()).at(-1)?.seq ?? 0;
+      // Alibaba's fixed windows, shortened to 500 ms, with a quota of one call per API; step 4's unbind takes 1.1 s,
+      // longer than the worker expects, so its polls of DescribeEipAddresses exceed the quota in window after window.
+      const windowMs = 500;
+      await admin.rateLimits({ action: '*', perMinute: 1, windowMs, code: 'Throttling' });
+      await admin.timings({ unassociateMs: 1100 });
+      let report;
+      const handle = await env.start({ instanceId });
+      try {
+        report = await handle.result();
+      } finally {
+        await admin.resetRateLimits();
+        await admin.timings({ unassociateMs: FAST_TIMINGS.unassociateMs });
+      }
+      assert.equal(report.outcome, 'verified', report.cause);
+      const throttled = (await admin.calls({ since })).filter((c) => c.code === 'Throttling');
+      const windows = new Set(throttled.map((c) => Math.floor(Date.parse(c.time) / windowMs)));
+      assert.ok(windows.size >= 2, `throttled in ${windows.size} window(s): ${throttled.length} calls`);
+      const attempts = (await handle.fetchHistory()).events!.flatMap((e) =>
+        e.activityTaskStartedEventAttributes ? [e.activityTaskStartedEventAttributes.attempt ?? 1] : [],
+      );
+      assert.ok(attempts.length > 0);
+      assert.deepEqual(new Set(attempts), new Set([1]), 'every activity succeeded at its first attempt');
+    },
+  );
+
+  it(
+    'a create and a bind the cloud fails once: the retries draw new ClientTokens (a strict cloud replays a failure for the old one)',
+    { timeout: 60_000 },
+    async () => {
+      const { admin } = env.cloud;
+      const { instanceId } = env.instances[8];
+      const since = (await admin.calls()).at(-1)?.seq ?? 0;
+      const enisBefore = (await env.view()).secondaryEnis().length;
+      await admin.fault({ action: 'CreateNetworkInterface', code: 'OperationConflict', count: 1 });
+      // Step 5's bind (to the ENI): the only AssociateEipAddress of a migration that goes well.
+      await admin.fault({ action: 'AssociateEipAddress', code: 'Operation.Conflict', count: 1 });
+      try {
+        const report = await env.migrate({ instanceId });
+        assert.equal(report.outcome, 'verified', report.cause);
+      } finally {
+        await admin.clearFaults();
+      }
+      const calls = await admin.calls({ since });
+      for (const action of ['CreateNetworkInterface', 'AssociateEipAddress']) {
+        const mine = calls.filter((c) => c.action === action && c.params.ClientToken);
+        const failed = mine.filter((c) => c.status >= 400).map((c) => c.params.ClientToken);
+        const ok = mine.filter((c) => c.status < 400).map((c) => c.params.ClientToken);
+        assert.ok(failed.length >= 1 && ok.length >= 1, `${action}: failed once, then succeeded`);
+        for (const token of failed)
+          assert.ok(!ok.includes(token), `${action}: the success came with a new token`);
+        assert.equal(new Set(failed).size, failed.length, `${action}: no token sent again after its failure`);
+      }
+      assert.equal((await env.view()).secondaryEnis().length, enisBefore + 1, 'one ENI');
+    },
+  );
 
   it('a lost response: the retried create gets the same ENI back (ClientToken), the retried bind finds it done', async () => {
     const { admin } = env.cloud;

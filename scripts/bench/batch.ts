@@ -1,7 +1,7 @@
 /**
  * Section 3: a batch (migrateFleet) under per-API limits low enough to bind. Every action that changes the cloud is
  * held to `rate` calls a second twice over: by the product (its per-action task queues, ENI_MIGRATE_RATE_LIMITS) and
- * by the local cloud (a token bucket per action, answering Throttling.User beyond it). The bound is what those limits
+ * by the local cloud (a token bucket per action, answering Throttling beyond it). The bound is what those limits
  * allow N migrations: for each limited action a, with c_a calls per migration (counted in the call log) and a burst
  * b_a = rate + 1 (the Temporal server's limiter lets a second's worth plus one through at once), its N·c_a calls need
  * at least (N·c_a − b_a) / rate seconds, and the first migration needs its critical path L around them:

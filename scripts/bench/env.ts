@@ -13,7 +13,7 @@ import { Runtime } from '@temporalio/worker';
 import { MigrationClient } from '../../src/client';
 import { createCloudApis } from '../../src/cloud/clients';
 import type { AppConfig } from '../../src/config';
-import { startLocalCloud, type LocalCloud } from '../../src/local-cloud';
+import { GENEROUS_RATE_LIMIT, startLocalCloud, type LocalCloud } from '../../src/local-cloud';
 import type { Timings } from '../../src/local-cloud/contracts';
 import { defaultTopology, type Topology } from '../../src/local-cloud/model';
 import type { CallRecord } from '../../src/local-cloud/wire/call-log';
@@ -155,7 +155,12 @@ export async function startStage(opts: {
     cleanups.push(async () => topo.remove());
     const [server, cloud] = await Promise.all([
       startDevServer(),
-      startLocalCloud({ topologyFile: topo.path, timings: opts.timings }),
+      startLocalCloud({
+        topologyFile: topo.path,
+        timings: opts.timings,
+        // The bench measures the product's own pacing (its per-action task queues), not the cloud's quotas.
+        rateLimit: GENEROUS_RATE_LIMIT,
+      }),
     ]);
     cleanups.push(
       () => server.stop(),

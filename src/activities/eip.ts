@@ -106,7 +106,8 @@ export interface EipMoveState {
 
 /**
  * Sends the move, unless the last request may still take effect. A retry after a lost answer sends the same request
- * again, same ClientToken (the count is checkpointed only once the cloud accepted it). A request the cloud accepted
+ * again, same ClientToken (the count is checkpointed only once the cloud accepted it); after a failure the cloud
+ * answered, with a new token (Execution.withClientToken). A request the cloud accepted
  * but that shows no effect once `settleMs` passed (it failed asynchronously, or someone undid it) is sent anew with a
  * new token: the same token would only get the first request's success back, and the wait would never end.
  */
@@ -130,7 +131,7 @@ async function request(
   }
   x.throwIfRefused();
   const n = issued + 1;
-  await send(x.clientToken(n === 1 ? purpose : `${purpose}-${n}`));
+  await x.withClientToken(n === 1 ? purpose : `${purpose}-${n}`, send);
   x.requested(action, { issued: n, issuedAt: Date.now() });
   return { pending: n === 1 ? 'requested' : `requested again (#${n}): the last request did not take effect` };
 }

@@ -3,7 +3,7 @@ import { activityInfo, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure, type Duration } from '@temporalio/common';
 import { msOptionalToNumber } from '@temporalio/common/lib/time';
 import { withCallMeter, type CallMeter } from '../cloud/call';
-import { classifyCode, CloudApiError, toApplicationFailure } from '../cloud/errors';
+import { classifyCode, CloudApiError, tokenSpent, toApplicationFailure } from '../cloud/errors';
 import { SshError } from '../ssh';
 
 /**
@@ -34,6 +34,8 @@ interface Checkpoint<S> {
   state: S;
   /** The transition this activity requested last and is waiting for (absent before this field existed). */
   transition?: RunningTransition;
+  /** ClientToken generations by purpose, those above 0 (see `withClientToken`); absent before release 0.5. */
+  tokens?: Record<string, number>;
 }
 
 /** A transition requested of the cloud and not yet seen done. */
@@ -156,6 +158,8 @@ export class Execution<S extends object> {
   private ownTransition = false;
   /** The cloud's refusal of a request sent without looking (see `actBlind`). */
   private refusal: CloudApiError | undefined;
+  /** ClientToken generations by purpose: a purpose's token is replaced each time the cloud fails its request. */
+  private readonly tokens: Record<string, number>;
   state: S;
 
   constructor(
@@ -174,6 +178,7 @@ export class Execution<S extends object> {
     const deadline = resumed?.deadline ?? 0;
     this.deadline = deadline > Date.now() ? deadline : 0;
     this.transition = resumed?.transition ? { ...resumed.transition } : undefined;
+    this.tokens = { ...(resumed?.tokens ?? {}) };
     this.state = { ...initial, ...(resumed?.state ?? {}) };
   }
 
@@ -186,6 +191,7 @@ export class Execution<S extends object> {
       deadline: this.deadline,
       state: this.state,
       ...(this.transition ? { transition: this.transition } : {}),
+      ...(Object.keys(this.tokens).length ? { tokens: this.tokens } : {}),
     } satisfies Checkpoint<S>);
   }
 
@@ -283,15 +289,39 @@ export class Execution<S extends object> {
   }
 
   /**
-   * A ClientToken that is the same for every attempt of the same step of the same migration, across a reset of its
-   * workflow too (seeded by its firstExecutionRunId, see TokenSeeded), and different for another migration (a rerun
-   * after a rollback must create a new ENI, not get the deleted one back). ≤64 ASCII characters.
+   * The ClientToken of a request: the same for every attempt of the same step of the same migration, across a reset of
+   * its workflow too (seeded by its firstExecutionRunId, see TokenSeeded), and different for another migration (a
+   * rerun after a rollback must create a new ENI, not get the deleted one back); a new one once the cloud failed the
+   * request (see `withClientToken`). ≤64 ASCII characters.
    */
   clientToken(purpose: string): string {
     const { workflowId, runId } = workflowExecution();
     const seed = this.tokenSeed ?? runId;
-    const digest = createHash('sha256').update(`${workflowId}\n${seed}\n${purpose}`).digest('hex');
+    const generation = this.tokens[purpose] ?? 0;
+    // Generation 0 is the token of earlier releases, so that a request they sent is recognised after an upgrade.
+    const name = generation === 0 ? purpose : `${purpose}#${generation}`;
+    const digest = createHash('sha256').update(`${workflowId}\n${seed}\n${name}`).digest('hex');
     return `eni-migration-${purpose}-${digest}`.slice(0, 64);
+  }
+
+  /**
+   * Sends a request with its purpose's ClientToken. The token stays while the request's outcome is unknown (no answer,
+   * a timeout, a 5xx, throttled, still processing): the retry, in this attempt or the next, sends it again and gets the
+   * first request's result, so nothing is made twice. Once the cloud answered with a failure (`tokenSpent`), the token
+   * is spent: the real API answers a repeat with the same failure (or IdempotentFailed), so the next try draws a new
+   * one, as terway does. The generation is checkpointed before the failure propagates, so the next attempt (whose
+   * heartbeat details carry it) uses the new token.
+   */
+  async withClientToken<T>(purpose: string, send: (clientToken: string) => Promise<T>): Promise<T> {
+    try {
+      return await send(this.clientToken(purpose));
+    } catch (err) {
+      if (err instanceof CloudApiError && tokenSpent(err)) {
+        this.tokens[purpose] = (this.tokens[purpose] ?? 0) + 1;
+        this.checkpoint();
+      }
+      throw err;
+    }
   }
 }
 

@@ -149,7 +149,9 @@ export function createActivities(deps: ActivityDeps) {
               return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
             if (instance.chargeType === 'PostPaid') return { done: { chargeType: instance.chargeType } };
             if (!x.state.issued) {
-              await ecs.modifyInstanceChargeType(input.instanceId, 'PostPaid', x.clientToken('postpaid'));
+              await x.withClientToken('postpaid', (token) =>
+                ecs.modifyInstanceChargeType(input.instanceId, 'PostPaid', token),
+              );
               x.checkpoint({ issued: true });
             }
             return { pending: instance.chargeType };

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CreatedNetworkInterface, EcsApi, NetworkInterface } from '../cloud/ecs';
-import { classifyCode, CloudApiError, isNotFound } from '../cloud/errors';
+import { classifyCode, CloudApiError, isNotFound, tokenSpent } from '../cloud/errors';
 import { workflowExecution, type Execution, type Observation, type WaitBudget } from './execution';
 import type { CreateNetworkInterfaceInput, DeleteNetworkInterfaceInput, NetworkInterfaceRef } from './types';
 
@@ -59,17 +59,18 @@ function sendCreate<S extends object>(
   input: CreateNetworkInterfaceInput,
   x: Execution<S>,
 ): Promise<CreatedNetworkInterface> {
-  const clientToken = x.clientToken(CREATE_PURPOSE);
   const { workflowId } = workflowExecution();
-  return ecs.createNetworkInterface({
-    vSwitchId: input.vSwitchId,
-    securityGroupId: input.securityGroupId,
-    primaryIpAddress: input.primaryIpAddress,
-    name: `eni-migration-${input.instanceId}`,
-    description: `Secondary ENI carrying the public IP of ${input.instanceId} (migration ${workflowId})`,
-    tags: { [TAG_CREATED_BY]: CREATED_BY, [TAG_WORKFLOW_ID]: workflowId, [TAG_CLIENT_TOKEN]: clientToken },
-    clientToken,
-  });
+  return x.withClientToken(CREATE_PURPOSE, (clientToken) =>
+    ecs.createNetworkInterface({
+      vSwitchId: input.vSwitchId,
+      securityGroupId: input.securityGroupId,
+      primaryIpAddress: input.primaryIpAddress,
+      name: `eni-migration-${input.instanceId}`,
+      description: `Secondary ENI carrying the public IP of ${input.instanceId} (migration ${workflowId})`,
+      tags: { [TAG_CREATED_BY]: CREATED_BY, [TAG_WORKFLOW_ID]: workflowId, [TAG_CLIENT_TOKEN]: clientToken },
+      clientToken,
+    }),
+  );
 }
 
 function invisible<R>(x: Execution<CreateState>, id: string): Observation<R> {
@@ -335,32 +336,52 @@ export async function deleteNetworkInterface(
   );
 }
 
+/** Token generations one attempt of the compensation walks through before it leaves the rest to its retry. */
+const GENERATIONS_PER_ATTEMPT = 10;
+
 /**
  * The id of the ENI step 2 created, when step 2 never told the workflow. Describe cannot answer this (it may not
  * show a new ENI yet); CreateNetworkInterface can: step 2's request sent again, same ClientToken, returns the first
  * call's ENI at once. If the first call never took effect this creates the ENI, which the caller deletes right away.
- * If the cloud refuses the request as such (no free address, a bad parameter), then no call with this token took
- * effect either (a repeated token gets the first result back before anything is checked): nothing to delete.
+ * Step 2 drew a new token each time the cloud failed its request (Execution.withClientToken), and a repeat of such a
+ * token gets its failure again: so the tokens are tried in step 2's order, each failed one meaning that no ENI was
+ * made with it, until one answers with an ENI. If the cloud refuses the request as such (no free address, a bad
+ * parameter), then no call with this token took effect either, and step 2 stopped there: nothing to delete.
  */
 async function createdEniId(
   ecs: EcsApi,
   input: CreateNetworkInterfaceInput,
   x: Execution<DeleteState>,
 ): Promise<string | undefined> {
-  try {
-    return (await sendCreate(ecs, input, x)).networkInterfaceId;
-  } catch (err) {
-    if (!(err instanceof CloudApiError)) throw err;
-    if (err.code.startsWith('Idempotent')) {
-      // The cloud knows the token but will not give its result to this request (IdempotentParameterMismatch: a
-      // worker whose create request differs from the one that ran step 2, after a deploy).
-      throw ApplicationFailure.nonRetryable(
-        `cannot learn the id of the ENI created by step 2: ${err.message}; find it by its tag ${TAG_CLIENT_TOKEN}=${x.clientToken(CREATE_PURPOSE)}`,
-        err.code,
-      );
+  for (let tried = 1; ; tried++) {
+    try {
+      return (await sendCreate(ecs, input, x)).networkInterfaceId;
+    } catch (err) {
+      if (!(err instanceof CloudApiError)) throw err;
+      const { kind } = classifyCode(err.code, err.statusCode);
+      // A failure that step 2 retried with a new token: the next token. Else what the earlier code decides.
+      if (
+        tokenSpent(err) &&
+        (kind === 'transient' || kind === 'transitional') &&
+        tried < GENERATIONS_PER_ATTEMPT
+      )
+        continue;
+      return noCreatedEni(err, x);
     }
-    const { kind } = classifyCode(err.code, err.statusCode);
-    if (kind === 'invalid' || kind === 'quota' || kind === 'not-found') return undefined;
-    throw err;
   }
+}
+
+/** The create request failed: nothing to delete, or a failure that says why it cannot be known. */
+function noCreatedEni(err: CloudApiError, x: Execution<DeleteState>): undefined {
+  if (err.code === 'IdempotentParameterMismatch') {
+    // The cloud knows the token but will not give its result to this request (IdempotentParameterMismatch: a
+    // worker whose create request differs from the one that ran step 2, after a deploy).
+    throw ApplicationFailure.nonRetryable(
+      `cannot learn the id of the ENI created by step 2: ${err.message}; find it by its tag ${TAG_CLIENT_TOKEN}=${x.clientToken(CREATE_PURPOSE)}`,
+      err.code,
+    );
+  }
+  const { kind } = classifyCode(err.code, err.statusCode);
+  if (kind === 'invalid' || kind === 'quota' || kind === 'not-found') return undefined;
+  throw err;
 }

@@ -6,12 +6,14 @@ import { logsAt } from '../observability/logging';
 import { CALL_OK, recordCloudCall } from '../observability/metrics';
 import { withSpan } from '../observability/tracing';
 import { CloudApiError, fromSdkError, isThrottling } from './errors';
+import { waitBeforeResend } from './throttle-wait';
 
 /**
  * Every SDK request goes through `callApi`: it is counted (for the per-step call count in the migration report), it is
  * recorded in the worker's metrics (by action and code, its duration, throttled or not) and logged at debug (action,
  * code, duration: never the request's parameters, which may hold what must not be logged), and its failure becomes a
- * CloudApiError with the Alibaba code, so callers and the error table see one shape.
+ * CloudApiError with the Alibaba code, so callers and the error table see one shape. A throttled call waits and is
+ * sent again within its activity attempt (throttle-wait.ts): throttling never spends an attempt.
  */
 
 /** The calls made on behalf of one unit of work (one activity execution). */
@@ -30,12 +32,40 @@ export function withCallMeter<T>(meter: CallMeter, fn: () => Promise<T>): Promis
 }
 
 export async function callApi<T>(action: string, send: () => Promise<T>): Promise<T> {
+  const activity = activityContext();
+  for (;;) {
+    try {
+      return await sendOnce(action, send, activity);
+    } catch (err) {
+      // A throttled call waits as the cloud asks and goes again, in this attempt (throttle-wait.ts).
+      const waitMs = err instanceof CloudApiError ? waitBeforeResend(err, activity) : undefined;
+      if (waitMs === undefined || !activity) throw err;
+      try {
+        activity.log.info(LOG_EVENT.cloudCallThrottled, {
+          action,
+          code: (err as CloudApiError).code,
+          waitMs,
+        });
+      } catch {
+        // A broken logger loses a line, not the call.
+      }
+      // Rejects when the activity is cancelled (cancellation comes with the answers to execute()'s heartbeats).
+      await activity.sleep(waitMs);
+    }
+  }
+}
+
+/** One request: counted, recorded, traced; its failure a CloudApiError. */
+async function sendOnce<T>(
+  action: string,
+  send: () => Promise<T>,
+  activity: Context | undefined,
+): Promise<T> {
   const meter = currentMeter.getStore();
   if (meter) {
     meter.calls += 1;
     meter.actions.push(action);
   }
-  const activity = activityContext();
   const start = performance.now();
   // Metrics and logs must never change what the call did: recording happens outside its try, and cannot throw.
   const record = (code: string, throttled = false) => {

@@ -48,8 +48,12 @@ const RULES: readonly ErrorRule[] = [
   { match: 'InvalidOperation.Conflict', kind: 'transient' },
   { match: 'TaskConflict', kind: 'transient' },
   { match: 'VPC_TASK_CONFLICT', kind: 'transient' },
+  // A ClientToken still being processed: the same request, same token, later (docs/architecture.md, ClientTokens).
   { match: 'LastTokenProcessing', kind: 'transient' },
   { match: 'OperationFailed.LastTokenProcessing', kind: 'transient' },
+  { match: 'IdempotentProcessing', kind: 'transient' },
+  // The token's earlier call failed: terway draws a new token and tries again; so does the product (Execution).
+  { match: 'IdempotentFailed', kind: 'transient' },
   { match: 'OperationFailed.EcsMigrating', kind: 'transient' },
   // Transitional states: the resource will settle
   { match: 'IncorrectStatus', kind: 'transitional' },
@@ -62,6 +66,12 @@ const RULES: readonly ErrorRule[] = [
   { match: 'InvalidOperation.HasMemberEniAttached', kind: 'transitional' },
   { match: 'InvalidStatus.EniStatusNotSupport', kind: 'transitional' },
   { match: 'InvalidStatus.EcsStatusNotSupport', kind: 'transitional' },
+  { match: 'IncorrectStatus.NatGateway', kind: 'transitional' },
+  // Terraform retries these on (un)associating an EIP: the instance's bandwidth or a NAT entry is still going away.
+  { match: 'InvalidStatus.InstanceHasBandWidth', kind: 'transitional' },
+  { match: 'InvalidStatus.NotAllow', kind: 'transitional' },
+  { match: 'InvalidStatus.SnatOrDnat', kind: 'transitional' },
+  { match: 'InvalidIpStatus.HasBeenUsedByForwardEntry', kind: 'transitional' },
   // Credentials, signatures, permissions
   {
     match: 'InvalidAccessKeyId.NotFound',
@@ -103,7 +113,6 @@ const RULES: readonly ErrorRule[] = [
   { match: 'InvalidInstanId.NotFound', kind: 'not-found' },
   // Requests that are wrong as sent
   { match: 'IdempotentParameterMismatch', kind: 'invalid' },
-  { match: 'IdempotentFailed', kind: 'invalid' },
   { match: /^MissingParameter/, kind: 'invalid' },
   { match: /^InvalidParameter/, kind: 'invalid' },
   { match: /^InvalidParams/, kind: 'invalid' },
@@ -159,6 +168,11 @@ const RULES: readonly ErrorRule[] = [
   },
   { match: 'InvalidVSwitchId.IpNotEnough', kind: 'quota', fix: 'choose a vSwitch with free addresses' },
   { match: 'MaxEIPQuotaExceeded', kind: 'quota', fix: 'raise the EIP quota or release unused EIPs' },
+  {
+    match: 'InvalidOperation.Ipv4CountExceeded',
+    kind: 'quota',
+    fix: 'the instance type allows fewer private IPs per ENI: remove secondary private IPs from the ENI',
+  },
   { match: /^QuotaExceed/, kind: 'quota' },
   { match: /LimitExceed/, kind: 'quota' },
   // Not found
@@ -208,6 +222,28 @@ export function isNotFound(err: unknown): boolean {
 /** The cloud throttled the call (Throttling, Throttling.User, Rejected.Throttling, …, or it asked to retry after). */
 export function isThrottling(err: CloudApiError): boolean {
   return /Throttling/.test(err.code) || err.retryAfterMs !== undefined;
+}
+
+/** The cloud has the request but has not finished it: its outcome is not known yet, and its ClientToken stays. */
+const TOKEN_IN_PROGRESS = new Set([
+  'LastTokenProcessing',
+  'OperationFailed.LastTokenProcessing',
+  'IdempotentProcessing',
+]);
+
+/**
+ * The cloud answered the request with a failure, so its ClientToken is spent: a retry with the same token gets the same
+ * failure again (ECS "How to ensure idempotence": a retry that got a 4xx fails), or `IdempotentFailed` (terway then
+ * draws a new token). A retry needs a new token. Not spent when the outcome is unknown (no answer, a timeout, a reset,
+ * a 5xx, the token still processing) nor when the call was throttled (never processed): the retry sends the same token,
+ * so that a request that did take effect is not made twice. A token used with other parameters
+ * (IdempotentParameterMismatch) is not spent either: its first request may have taken effect, and a new token could
+ * make the resource twice.
+ */
+export function tokenSpent(err: CloudApiError): boolean {
+  if (err.code === 'IdempotentFailed') return true;
+  if (err.statusCode === undefined || err.statusCode < 400 || err.statusCode >= 500) return false;
+  return !isThrottling(err) && !TOKEN_IN_PROGRESS.has(err.code) && err.code !== 'IdempotentParameterMismatch';
 }
 
 /** Transport failures: the request may or may not have reached the cloud. Always worth another attempt. */

@@ -46,7 +46,25 @@ export interface GuestCommandResult {
 }
 
 /** Behaviours that rehearsals and tests switch on through the admin API. */
-export interface ModelBehaviours {
+/**
+ * What a repeated ClientToken gets after its first call failed with a 4xx answer. The ECS idempotence page: "if a 4xx
+ * is returned, the retry fails" (`replay`, the strictest and the default); terway sees `IdempotentFailed` and draws a
+ * new token (`idempotent-failed`); `run-again`: the call runs anew (this cloud's behaviour before it followed the docs).
+ */
+export const TOKEN_AFTER_FAILURE = ['replay', 'idempotent-failed', 'run-again'] as const;
+export type TokenAfterFailure = (typeof TOKEN_AFTER_FAILURE)[number];
+
+export interface ClientTokenBehaviours {
+  clientTokenAfterFailure?: TokenAfterFailure;
+  /**
+   * For this long after a token's first call, a repeat is told the token is still being processed
+   * (`LastTokenProcessing` on the VPC API, `IdempotentProcessing` on ECS, 403). 0 (default): a call is processed
+   * before it is answered, so a repeat never finds it in progress.
+   */
+  clientTokenProcessingMs?: number;
+}
+
+export interface ModelBehaviours extends ClientTokenBehaviours {
   /** A new ENI stays missing from Describe* for this long (eventual consistency). */
   describeLagMs?: number;
   /** The next n attaches fail after Attaching and fall back to Available. */
@@ -125,4 +143,13 @@ export interface CloudModel {
   runGuestCommand(instanceId: string, command: string, user?: string): GuestCommandResult;
   /** Every resource, with the API's own field names, for GET /_admin/state. */
   snapshot(): Record<string, unknown>;
+  /**
+   * A call carrying a ClientToken failed before its handler ran (an injected fault standing for the action failing):
+   * a repeat of the token gets the failure again, as after a failure of the handler itself. Optional: stand-in models.
+   */
+  clientTokenFailed?(
+    action: string,
+    params: Record<string, string>,
+    error: Error & { code: string; status: number },
+  ): void;
 }

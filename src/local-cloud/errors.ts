@@ -42,7 +42,7 @@ export const ERRORS = {
   },
   InvalidVersion: { status: 400, message: 'Specified parameter Version "{0}" is not valid.' },
   UnsupportedHTTPMethod: {
-    status: 400,
+    status: 403,
     message: 'This HTTP method "{0}" is not supported; use GET or POST.',
   },
   Throttling: { status: 400, message: 'Request was denied due to request throttling.' },
@@ -51,6 +51,60 @@ export const ERRORS = {
     status: 503,
     message: 'The request has failed due to a temporary failure of the server.',
   },
+  'Throttling.Api': { status: 400, message: 'Request was denied due to API flow control.' },
+  'Rejected.Throttling': { status: 400, message: 'Request was denied due to request throttling.' },
+  // ClientToken (model/client-tokens.ts): a token still being processed, or one whose call failed.
+  LastTokenProcessing: { status: 403, message: 'The last token request is processing.' },
+  IdempotentProcessing: { status: 403, message: 'The previous idempotent request(s) is still processing.' },
+  IdempotentFailed: {
+    status: 400,
+    message: 'The request with this client token failed before; use a new client token.',
+  },
+  // Codes real clients retry (docs/local-cloud.md "Codes real clients see"; the audit's list): the model raises few of
+  // them itself, fault rules inject them with these statuses (Response results, per-API pages, terway, Terraform).
+  'Operation.Conflict': { status: 403, message: 'The operation is conflict, ecs task is conflicted.' },
+  'InvalidOperation.Conflict': { status: 403, message: 'The operation conflicts with another operation.' },
+  VPC_TASK_CONFLICT: { status: 400, message: 'Another task is running in the VPC.' },
+  SystemBusy: { status: 400, message: 'The system is busy. Please try again later.' },
+  IncorrectStatus: {
+    status: 400,
+    message: 'The resource is in a status that does not allow this operation.',
+  },
+  'IncorrectStatus.NatGateway': { status: 400, message: 'The NAT gateway is in a transitional status.' },
+  IncorrectVSwitchStatus: {
+    status: 400,
+    message: 'The vSwitch is in a status that does not allow this operation.',
+  },
+  'InvalidOperation.HasMemberEniAttached': {
+    status: 403,
+    message: 'The trunk network interface still has member network interfaces attached.',
+  },
+  'InvalidStatus.InstanceHasBandWidth': {
+    status: 400,
+    message: 'The instance still has public bandwidth; the operation is not supported.',
+  },
+  'InvalidStatus.NotAllow': { status: 400, message: 'The operation is not allowed in the current status.' },
+  'InvalidStatus.SnatOrDnat': { status: 400, message: 'The EIP is used by an SNAT or DNAT entry.' },
+  'InvalidIpStatus.HasBeenUsedByForwardEntry': {
+    status: 400,
+    message: 'The EIP is used by a DNAT (forward) entry.',
+  },
+  'OperationFailed.EcsMigrating': { status: 400, message: 'The ECS instance is being migrated.' },
+  'OperationFailed.LastTokenProcessing': { status: 400, message: 'The last token request is processing.' },
+  'ServiceUnavailable.RegionMaintaining': {
+    status: 503,
+    message: 'The region is under maintenance. Please try again later.',
+  },
+  'QuotaExceeded.PrivateIpAddress': {
+    status: 403,
+    message: 'The number of private IP addresses exceeds the quota.',
+  },
+  SecurityGroupInstanceLimitExceed: {
+    status: 403,
+    message: 'The security group has reached its limit of instances.',
+  },
+  MaxEIPQuotaExceeded: { status: 403, message: 'The number of EIPs exceeds the quota.' },
+  'Forbidden.RAM': { status: 403, message: 'User not authorized to operate on the specified resource.' },
   // Model and actions (src/local-cloud/model, src/local-cloud/api). Statuses per the reference note §7/§9;
   // docs/local-cloud.md marks which code/status pairs are documented and which are assumed.
   'InvalidRegionId.NotFound': { status: 404, message: 'The specified RegionId "{0}" does not exist.' },

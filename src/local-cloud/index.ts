@@ -15,6 +15,7 @@ import type { RateLimit } from './wire/rate-limits';
 import { WireServer } from './wire/server';
 
 export type { RateLimit } from './wire/rate-limits';
+export { GENEROUS_RATE_LIMIT } from './wire/rate-limits';
 
 /** Transition durations for tests and `--fast` rehearsals: every asynchronous step still takes a visible moment. */
 export const FAST_TIMINGS: Timings = {
@@ -56,7 +57,11 @@ export interface LocalCloudOptions {
   sshUser?: string;
   /** A private key (OpenSSH format) whose public half the instances accept. Default: a generated pair. */
   sshPrivateKeyPath?: string;
-  /** Token bucket of every action (admin API can change it per action). Default 50 rps, burst 100. */
+  /**
+   * A token bucket for every action instead of Alibaba's per-API quotas in one-minute windows (the default, and what
+   * `eni-migrate cloud` serves). Tests, the bench and chaos pass GENEROUS_RATE_LIMIT (50 rps, burst 100), so that
+   * hundreds of fast-polling migrations are never throttled unless a test asks for it. The admin API changes either.
+   */
   rateLimit?: RateLimit;
   /** One line per API call (action, status, code, duration, request id). Default: no request log. */
   requestLog?: (line: string) => void;

@@ -23,4 +23,6 @@ export const LOG_EVENT = {
   batchEnded: 'batch ended',
   /** Debug, from an activity: one cloud API call; fields action, code, durationMs (+ the activity's). */
   cloudCall: 'cloud call',
+  /** Info, from an activity: the cloud throttled a call, which waits and goes again; fields action, code, waitMs. */
+  cloudCallThrottled: 'cloud call throttled',
 } as const;

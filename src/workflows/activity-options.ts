@@ -21,13 +21,16 @@ const NEVER_RETRY = [
 ];
 
 /**
- * Read-only checks: short, retried on throttling and server errors. They do not heartbeat, so a worker lost in the
- * middle of one (a crash, a SIGKILL) is noticed only at the start-to-close timeout: keep it short (the chaos run
- * measured a 2-minute stall per killed read), above a read's worst case (SDK read timeout 10 s; preflight's SSH
- * connect 10 s plus its egress check's 10 s).
+ * Read-only checks, retried on server errors. A throttled call waits inside the attempt until the cloud's next window
+ * (up to a minute, src/cloud/throttle-wait.ts), so the start-to-close timeout leaves room for a full window's wait
+ * twice over plus a read's worst case (SDK read timeout 10 s; preflight's SSH connect 10 s plus its egress check's
+ * 10 s). A worker lost in the middle of one (a crash, a SIGKILL) is noticed by the heartbeat timeout (execute()
+ * heartbeats every 2 s), not by that long timeout: the chaos run measured a 2-minute stall per killed read when
+ * start-to-close was the only timeout. Timeouts are not part of a workflow's commands: changing them is replay-safe.
  */
 const READS = {
-  startToCloseTimeout: '45 seconds',
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -41,11 +44,11 @@ const READS = {
  * timeout and the retry resumes from the last checkpoint. Cancellation waits for the activity to stop, so no call
  * is in flight while compensations run.
  *
- * Throttling counts as an attempt like any failure, so a run of throttled attempts must not spend maximumAttempts in
- * seconds: a throttled attempt waits the cloud's retry-after, but never less than this policy's own backoff
- * (src/activities/execution.ts), so 10 attempts span at least 1+2+4+…+60+60+60 s ≈ 4 minutes of throttling before a
- * step fails (and then its rollback runs, whose rounds never give up). From release 0.3 the calls of all workers are
- * also paced under the per-API rates (src/shared/cloud-changes.ts), so only other users of the account throttle them.
+ * A throttled call waits inside the attempt as the cloud asks and goes again (src/cloud/throttle-wait.ts): throttling
+ * spends no attempt. Only a wait that does not fit in what is left of the attempt fails it; the retry then waits the
+ * cloud's retry-after, but never less than this policy's own backoff (src/activities/execution.ts). From release 0.3
+ * the calls of all workers are also paced under the per-API rates (src/shared/cloud-changes.ts), so only other users
+ * of the account throttle them.
  */
 const CHANGES = {
   startToCloseTimeout: '10 minutes',

@@ -9,7 +9,7 @@ import type { LocalCloud, LocalCloudOptions } from '../../src/local-cloud';
 import type { ModelBehaviours, Timings } from '../../src/local-cloud/contracts';
 import type { CallRecord } from '../../src/local-cloud/wire/call-log';
 import type { FaultRule, FaultRuleInput } from '../../src/local-cloud/wire/faults';
-import type { RateLimit } from '../../src/local-cloud/wire/rate-limits';
+import type { RateLimitSettings, ThrottlingCode } from '../../src/local-cloud/wire/rate-limits';
 
 /** What an SDK client needs to reach a cloud. */
 export interface CloudTarget {
@@ -93,14 +93,19 @@ export class AdminClient {
   clearCalls(): Promise<{ cleared: number }> {
     return this.request('DELETE', 'calls');
   }
-  rateLimit(
-    action: string,
-    rps: number,
-    burst: number,
-  ): Promise<{ default: RateLimit; actions: Record<string, RateLimit> }> {
+  rateLimit(action: string, rps: number, burst: number): Promise<RateLimitSettings> {
     return this.request('POST', 'rate-limits', { action, rps, burst });
   }
-  resetRateLimits(): Promise<{ default: RateLimit; actions: Record<string, RateLimit> }> {
+  /** Window quotas, the window length and the throttling code (any of them). */
+  rateLimits(body: {
+    action?: string;
+    perMinute?: number;
+    windowMs?: number;
+    code?: ThrottlingCode;
+  }): Promise<RateLimitSettings> {
+    return this.request('POST', 'rate-limits', body);
+  }
+  resetRateLimits(): Promise<RateLimitSettings> {
     return this.request('DELETE', 'rate-limits');
   }
 }
@@ -116,9 +121,18 @@ export interface TestCloud {
  * A local cloud for one test file: fast transitions (FAST_TIMINGS) and no SSH unless asked (`ssh: true`).
  * Stop it with `cloud.stop()` in `after`.
  */
-export async function startTestCloud(opts: LocalCloudOptions = {}): Promise<TestCloud> {
+export async function startTestCloud(
+  opts: LocalCloudOptions & { realisticRateLimits?: boolean } = {},
+): Promise<TestCloud> {
   // Loaded on demand so that wire-only tests can use sdkClients/AdminClient without starting the model.
-  const { startLocalCloud, FAST_TIMINGS } = await import('../../src/local-cloud');
-  const cloud = await startLocalCloud({ ssh: false, ...opts, timings: { ...FAST_TIMINGS, ...opts.timings } });
+  const { startLocalCloud, FAST_TIMINGS, GENEROUS_RATE_LIMIT } = await import('../../src/local-cloud');
+  // Tests poll fast: a generous bucket, unless a test asks for Alibaba's per-minute quotas (`realisticRateLimits`).
+  const { realisticRateLimits, ...rest } = opts;
+  const cloud = await startLocalCloud({
+    ssh: false,
+    ...(realisticRateLimits ? {} : { rateLimit: GENEROUS_RATE_LIMIT }),
+    ...rest,
+    timings: { ...FAST_TIMINGS, ...opts.timings },
+  });
   return { cloud, ...sdkClients(cloud), admin: new AdminClient(cloud.url) };
 }

@@ -22,25 +22,6 @@ export function checkDryRun(params: Params): void {
   if (params.bool('DryRun', false)) throw CloudError.of('DryRunOperation');
 }
 
-/** Parameters that vary between two sends of the same logical request, and so never count for idempotency. */
-const NOT_PART_OF_REQUEST = new Set([
-  'ClientToken',
-  'Action',
-  'Version',
-  'Format',
-  'Timestamp',
-  'SignatureNonce',
-  'SignatureMethod',
-  'SignatureVersion',
-  'Signature',
-  'AccessKeyId',
-  'SecurityToken',
-  'OwnerId',
-  'OwnerAccount',
-  'ResourceOwnerId',
-  'ResourceOwnerAccount',
-]);
-
 /** Runs a mutation under ClientToken idempotency (model/client-tokens.ts). */
 export function idempotent(
   cloud: Cloud,
@@ -48,13 +29,7 @@ export function idempotent(
   params: Params,
   work: () => Record<string, unknown>,
 ): Record<string, unknown> {
-  const fingerprint = JSON.stringify(
-    Object.keys(params.raw)
-      .filter((k) => !NOT_PART_OF_REQUEST.has(k))
-      .sort()
-      .map((k) => [k, params.raw[k]]),
-  );
-  return cloud.region.clientTokens.run(action, params.str('ClientToken'), fingerprint, work);
+  return cloud.region.clientTokens.run(action, params.raw, work);
 }
 
 /** ECS times carry minutes (`2024-05-01T08:30Z`) in instance fields. */

@@ -7,6 +7,7 @@ import type {
   Timings,
 } from '../contracts';
 import { CloudAssistant } from './cloud-assistant';
+import type { CloudError } from '../errors';
 import { EipOps } from './eips';
 import { EniOps } from './enis';
 import { runGuestCommand } from './guest';
@@ -99,10 +100,24 @@ export class Cloud implements CloudModel {
       b.latencySeed = seed;
       this.region.latencyRandom = seededRandom(seed);
     }
+    this.region.clientTokens.configure({
+      clientTokenAfterFailure: behaviours.clientTokenAfterFailure,
+      clientTokenProcessingMs: count(behaviours.clientTokenProcessingMs, 'clientTokenProcessingMs'),
+    });
+  }
+
+  clientTokenFailed(action: string, params: Record<string, string>, error: CloudError): void {
+    this.region.clientTokens.failed(action, params, error);
   }
 
   behaviours(): BehaviourState {
-    return { ...this.region.behaviours, fired: { ...this.region.fired } };
+    const tokens = this.region.clientTokens;
+    return {
+      ...this.region.behaviours,
+      clientTokenAfterFailure: tokens.afterFailure,
+      clientTokenProcessingMs: tokens.processingMs,
+      fired: { ...this.region.fired },
+    };
   }
 
   publicAddresses(): string[] {

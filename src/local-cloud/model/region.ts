@@ -51,9 +51,9 @@ export class Region {
   readonly instances = new Map<string, Instance>();
   readonly enis = new Map<string, NetworkInterface>();
   readonly eips = new Map<string, EipAddress>();
-  readonly clientTokens = new ClientTokens();
+  readonly clientTokens: ClientTokens;
   readonly ids: IdFactory;
-  behaviours: Omit<BehaviourState, 'fired'> = {
+  behaviours: Omit<BehaviourState, 'fired' | 'clientTokenAfterFailure' | 'clientTokenProcessingMs'> = {
     describeLagMs: 0,
     attachFallbacks: 0,
     stuckDetaches: 0,
@@ -93,6 +93,7 @@ export class Region {
     this.regionId = topology.regionId;
     this.quotas = { ...DEFAULT_QUOTAS, ...topology.quotas };
     this.ids = new IdFactory(`runtime:${topology.regionId}`, (id) => this.idTaken(id));
+    this.clientTokens = new ClientTokens(clock);
     const start = clock();
     // Resources of the topology predate the cloud's start, as they would in a real account.
     const created = start - 30 * DAY;

@@ -12,7 +12,7 @@
  *                                    "message": "<text>"?, "retryAfterMs": <ms>?, "when": "before"|"after"?,
  *                                    "params": {"<Param>": "<value>", ...}?}  (only calls with these parameters,
  *                                    e.g. {"InstanceId": "i-…"}: one instance's calls)
- *                                 status defaults to the code's documented status (400 if unknown). A code containing
+ *                                 status defaults to the code's documented status (errors.ts; 400 if unknown). A code containing
  *                                 "Throttling" also sends x-acs-retry-after (retryAfterMs, default 1000).
  *                                 when "before" (default): the call fails without effect; "after": the action runs
  *                                 and then the caller gets the error (a lost response; ClientToken territory).
@@ -31,16 +31,24 @@
  * GET    /_admin/latency          -> 200 {"<Action>": ms, ...}
  * DELETE /_admin/latency          -> 200 {}
  *
- * POST   /_admin/rate-limits      {"action": "<Action>|*", "rps": <n > 0>, "burst": <n >= 1>}: the token bucket of one
- *                                 action, or with `*` of every action without its own. Buckets restart full.
- *                                 -> 200 {"default": {rps, burst}, "actions": {"<Action>": {rps, burst}}}
+ * POST   /_admin/rate-limits      {"action": "<Action>|*", "perMinute": <n >= 1>}: calls per window (per account and
+ *                                 region) of one action, or with `*` of every action without its own.
+ *                                 {"action": "<Action>|*", "rps": <n > 0>, "burst": <n >= 1>}: a token bucket instead.
+ *                                 {"windowMs": <1..3600000>?, "code": "Throttling"|"Throttling.User"|"Throttling.Api"|
+ *                                 "Rejected.Throttling"|"ServiceUnavailable"?}: the window length (default 60000) and
+ *                                 the answer of a throttled call (default Throttling); may come with either limit.
+ *                                 Counters restart.
+ *                                 -> 200 {"default": limit, "actions": {"<Action>": limit}, "windowMs", "code"}, a limit
+ *                                 being {perMinute} or {rps, burst}
  * GET    /_admin/rate-limits      -> 200 the same shape
- * DELETE /_admin/rate-limits      Back to the start-up limits. -> 200 the same shape
+ * DELETE /_admin/rate-limits      Back to the start-up limits, window and code. -> 200 the same shape
  *
  * POST   /_admin/behaviours       {"describeLagMs": <ms>?, "attachFallbacks": <n>?, "stuckDetaches": <n>?,
  *                                  "attachFallbackRate": <0..1>?, "stuckDetachRate": <0..1>?,
  *                                  "stuckDetachReissues": <n>?, "stuckDeletes": <n>?, "emptyCreates": <n>?,
- *                                  "associateFallbacks": <n>?, "associateFallbackRate": <0..1>?, "latencySeed": <n>?}
+ *                                  "associateFallbacks": <n>?, "associateFallbackRate": <0..1>?, "latencySeed": <n>?,
+ *                                  "clientTokenAfterFailure": "replay"|"idempotent-failed"|"run-again"?,
+ *                                  "clientTokenProcessingMs": <ms>?}
  *                                 -> model.configure(body): a new ENI missing from Describe* for describeLagMs; the
  *                                 next n attaches fall back to Available; the next n detaches stick in Detaching
  *                                 until re-issued; the rates do the same to that fraction of all attaches / detaches;
@@ -48,12 +56,15 @@
  *                                 deletes stick in Deleting until re-issued; the next n creates answer 200 without a
  *                                 NetworkInterfaceId (no ENI made); the next n (or that fraction of) associations
  *                                 end Available; latencySeed reseeds the association durations' draws.
+ *                                 A repeated ClientToken after a 4xx failure: the failure again (replay, default),
+ *                                 IdempotentFailed, or the call runs again; within clientTokenProcessingMs of its
+ *                                 first call: LastTokenProcessing (VPC) / IdempotentProcessing (ECS), 403.
  *                                 -> 200 {"configured": body}
  * GET    /_admin/behaviours       -> 200 {describeLagMs, attachFallbacks, stuckDetaches, attachFallbackRate,
  *                                 stuckDetachRate, stuckDetachReissues, stuckDeletes, emptyCreates,
- *                                 associateFallbacks, associateFallbackRate, latencySeed, "fired": {laggedEnis,
- *                                 attachFallbacks, stuckDetaches, ignoredDetachReissues, stuckDeletes, emptyCreates,
- *                                 associateFallbacks}}
+ *                                 associateFallbacks, associateFallbackRate, latencySeed, clientTokenAfterFailure,
+ *                                 clientTokenProcessingMs, "fired": {laggedEnis, attachFallbacks, stuckDetaches,
+ *                                 ignoredDetachReissues, stuckDeletes, emptyCreates, associateFallbacks}}
  *
  * GET    /_admin/timings          -> 200 {attachMs, detachMs, deleteMs, associateMs, unassociateMs, convertMs,
  *                                 commandMs, associateSpreadMs}
@@ -69,11 +80,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { CloudModel, ModelBehaviours, Timings } from '../contracts';
+import { TOKEN_AFTER_FAILURE, type CloudModel, type ModelBehaviours, type Timings } from '../contracts';
 import type { CallLog } from './call-log';
 import { FaultRuleInput, type FaultInjector } from './faults';
 import { LatencyInput, type LatencyRules } from './latency';
-import type { RateLimiter } from './rate-limits';
+import { THROTTLING_CODES, type RateLimiter } from './rate-limits';
 
 export const ADMIN_PREFIX = '/_admin';
 
@@ -85,9 +96,37 @@ export interface AdminDeps {
   calls: CallLog;
 }
 
+/**
+ * One of: `{action, rps, burst}` (a token bucket, the first form), `{action, perMinute}` (calls per window),
+ * `{windowMs?, code?}` (the window and the throttling answer); the settings may come with either limit.
+ */
 const RateLimitInput = z
-  .object({ action: z.string().min(1), rps: z.number().positive(), burst: z.number().int().min(1) })
-  .strict();
+  .object({
+    action: z.string().min(1).optional(),
+    rps: z.number().positive().optional(),
+    burst: z.number().int().min(1).optional(),
+    perMinute: z.number().int().min(1).optional(),
+    windowMs: z.number().int().min(1).max(3_600_000).optional(),
+    code: z.enum(THROTTLING_CODES).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const bucket = r.rps !== undefined || r.burst !== undefined;
+    const limit = bucket || r.perMinute !== undefined;
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (bucket && (r.rps === undefined || r.burst === undefined))
+      issue(
+        r.rps === undefined ? 'rps' : 'burst',
+        'a token bucket needs both "rps" (> 0) and "burst" (>= 1)',
+      );
+    if (bucket && r.perMinute !== undefined)
+      issue('perMinute', 'give a token bucket ("rps", "burst") or a window quota ("perMinute"), not both');
+    if (limit && r.action === undefined) issue('action', 'name the "action" the limit is for, or "*"');
+    if (!limit && r.action !== undefined)
+      issue('action', 'give "perMinute", or "rps" and "burst", for the action');
+    if (!limit && r.windowMs === undefined && r.code === undefined)
+      issue('body', 'give {action, perMinute}, {action, rps, burst}, or {windowMs} / {code}');
+  });
 
 const count = z.number().int().min(0);
 const fraction = z.number().min(0).max(1);
@@ -104,6 +143,8 @@ const BehavioursInput = z
     associateFallbacks: count.optional(),
     associateFallbackRate: fraction.optional(),
     latencySeed: count.optional(),
+    clientTokenAfterFailure: z.enum(TOKEN_AFTER_FAILURE).optional(),
+    clientTokenProcessingMs: count.optional(),
   })
   .strict() satisfies z.ZodType<ModelBehaviours>;
 
@@ -187,8 +228,11 @@ function routes(d: AdminDeps): Routes {
     'rate-limits': {
       GET: () => ({ json: d.rateLimits.list() }),
       POST: (body) => {
-        const { action, rps, burst } = parse(RateLimitInput, body);
-        d.rateLimits.set(action, { rps, burst });
+        const { action, rps, burst, perMinute, windowMs, code } = parse(RateLimitInput, body);
+        if (windowMs !== undefined || code !== undefined) d.rateLimits.configure({ windowMs, code });
+        if (action !== undefined && rps !== undefined && burst !== undefined)
+          d.rateLimits.set(action, { rps, burst });
+        if (action !== undefined && perMinute !== undefined) d.rateLimits.set(action, { perMinute });
         return { json: d.rateLimits.list() };
       },
       DELETE: () => {
