@@ -30,6 +30,7 @@ interface MigrateFlags {
   verifyTimeout?: number;
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
+  bandwidthPayByTraffic?: boolean;
   guestPrepareScript?: string;
   egressCheckScript?: string;
   offlineBudget?: number;
@@ -74,7 +75,14 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
         '--keep-on-verify-failure',
         'keep the migrated state when verification fails (default: roll back)',
       )
-      .option('--allow-charge-type-change', 'switch a PrePaid instance to PostPaid first (default: refuse)')
+      .option(
+        '--allow-charge-type-change',
+        'switch a PrePaid instance that cannot convert as it is to PostPaid (pay-as-you-go) first (default: refuse)',
+      )
+      .option(
+        '--bandwidth-pay-by-traffic',
+        'bill the bandwidth of a PrePaid instance billed by fixed bandwidth by traffic first (ModifyInstanceNetworkSpec; default: refuse)',
+      )
       .option(
         '--guest-prepare-script <name>',
         "guest script (of the worker's configuration) run over SSH before the EIP moves, e.g. secondary-nic-setup",
@@ -128,6 +136,7 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       ...(flags.verifyTimeout ? { verifyTimeoutSeconds: flags.verifyTimeout } : {}),
       ...(flags.keepOnVerifyFailure ? { keepOnVerifyFailure: true } : {}),
       ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
+      ...(flags.bandwidthPayByTraffic ? { allowPayByTraffic: true } : {}),
       ...(flags.guestPrepareScript ? { guestPrepareScript: flags.guestPrepareScript } : {}),
       ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),
       ...(flags.offlineBudget ? { offlineBudgetSeconds: flags.offlineBudget } : {}),

@@ -139,6 +139,20 @@ export const ERRORS = {
     message:
       'The internet charge type "{0}" of the subscription instance does not support this operation; it must be PayByTraffic.',
   },
+  // Convert's documented refusals (API page error table): a scheduled change waiting, no EIP quota left.
+  'InvalidInstanceId.PlanedChange': {
+    status: 403,
+    message: 'The instance "{0}" has a scheduled configuration change; the operation is not supported.',
+  },
+  'InvalidRouteTableId.NotFound': {
+    status: 404,
+    message: 'The specified RouteTableId "{0}" does not exist.',
+  },
+  MaxEIPQuotaExceeded: { status: 403, message: 'The number of EIP exceeds the limit per region.' },
+  'InvalidNetworkChargeType.ValueNotSupported': {
+    status: 400,
+    message: 'The specified NetworkChargeType "{0}" is not valid: PayByTraffic or PayByBandwidth.',
+  },
   'InvalidEndTime.OperateNotSupport': {
     status: 403,
     message: 'The subscription instance expires within 24 hours; the operation is not supported.',

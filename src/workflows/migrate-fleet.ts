@@ -410,6 +410,7 @@ async function plan(input: FleetInput, track: FleetTracker, vpcShared: VpcShared
           instanceId: target.instanceId,
           verify: input.migration?.verify ?? true,
           allowChargeTypeChange: input.migration?.allowChargeTypeChange ?? false,
+          ...(input.migration?.allowPayByTraffic ? { allowPayByTraffic: true } : {}),
           egressCheckScript: input.migration?.egressCheckScript,
           guestPrepareScript: input.migration?.guestPrepareScript,
           vpcShared: vpcShared && sharedFor(vpcShared, target.vSwitchId),
