@@ -5,6 +5,7 @@ import * as $Ecs from '@alicloud/ecs20140526';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { createActivities } from '../src/activities';
+import { ExitCode, exitCodeForReport } from '../src/cli/exit-codes';
 import type { MigrationInput } from '../src/shared/migration';
 import { approveSignal, approveUpdate, progressQuery, reportQuery } from '../src/workflows';
 import { productCloudApis, startMigrationEnv, type MigrationEnv } from './helpers/migration';
@@ -21,7 +22,8 @@ const I = {
   zoneI: 5,
   prePaidAllowed: 6,
   hasEip: 7,
-  approval: 8,
+  approval: 8, // and 9, 10
+  payByTraffic: 11,
 };
 let env: MigrationEnv;
 let otherZoneVSwitch: string;
@@ -29,7 +31,7 @@ let otherVpcGroup: string;
 
 before(async () => {
   env = await startMigrationEnv({
-    instances: 11,
+    instances: 12,
     topology: (t) => {
       const vpc = t.vpcs[0];
       // A vSwitch no SNAT entry covers, and an instance in it.
@@ -52,6 +54,9 @@ before(async () => {
       t.instances[I.noSnat].vSwitchId = 'vsw-nosnat0001';
       t.instances[I.smallType].instanceType = 'ecs.t5-lc1m1.small';
       t.instances[I.prePaid].instanceChargeType = 'PrePaid';
+      t.instances[I.prePaid].internetChargeType = 'PayByBandwidth';
+      t.instances[I.payByTraffic].instanceChargeType = 'PrePaid';
+      t.instances[I.payByTraffic].internetChargeType = 'PayByBandwidth';
       t.instances[I.prePaidAllowed].instanceChargeType = 'PrePaid';
       // Instance 5 is in the first vSwitch's zone: the second vSwitch is in the other zone.
       t.instances[I.zoneI].vSwitchId = vpc.vSwitches[0].vSwitchId;
@@ -141,16 +146,28 @@ describe('preflight refuses bad inputs before any change', () => {
     );
   });
 
-  it('a PrePaid instance, unless the caller allows switching it to PostPaid', async () => {
+  it('a PrePaid instance billed by fixed bandwidth, unless the caller allows a billing switch', async () => {
     assert.match(
       await refused({ instanceId: env.instances[I.prePaid].instanceId }),
-      /PrePaid \(subscription\).*switch it to PostPaid first/,
+      /subscription \(PrePaid\) instance whose bandwidth is billed by fixed bandwidth.*--bandwidth-pay-by-traffic/,
     );
     const { instanceId } = env.instances[I.prePaidAllowed];
     const report = await env.migrate({ instanceId, allowChargeTypeChange: true });
     assert.equal(report.outcome, 'verified', report.cause);
     const modify = await env.cloud.admin.calls({ action: 'ModifyInstanceChargeType' });
     assert.equal(modify.length, 1);
+  });
+
+  it('--bandwidth-pay-by-traffic switches only the bandwidth billing before step 1', async () => {
+    const { instanceId } = env.instances[I.payByTraffic];
+    const since = (await env.cloud.admin.calls()).at(-1)?.seq ?? 0;
+    const report = await env.migrate({ instanceId, allowPayByTraffic: true });
+    assert.equal(report.outcome, 'verified', report.cause);
+    const changes = (await env.cloud.admin.calls({ since }))
+      .filter((c) => MUTATING.test(c.action))
+      .map((c) => c.action);
+    assert.deepEqual(changes.slice(0, 2), ['ModifyInstanceNetworkSpec', 'ConvertNatPublicIpToEip']);
+    assert.ok(!changes.includes('ModifyInstanceChargeType'), changes.join());
   });
 
   it('wrong credentials', async () => {
@@ -180,6 +197,18 @@ describe('preflight refuses bad inputs before any change', () => {
     assert.equal(report.outcome, 'verified', report.cause);
     assert.equal(report.steps.find((s) => s.name === 'convertToEip')?.state, 'skipped');
     assert.equal(report.publicIp, publicIp);
+
+    // Run again: the move is done, so it is already migrated (exit 0), with nothing changed.
+    const since = (await env.cloud.admin.calls()).at(-1)?.seq ?? 0;
+    const again = await env.migrate({ instanceId });
+    assert.equal(again.outcome, 'already-migrated', again.cause);
+    assert.match(again.cause ?? '', new RegExp(`EIP ${publicIp.replace(/\./g, '\\.')} is on ENI eni-`));
+    assert.equal(exitCodeForReport(again), ExitCode.OK);
+    const calls = await env.cloud.admin.calls({ since });
+    assert.deepEqual(
+      calls.filter((c) => MUTATING.test(c.action)),
+      [],
+    );
   });
 });
 
