@@ -167,6 +167,7 @@ export async function startStage(opts: {
       ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
       pollIntervalMs: opts.pollIntervalMs,
       rateLimits: opts.rateLimits,
+      eipQuota: Number(cloud.info().eipQuota),
     };
     const worker = await createMigrationWorker({
       config,

@@ -431,6 +431,8 @@ export function defaultTopology(opts: { instances: number; regionId?: string }):
   }
   return validateTopology({
     regionId,
+    // The demo account's EIP quota is raised for its fleet (Alibaba Cloud's default, 20, would stop a larger rehearsal).
+    eipQuota: Math.max(20, opts.instances + 20),
     vpcs: [
       {
         vpcId,
