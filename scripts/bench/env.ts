@@ -54,6 +54,8 @@ export function benchTopology(regionId: string, groups: Record<string, number>):
       });
     }
   }
+  // An account whose EIP quota was raised for this fleet: one EIP per instance, plus the NAT gateway's.
+  t.eipQuota = n + 20;
   return t;
 }
 
