@@ -89,6 +89,11 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     description: 'First interval of the status polls (they back off from there).',
   },
   {
+    name: 'ENI_MIGRATE_EIP_QUOTA',
+    description:
+      "The account's EIP quota in the region (default 20, Alibaba Cloud's): preflight refuses a conversion that would exceed it.",
+  },
+  {
     name: 'ENI_MIGRATE_RATE_LIMITS',
     description:
       'Per-API rates of the calls that change the cloud, for all workers of a region together, e.g. `CreateNetworkInterface=300/min,AssociateEipAddress=2/s` (unnamed actions keep their defaults).',
@@ -174,6 +179,8 @@ export interface AppConfig {
   /** The operator's guest script file (ENI_MIGRATE_GUEST_SCRIPTS), read by the worker at start. */
   guestScriptsPath?: string;
   pollIntervalMs?: number;
+  /** The account's EIP quota in the region (ENI_MIGRATE_EIP_QUOTA). Default 20. */
+  eipQuota?: number;
   /** The rate of each action that changes the cloud (ENI_MIGRATE_RATE_LIMITS over the defaults). Default: the defaults. */
   rateLimits?: RateLimits;
   /** Where the worker serves Prometheus metrics (ENI_MIGRATE_METRICS), `ip:port`; unset: no metrics. */
@@ -322,6 +329,14 @@ const envSchema = z.object({
       .positive('must be > 0')
       .optional(),
   ),
+  ENI_MIGRATE_EIP_QUOTA: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce
+      .number({ error: 'must be a number of EIPs, e.g. 20 (the quota in Quota Center)' })
+      .int('must be a whole number of EIPs')
+      .min(0, 'must be ≥ 0')
+      .optional(),
+  ),
 });
 
 /** Reads and validates the environment. Throws ConfigError naming every bad variable. */
@@ -373,6 +388,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     guestScriptsPath: e.ENI_MIGRATE_GUEST_SCRIPTS,
     pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
+    ...(e.ENI_MIGRATE_EIP_QUOTA !== undefined ? { eipQuota: e.ENI_MIGRATE_EIP_QUOTA } : {}),
     rateLimits: rateLimitsWith(e.ENI_MIGRATE_RATE_LIMITS),
     ...(e.ENI_MIGRATE_METRICS ? { metricsAddress: e.ENI_MIGRATE_METRICS } : {}),
     logging: { format: e.ENI_MIGRATE_LOG_FORMAT, level: e.ENI_MIGRATE_LOG_LEVEL },
@@ -547,6 +563,7 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
       ]),
     ),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
+    eipQuota: config.eipQuota ?? 20,
     metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
     logs: `${config.logging?.format ?? DEFAULT_LOG_SETTINGS.format}, ${config.logging?.level ?? DEFAULT_LOG_SETTINGS.level}`,
     tracing: config.tracing ? `OTLP ${config.tracing.endpoint}` : 'off',

@@ -180,6 +180,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<DemoResult> {
       cloud: { regionId: cloud.regionId, ecsEndpoint: cloud.url, vpcEndpoint: cloud.url },
       ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
       pollIntervalMs: opts.fast ? 100 : undefined,
+      // The demo account's EIP quota (raised for its fleet), as an operator sets ENI_MIGRATE_EIP_QUOTA.
+      eipQuota: Number(cloud.info().eipQuota),
     };
     const credential = new Credential(
       new CredentialConfig({

@@ -231,6 +231,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     guestScripts,
     pollIntervalMs: config.pollIntervalMs,
     transitionMs: options.transitionMs,
+    ...(config.eipQuota !== undefined ? { eipQuota: config.eipQuota } : {}),
   });
 
   const connectionOptions = temporalConnectionOptions(config.temporal);

@@ -260,6 +260,31 @@ describe('topology', () => {
       assert.throws(() => loadTopology(file), /instances\[0\]\.stoppedMode: only a Stopped instance/);
       writeFileSync(file, JSON.stringify({ ...defaultTopology({ instances: 1 }), quotas: { maxEnis: -1 } }));
       assert.throws(() => loadTopology(file), /quotas\.maxEnis/);
+      // The real fleet's marks: route tables, start time, EIP quota.
+      const routes = defaultTopology({ instances: 1 });
+      routes.vpcs[0].vSwitches[0].routeTableId = 'vtb-missing0001';
+      assert.throws(
+        () => validateTopology(routes),
+        /vpcs\[0\]\.vSwitches\[0\]\.routeTableId: no route table vtb-missing0001 in vpcs\[0\]\.routeTables/,
+      );
+      routes.vpcs[0].routeTables = [
+        {
+          routeTableId: 'vtb-missing0001',
+          routeEntries: [
+            { destinationCidrBlock: '0.0.0.0/0', nextHopType: 'NatGateway', nextHopId: 'ngw-elsewhere01' },
+          ],
+        },
+      ];
+      assert.throws(
+        () => validateTopology(routes),
+        /vpcs\[0\]\.routeTables\[0\]\.routeEntries\[0\]\.nextHopId: no NAT gateway ngw-elsewhere01/,
+      );
+      const marks = defaultTopology({ instances: 1 });
+      assert.throws(
+        () => validateTopology({ ...marks, instances: [{ ...marks.instances[0], startTime: 'long ago' }] }),
+        /instances\[0\]\.startTime: must be an ISO 8601 time/,
+      );
+      assert.throws(() => validateTopology({ ...marks, eipQuota: -1 }), /eipQuota/);
       writeFileSync(file, JSON.stringify(defaultTopology({ instances: 2 })));
       assert.equal(loadTopology(file).instances.length, 2);
     } finally {
@@ -300,7 +325,7 @@ describe('request parameters and routing of actions', () => {
     assert.equal(findAction('2016-04-28', 'AssociateEipAddress')?.product, 'Vpc');
     assert.equal(findAction('2016-04-28', 'AttachNetworkInterface'), undefined);
     assert.equal(findAction('2014-05-26', 'toString'), undefined);
-    assert.equal(Object.keys(ACTIONS.Ecs).length + Object.keys(ACTIONS.Vpc).length, 24);
+    assert.equal(Object.keys(ACTIONS.Ecs).length + Object.keys(ACTIONS.Vpc).length, 26);
   });
 
   it('answers InvalidRegionId.NotFound for another region and MissingParameter without one', () => {

@@ -71,7 +71,7 @@ export async function runBaseline(opts: {
   const eni = await step('createEni', async () => {
     const { networkInterfaceId } = await ecs.createNetworkInterface({
       vSwitchId: instance.vSwitchId as string,
-      securityGroupId: instance.securityGroupIds[0],
+      securityGroupIds: instance.securityGroupIds,
       name: `baseline-${instanceId}`,
       description: 'naive baseline',
       tags: {},

@@ -54,6 +54,8 @@ export function benchTopology(regionId: string, groups: Record<string, number>):
       });
     }
   }
+  // An account whose EIP quota was raised for this fleet: one EIP per instance, plus the NAT gateway's.
+  t.eipQuota = n + 20;
   return t;
 }
 
@@ -172,6 +174,7 @@ export async function startStage(opts: {
       ssh: { sshConfigPath: cloud.sshConfig, user: cloud.sshUser, privateKeyPath: cloud.sshPrivateKey },
       pollIntervalMs: opts.pollIntervalMs,
       rateLimits: opts.rateLimits,
+      eipQuota: Number(cloud.info().eipQuota),
     };
     const worker = await createMigrationWorker({
       config,

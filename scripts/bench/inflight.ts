@@ -162,6 +162,7 @@ export async function runInflightOnce(opts: {
         ALIBABA_CLOUD_ACCESS_KEY_ID: cloud.accessKeyId,
         ALIBABA_CLOUD_ACCESS_KEY_SECRET: cloud.accessKeySecret,
         ENI_MIGRATE_SSH_CONFIG: cloud.sshConfig,
+        ENI_MIGRATE_EIP_QUOTA: String(cloud.info().eipQuota),
         ENI_MIGRATE_RATE_LIMITS: rateLimitsEnv(opts.rate),
         ENI_MIGRATE_LOG_LEVEL: 'warn',
         ...(opts.pollIntervalMs ? { ENI_MIGRATE_POLL_INTERVAL_MS: String(opts.pollIntervalMs) } : {}),

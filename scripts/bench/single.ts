@@ -15,7 +15,8 @@ import { cloudApisOf, countBy, median, round, type Log, type Stage } from './env
 /**
  * The fewest calls one migration of a PostPaid instance with a NAT public IP can make: the preflight reads the
  * runbook needs (docs/architecture.md: instance, its type's ENI quota, vSwitch, security group, ENIs, NAT gateways,
- * SNAT entries), one call per mutation, and one Describe per transition (create is synchronous: none).
+ * SNAT entries, the vSwitch's default route, the account's EIPs against its quota), one call per mutation, and one
+ * Describe per transition (create is synchronous: none).
  */
 export const MINIMUM_CALLS: ReadonlyArray<{ action: string; calls: number; why: string }> = [
   { action: 'DescribeInstances', calls: 1, why: 'preflight: the instance' },
@@ -24,9 +25,18 @@ export const MINIMUM_CALLS: ReadonlyArray<{ action: string; calls: number; why: 
   { action: 'DescribeSecurityGroups', calls: 1, why: 'preflight: the security group' },
   { action: 'DescribeNetworkInterfaces', calls: 2, why: "preflight: its ENIs; the attach's transition" },
   { action: 'DescribeNatGateways', calls: 1, why: 'preflight: NAT gateways' },
-  { action: 'DescribeSnatTableEntries', calls: 1, why: 'preflight: the SNAT entry' },
+  {
+    action: 'DescribeSnatTableEntries',
+    calls: 2,
+    why: "preflight: the SNAT entries of its vSwitch and of its address (an address's wins)",
+  },
+  { action: 'DescribeRouteEntryList', calls: 1, why: "preflight: the vSwitch's route to 0.0.0.0/0" },
   { action: 'ConvertNatPublicIpToEip', calls: 1, why: 'step 1' },
-  { action: 'DescribeEipAddresses', calls: 3, why: "the convert's, unbind's and bind's transitions" },
+  {
+    action: 'DescribeEipAddresses',
+    calls: 4,
+    why: "preflight: the EIPs against the quota; the convert's, unbind's and bind's transitions",
+  },
   { action: 'CreateNetworkInterface', calls: 1, why: 'step 2 (synchronous)' },
   { action: 'AttachNetworkInterface', calls: 1, why: 'step 3' },
   { action: 'UnassociateEipAddress', calls: 1, why: 'step 4' },

@@ -246,6 +246,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
         ENI_MIGRATE_LOG_FORMAT: 'json',
         ENI_MIGRATE_LOG_LEVEL: 'debug',
         ENI_MIGRATE_POLL_INTERVAL_MS: '200',
+        ENI_MIGRATE_EIP_QUOTA: String(cloud.info().eipQuota),
         ENI_MIGRATE_RATE_LIMITS: CHANGE_ACTIONS.map((a) => `${a}=50/s`).join(','),
       },
     });

@@ -103,5 +103,10 @@ export function chaosTopology(opts: ChaosTopologyOptions): {
       });
     }
   }
-  return { topology: validateTopology({ regionId, vpcs, instances }, 'chaos topology'), instances: chaos };
+  // An account whose EIP quota was raised for this fleet: one EIP per instance, plus the NAT gateways'.
+  const eipQuota = instances.length + vpcs.length + 20;
+  return {
+    topology: validateTopology({ regionId, eipQuota, vpcs, instances }, 'chaos topology'),
+    instances: chaos,
+  };
 }

@@ -62,6 +62,8 @@ export interface ActivityDeps {
    * looks again (default: 2 min for ENIs, 5 min for EIPs, Terraform's timeouts). Tests set it small.
    */
   waitBudgetMs?: number;
+  /** The account's EIP quota in the region (ENI_MIGRATE_EIP_QUOTA); preflight refuses a conversion past it. Default 20. */
+  eipQuota?: number;
 }
 
 /**
@@ -106,7 +108,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     /** Step 0: every precondition, read-only; records the host key on the public address. */
     async preflight(input: PreflightInput) {
-      return execute({}, tuning, () => runPreflight({ ecs, vpc, ssh, scripts }, input));
+      return execute({}, tuning, () =>
+        runPreflight({ ecs, vpc, ssh, scripts, eipQuota: deps.eipQuota }, input),
+      );
     },
 
     /** A batch's first step, read-only: the VPC's instances and what each would need; the VPC's shared data. */
@@ -155,6 +159,36 @@ export function createActivities(deps: ActivityDeps) {
               x.checkpoint({ issued: true });
             }
             return { pending: instance.chargeType };
+          });
+        },
+        input.tokenSeed,
+      );
+    },
+
+    /**
+     * Before step 1, only when the caller allowed it: a subscription instance's bandwidth becomes billed by traffic
+     * (ModifyInstanceNetworkSpec NetworkChargeType), which ConvertNatPublicIpToEip requires of it.
+     */
+    async switchToPayByTraffic(input: { instanceId: string; tokenSeed?: string }) {
+      return execute(
+        { issued: false },
+        tuning,
+        async (x) => {
+          return x.poll(async (): Promise<Observation<{ internetChargeType: string }>> => {
+            const instance = await ecs.describeInstance(input.instanceId);
+            if (!instance)
+              return { failed: `instance ${input.instanceId} not found`, type: 'InvalidInstanceId.NotFound' };
+            const billed = instance.internetChargeType ?? 'PayByTraffic';
+            if (billed === 'PayByTraffic') return { done: { internetChargeType: billed } };
+            if (!x.state.issued) {
+              await ecs.modifyInstanceNetworkChargeType(
+                input.instanceId,
+                'PayByTraffic',
+                x.clientToken('pay-by-traffic'),
+              );
+              x.checkpoint({ issued: true });
+            }
+            return { pending: billed };
           });
         },
         input.tokenSeed,

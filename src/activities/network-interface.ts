@@ -63,7 +63,7 @@ function sendCreate<S extends object>(
   return x.withClientToken(CREATE_PURPOSE, (clientToken) =>
     ecs.createNetworkInterface({
       vSwitchId: input.vSwitchId,
-      securityGroupId: input.securityGroupId,
+      securityGroupIds: input.securityGroupIds?.length ? input.securityGroupIds : [input.securityGroupId],
       primaryIpAddress: input.primaryIpAddress,
       name: `eni-migration-${input.instanceId}`,
       description: `Secondary ENI carrying the public IP of ${input.instanceId} (migration ${workflowId})`,

@@ -4,18 +4,24 @@ import { cidrContains, pickSnatEntry, type VpcApi } from '../cloud/vpc';
 import type { GuestScript, GuestScriptRegistry } from '../guest-scripts';
 import { SshError, type SshRunner } from '../ssh';
 import { checkCloudAssistant } from './cloud-assistant-check';
+import { attachRefusal } from './attach-rules';
 import { checkEgress, egressCheckScriptName, refuseShellText } from './guest';
 import type { MigrationPlan, PreflightInput, PreflightResult } from './types';
 
 /** Instance states the runbook can act on; anything else is on its way somewhere and must settle first. */
 const STEADY_STATES = new Set(['Running', 'Stopped']);
 
+/** EIPs per account and region unless the worker is told otherwise (Alibaba Cloud's default quota). */
+export const DEFAULT_EIP_QUOTA = 20;
+
+const HOUR = 3600 * 1000;
+
 /**
  * Step 0, read-only: every precondition of the runbook, evaluated against the cloud as it is now. Each check that
  * fails says what is wrong and how to fix it. Later checks that depend on a failed one are not evaluated.
  */
 export async function runPreflight(
-  deps: { ecs: EcsApi; vpc: VpcApi; ssh: SshRunner; scripts: GuestScriptRegistry },
+  deps: { ecs: EcsApi; vpc: VpcApi; ssh: SshRunner; scripts: GuestScriptRegistry; eipQuota?: number },
   input: PreflightInput,
 ): Promise<PreflightResult> {
   const { ecs, vpc, ssh } = deps;
@@ -26,7 +32,13 @@ export async function runPreflight(
     checks.push({ name, ok, detail });
     return ok;
   };
-  const result = (): PreflightResult => ({ ok: checks.every((c) => c.ok), checks, plan });
+  let alreadyMigrated: PreflightResult['alreadyMigrated'];
+  const result = (): PreflightResult => ({
+    ok: checks.every((c) => c.ok),
+    checks,
+    plan,
+    ...(alreadyMigrated ? { alreadyMigrated } : {}),
+  });
 
   if (
     !check(
@@ -76,7 +88,20 @@ export async function runPreflight(
 
   check('instance state', ...stateCheck(instance, input.verify));
 
+  const moved = instance.publicIp || instance.eip ? undefined : await findMovedEip(ecs, instance);
+  if (moved) {
+    // A previous run finished the move: nothing to do, and nothing wrong (re-runs and batches stay idempotent).
+    check(
+      'public IP',
+      true,
+      `already migrated: EIP ${moved.publicIp} is on ENI ${moved.networkInterfaceId} (NAT mode); nothing to move`,
+    );
+    alreadyMigrated = moved;
+    plan.publicIp = moved.publicIp;
+    return result();
+  }
   const publicAddress = await checkPublicAddress(ecs, instance, input, plan, check);
+  if (plan.convert) await checkEipQuota(vpc, deps.eipQuota ?? DEFAULT_EIP_QUOTA, check);
 
   const vSwitchId = input.vSwitchId ?? (instance.vSwitchId as string);
   // A batch read the VPC's shared data once for all its migrations: use it rather than read it again per instance.
@@ -123,26 +148,7 @@ export async function runPreflight(
     plan.primaryIpAddress = input.primaryIpAddress;
   }
 
-  const securityGroupId = input.securityGroupId ?? instance.securityGroupIds[0];
-  const group = securityGroupId ? await ecs.describeSecurityGroup(securityGroupId) : undefined;
-  if (!securityGroupId) {
-    check('security group', false, 'the instance has no security group: pass one of VPC ' + vpcId);
-  } else if (!group) {
-    check(
-      'security group',
-      false,
-      `security group ${securityGroupId} not found: pass a security group of VPC ${vpcId}`,
-    );
-  } else if (group.vpcId !== vpcId) {
-    check(
-      'security group',
-      false,
-      `security group ${securityGroupId} is in VPC ${group.vpcId ?? '(none)'}, the instance in ${vpcId}: pass a security group of VPC ${vpcId}`,
-    );
-  } else {
-    check('security group', true, `${securityGroupId} (VPC ${vpcId})`);
-    plan.securityGroupId = securityGroupId;
-  }
+  await checkSecurityGroups(ecs, instance, vpcId, input, plan, check);
 
   const [eniQuantity, attached] = await Promise.all([
     ecs.instanceTypeEniQuantity(instance.instanceType),
@@ -165,6 +171,9 @@ export async function runPreflight(
     );
   }
 
+  const refusal = attachRefusal(instance);
+  check('ENI can be attached now', !refusal, refusal ?? `${instance.instanceType}, ${instance.status}`);
+
   const snat = shared
     ? pickSnatEntry(shared.natGateways, instance.vSwitchId as string, privateIp)
     : await vpc.findSnatEntryFor(vpcId, instance.vSwitchId as string, privateIp);
@@ -180,6 +189,15 @@ export async function runPreflight(
   ) {
     plan.natGatewayId = snat.natGatewayId;
     plan.snatIps = snat.snatIps;
+    const own =
+      instance.vSwitchId === vSwitch?.vSwitchId
+        ? vSwitch
+        : (shared?.vSwitches.find((v) => v.vSwitchId === instance.vSwitchId) ??
+          (await vpc.describeVSwitch(instance.vSwitchId as string)));
+    // A batch's shared data from before route tables were read has no route table id: read the vSwitch then.
+    const routeTableId =
+      own?.routeTableId ?? (await vpc.describeVSwitch(instance.vSwitchId as string))?.routeTableId;
+    await checkDefaultRoute(vpc, instance.vSwitchId as string, routeTableId, snat.natGatewayId, check);
   }
 
   if (input.verify && publicAddress && instance.status === 'Running' && egressScript) {
@@ -229,23 +247,7 @@ async function checkPublicAddress(
     check('public IP', true, `NAT public IP ${instance.publicIp} will be converted to an EIP (irreversible)`);
     plan.publicIp = instance.publicIp;
     plan.convert = true;
-    if (instance.chargeType === 'PrePaid') {
-      check(
-        'billing allows the conversion',
-        input.allowChargeTypeChange,
-        input.allowChargeTypeChange
-          ? 'PrePaid (subscription): will switch the instance to PostPaid (pay-as-you-go) before converting, as asked'
-          : 'the instance is PrePaid (subscription); the runbook converts pay-as-you-go instances only: switch it to PostPaid first (ECS console: Change Billing Method), or run again allowing the charge type change',
-      );
-      plan.switchToPostPaid = input.allowChargeTypeChange;
-    } else {
-      check(
-        'billing allows the conversion',
-        true,
-        `${instance.chargeType}, ${instance.internetChargeType ?? 'PayByTraffic'}`,
-      );
-      plan.switchToPostPaid = false;
-    }
+    checkBilling(instance, input, plan, check);
     return instance.publicIp;
   }
   if (instance.eip) {
@@ -260,17 +262,159 @@ async function checkPublicAddress(
     plan.switchToPostPaid = false;
     return instance.eip.ipAddress;
   }
-  // Neither: perhaps a previous run already finished the move.
-  const enis = await ecs.listNetworkInterfaces({ instanceId: instance.instanceId });
-  const moved = enis.find((e) => e.type === 'Secondary' && e.associatedPublicIp);
   check(
     'public IP',
     false,
-    moved?.associatedPublicIp
-      ? `already migrated: EIP ${moved.associatedPublicIp.publicIpAddress} is on ENI ${moved.networkInterfaceId}; nothing to move`
-      : `${instance.instanceId} has neither a NAT public IP nor an EIP: there is no public address to move`,
+    `${instance.instanceId} has neither a NAT public IP nor an EIP: there is no public address to move`,
   );
   return undefined;
+}
+
+/** The EIP of an instance without a public address of its own, on one of its ENIs in NAT mode: a finished move. */
+async function findMovedEip(ecs: EcsApi, instance: Instance): Promise<PreflightResult['alreadyMigrated']> {
+  const enis = await ecs.listNetworkInterfaces({ instanceId: instance.instanceId });
+  // A secondary ENI first (this runbook's result); an EIP bound in NAT mode to the primary ENI counts too.
+  const moved =
+    enis.find((e) => e.type === 'Secondary' && e.associatedPublicIp) ??
+    enis.find((e) => e.type === 'Primary' && e.associatedPublicIp?.allocationId);
+  const pub = moved?.associatedPublicIp;
+  return moved && pub
+    ? {
+        publicIp: pub.publicIpAddress,
+        networkInterfaceId: moved.networkInterfaceId,
+        ...(pub.allocationId ? { allocationId: pub.allocationId } : {}),
+      }
+    : undefined;
+}
+
+/**
+ * Billing, as the ConvertNatPublicIpToEip page (2026-01) has it: pay-as-you-go converts; a subscription instance
+ * converts when its bandwidth is billed by traffic and it does not expire within 24 hours. One billed by fixed
+ * bandwidth switches that billing to pay-by-traffic first (ModifyInstanceNetworkSpec, the smallest change) when the
+ * caller allows it; the whole instance's switch to pay-as-you-go (ModifyInstanceChargeType) stays an explicit choice.
+ */
+function checkBilling(
+  instance: Instance,
+  input: PreflightInput,
+  plan: Partial<MigrationPlan>,
+  check: (name: string, ok: boolean, detail: string) => boolean,
+): void {
+  const name = 'billing allows the conversion';
+  plan.switchToPostPaid = false;
+  const bandwidth = instance.internetChargeType ?? 'PayByTraffic';
+  if (instance.chargeType !== 'PrePaid') {
+    check(name, true, `${instance.chargeType}, ${bandwidth}`);
+    return;
+  }
+  if (input.allowChargeTypeChange) {
+    // The explicit choice of earlier releases: the instance becomes pay-as-you-go, so expiry and bandwidth billing
+    // no longer matter to the conversion.
+    check(
+      name,
+      true,
+      'PrePaid (subscription): will switch the instance to PostPaid (pay-as-you-go) before converting, as asked',
+    );
+    plan.switchToPostPaid = true;
+    return;
+  }
+  const expires = instance.expiredTime ? Date.parse(instance.expiredTime) : NaN;
+  if (expires - Date.now() < 24 * HOUR) {
+    check(
+      name,
+      false,
+      `the subscription of ${instance.instanceId} expires at ${instance.expiredTime}, within 24 hours, and ConvertNatPublicIpToEip refuses such an instance: renew it first (ECS RenewInstance), or switch it to pay-as-you-go (--allow-charge-type-change)`,
+    );
+    return;
+  }
+  if (bandwidth === 'PayByTraffic') {
+    check(name, true, 'PrePaid (subscription), bandwidth billed by traffic: converts as it is');
+    return;
+  }
+  check(
+    name,
+    !!input.allowPayByTraffic,
+    input.allowPayByTraffic
+      ? `PrePaid (subscription), bandwidth billed by fixed bandwidth: will switch the bandwidth to pay-by-traffic (ModifyInstanceNetworkSpec) before converting, as asked`
+      : `${instance.instanceId} is a subscription (PrePaid) instance whose bandwidth is billed by fixed bandwidth (${bandwidth}), which ConvertNatPublicIpToEip refuses: run again with --bandwidth-pay-by-traffic (switches only the bandwidth's billing, ModifyInstanceNetworkSpec), or with --allow-charge-type-change (the whole instance to pay-as-you-go)`,
+  );
+  if (input.allowPayByTraffic) plan.switchToPayByTraffic = true;
+}
+
+/**
+ * Step 1 makes a new EIP: the account must have one left under its quota (MaxEIPQuotaExceeded otherwise). The SDKs the
+ * product has cannot read quotas, so the usage (DescribeEipAddresses TotalCount) is held against the quota the worker
+ * is configured with (ENI_MIGRATE_EIP_QUOTA, default Alibaba Cloud's 20).
+ */
+async function checkEipQuota(
+  vpc: VpcApi,
+  quota: number,
+  check: (name: string, ok: boolean, detail: string) => boolean,
+): Promise<void> {
+  const used = await vpc.countEips();
+  check(
+    'EIP quota',
+    used < quota,
+    used < quota
+      ? `${used} of ${quota} EIPs in ${vpc.regionId} used`
+      : `the account holds ${used} EIPs in ${vpc.regionId} and its quota is ${quota}; converting makes one more (ConvertNatPublicIpToEip: MaxEIPQuotaExceeded): release an unused EIP or raise the quota (Quota Center), and if it is raised already set ENI_MIGRATE_EIP_QUOTA on the worker`,
+  );
+}
+
+/**
+ * The new ENI joins every security group of the instance (after step 5 they filter the traffic to the EIP, so a rule
+ * of a second group must not vanish), or only the one the caller names.
+ */
+async function checkSecurityGroups(
+  ecs: EcsApi,
+  instance: Instance,
+  vpcId: string,
+  input: PreflightInput,
+  plan: Partial<MigrationPlan>,
+  check: (name: string, ok: boolean, detail: string) => boolean,
+): Promise<void> {
+  const ids = input.securityGroupId ? [input.securityGroupId] : instance.securityGroupIds;
+  if (ids.length === 0) {
+    check('security group', false, 'the instance has no security group: pass one of VPC ' + vpcId);
+    return;
+  }
+  const groups = await Promise.all(ids.map((id) => ecs.describeSecurityGroup(id)));
+  const problems = ids.flatMap((id, i) => {
+    const group = groups[i];
+    if (!group) return [`security group ${id} not found: pass a security group of VPC ${vpcId}`];
+    if (group.vpcId !== vpcId)
+      return [
+        `security group ${id} is in VPC ${group.vpcId ?? '(none)'}, the instance in ${vpcId}: pass a security group of VPC ${vpcId}`,
+      ];
+    return [];
+  });
+  if (
+    !check('security group', problems.length === 0, problems.join('; ') || `${ids.join(', ')} (VPC ${vpcId})`)
+  )
+    return;
+  plan.securityGroupId = ids[0];
+  plan.securityGroupIds = ids;
+}
+
+/**
+ * The SNAT entry alone does not let the instance out: its vSwitch's route table must send 0.0.0.0/0 to that NAT
+ * gateway, or after the move its traffic has no way to the Internet.
+ */
+async function checkDefaultRoute(
+  vpc: VpcApi,
+  vSwitchId: string,
+  routeTableId: string | undefined,
+  natGatewayId: string,
+  check: (name: string, ok: boolean, detail: string) => boolean,
+): Promise<void> {
+  const route = routeTableId ? await vpc.defaultRoute(routeTableId) : undefined;
+  const ok = route?.nextHopType === 'NatGateway' && route.nextHopId === natGatewayId;
+  check(
+    'default route to the NAT gateway',
+    ok,
+    ok
+      ? `${routeTableId}: 0.0.0.0/0 -> ${natGatewayId}`
+      : `the route table ${routeTableId ?? '(unknown)'} of vSwitch ${vSwitchId} sends 0.0.0.0/0 ${route ? `to ${route.nextHopType} ${route.nextHopId}` : 'nowhere'}, not to the NAT gateway ${natGatewayId}: once the public IP moves the instance has no way out; add the route 0.0.0.0/0 -> ${natGatewayId} to that route table (VPC console: Route Tables) first`,
+  );
 }
 
 /**

@@ -21,6 +21,8 @@ export interface PreflightInput {
   /** Verification over SSH is on: the instance must be Running and reachable on its public address now. */
   verify: boolean;
   allowChargeTypeChange: boolean;
+  /** A PrePaid instance billed by fixed bandwidth may switch its bandwidth to pay-by-traffic. Absent: no. */
+  allowPayByTraffic?: boolean;
   /** Name of the guest script run over SSH to show the egress before the move. Default EGRESS_CHECK_SCRIPT_DEFAULT. */
   egressCheckScript?: string;
   /** Name of the guest script step 4 will run: checked now, so an unknown name is refused before anything changes. */
@@ -47,8 +49,15 @@ export interface MigrationPlan {
   convert: boolean;
   /** A PrePaid instance that the caller allowed to switch to PostPaid before converting. */
   switchToPostPaid: boolean;
+  /**
+   * A PrePaid instance whose bandwidth is billed by fixed bandwidth, which the caller allowed to switch to
+   * pay-by-traffic (ModifyInstanceNetworkSpec) before converting. Absent in plans of older releases.
+   */
+  switchToPayByTraffic?: boolean;
   vSwitchId: string;
   securityGroupId: string;
+  /** Every group the new ENI joins: all the instance's groups, or the one `securityGroupId` input names. */
+  securityGroupIds?: string[];
   primaryIpAddress?: string;
   natGatewayId: string;
   /** The SNAT entry's address(es): after the move, outbound traffic must leave from one of these. */
@@ -61,6 +70,11 @@ export interface MigrationPlan {
 
 export interface PreflightResult {
   ok: boolean;
+  /**
+   * The instance's EIP is on a NAT-mode ENI already (a previous run finished the move): nothing to do. Preflight
+   * reports it without failing a check; a workflow of a release before 0.5 refuses it.
+   */
+  alreadyMigrated?: { publicIp: string; networkInterfaceId: string; allocationId?: string };
   checks: PreflightCheck[];
   /** Complete when `ok`; as far as it got otherwise. */
   plan: Partial<MigrationPlan>;
@@ -84,7 +98,10 @@ export interface NetworkInterfaceRef {
 export interface CreateNetworkInterfaceInput extends TokenSeeded {
   instanceId: string;
   vSwitchId: string;
+  /** The first of `securityGroupIds` (inputs from before that field carry only this one). */
   securityGroupId: string;
+  /** Every group the ENI joins: the instance's own, or the one asked for. Absent in older inputs. */
+  securityGroupIds?: string[];
   primaryIpAddress?: string;
 }
 

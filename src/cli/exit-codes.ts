@@ -50,6 +50,7 @@ export function exitCodeForOutcome(outcome: Outcome): ExitCodeValue {
     case 'migrated':
     case 'reverted':
     case 'planned':
+    case 'already-migrated':
       return ExitCode.OK;
     case 'rolled-back':
       return ExitCode.ROLLED_BACK;
@@ -74,7 +75,8 @@ export function exitCodeForReport(
 
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0    verified, migrated (--no-verify), reverted, --dry-run with every check passed, started, or done
+  0    verified, migrated (--no-verify), already migrated (the EIP is on an ENI: nothing to do), reverted,
+       --dry-run with every check passed, started, or done
   1    failed: the report lists what is left in the cloud and how to fix it
   2    bad input (flag, variable, or preflight refused it, --dry-run too): nothing changed
   3    rolled back to where the command started: a migration's address back on the instance (an EIP if

@@ -30,6 +30,7 @@ interface MigrateFlags {
   verifyTimeout?: number;
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
+  bandwidthPayByTraffic?: boolean;
   guestPrepareScript?: string;
   guestSetup?: 'cloud-assistant' | 'ssh' | 'none';
   egressCheckScript?: string;
@@ -75,7 +76,14 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
         '--keep-on-verify-failure',
         'keep the migrated state when verification fails (default: roll back)',
       )
-      .option('--allow-charge-type-change', 'switch a PrePaid instance to PostPaid first (default: refuse)')
+      .option(
+        '--allow-charge-type-change',
+        'switch a PrePaid instance that cannot convert as it is to PostPaid (pay-as-you-go) first (default: refuse)',
+      )
+      .option(
+        '--bandwidth-pay-by-traffic',
+        'bill the bandwidth of a PrePaid instance billed by fixed bandwidth by traffic first (ModifyInstanceNetworkSpec; default: refuse)',
+      )
       .option(
         '--guest-prepare-script <name>',
         "guest script (of the worker's configuration) that sets the guest up for its new NIC, e.g. secondary-nic-setup (with --guest-setup cloud-assistant: instead of the built-in one for the instance's OS)",
@@ -135,6 +143,7 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       ...(flags.verifyTimeout ? { verifyTimeoutSeconds: flags.verifyTimeout } : {}),
       ...(flags.keepOnVerifyFailure ? { keepOnVerifyFailure: true } : {}),
       ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
+      ...(flags.bandwidthPayByTraffic ? { allowPayByTraffic: true } : {}),
       ...(flags.guestPrepareScript ? { guestPrepareScript: flags.guestPrepareScript } : {}),
       guestSetup: guestSetupOf(flags),
       ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),

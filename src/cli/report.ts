@@ -34,6 +34,9 @@ export function formatReport(report: MigrationReport): string {
       );
       if (report.verificationSkipped) lines.push(`  not verified: ${report.verificationSkipped}`);
       break;
+    case 'already-migrated':
+      lines.push(`  already migrated, nothing changed: ${report.cause ?? ''}`);
+      break;
     case 'planned':
       lines.push('  dry run: no mutating call was made. Preconditions:');
       for (const check of report.checks)

@@ -67,6 +67,7 @@ export const OUTCOMES: readonly (Outcome | 'running' | 'cancelled' | 'refused')[
   'refused',
   'failed',
   'planned',
+  'already-migrated',
 ];
 
 /** MigrationStep values: a step name, `awaiting-approval`, `rollback:<step>`, `rollback-stuck:<step>`, or `done`. */

@@ -30,6 +30,8 @@ export interface Instance {
   internetChargeType?: string;
   internetMaxBandwidthOut: number;
   expiredTime?: string;
+  /** When it was last started (a reboot counts): attach needs one since 2018-04-01. */
+  startTime?: string;
   securityGroupIds: string[];
   networkInterfaces: Array<{ networkInterfaceId: string; type: string; primaryIpAddress?: string }>;
   operationLocks: string[];
@@ -71,7 +73,8 @@ export interface SecurityGroup {
 
 export interface CreateNetworkInterfaceRequest {
   vSwitchId: string;
-  securityGroupId: string;
+  /** Every group the ENI joins (SecurityGroupIds.N): after the move they filter the traffic to the EIP. */
+  securityGroupIds: string[];
   primaryIpAddress?: string;
   name: string;
   description: string;
@@ -98,9 +101,15 @@ export interface EcsApi extends CloudAssistantCalls {
   describeSecurityGroup(securityGroupId: string): Promise<SecurityGroup | undefined>;
   convertNatPublicIpToEip(instanceId: string): Promise<void>;
   modifyInstanceChargeType(instanceId: string, chargeType: 'PostPaid', clientToken: string): Promise<void>;
+  /** ModifyInstanceNetworkSpec NetworkChargeType only: the public bandwidth billed by traffic, nothing else changed. */
+  modifyInstanceNetworkChargeType(
+    instanceId: string,
+    networkChargeType: 'PayByTraffic',
+    clientToken: string,
+  ): Promise<void>;
   createNetworkInterface(request: CreateNetworkInterfaceRequest): Promise<CreatedNetworkInterface>;
   describeNetworkInterface(networkInterfaceId: string): Promise<NetworkInterface | undefined>;
-  /** ENIs matching every given filter (one page of up to 100: an instance holds far fewer). */
+  /** ENIs matching every given filter (all pages, through NextToken). */
   listNetworkInterfaces(filter: {
     instanceId?: string;
     tags?: Record<string, string>;
@@ -217,13 +226,30 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
       );
     },
 
+    async modifyInstanceNetworkChargeType(instanceId, networkChargeType, clientToken) {
+      await callApi('ModifyInstanceNetworkSpec', () =>
+        client.modifyInstanceNetworkSpec(
+          new $Ecs.ModifyInstanceNetworkSpecRequest({
+            instanceId,
+            networkChargeType,
+            autoPay: true,
+            clientToken,
+          }),
+        ),
+      );
+    },
+
     async createNetworkInterface(r) {
       const res = await callApi('CreateNetworkInterface', () =>
         client.createNetworkInterface(
           new $Ecs.CreateNetworkInterfaceRequest({
             regionId,
             vSwitchId: r.vSwitchId,
-            securityGroupId: r.securityGroupId,
+            // One group goes as SecurityGroupId, as before: a create re-sent with its ClientToken must send the same
+            // parameters, or the cloud answers IdempotentParameterMismatch.
+            ...(r.securityGroupIds.length === 1
+              ? { securityGroupId: r.securityGroupIds[0] }
+              : { securityGroupIds: r.securityGroupIds }),
             primaryIpAddress: r.primaryIpAddress,
             networkInterfaceName: r.name,
             description: r.description,
@@ -271,28 +297,34 @@ export function createEcsApi(client: Ecs, regionId: string): EcsApi {
     },
 
     async listNetworkInterfaces(filter) {
-      const res = await callApi('DescribeNetworkInterfaces', () =>
-        client.describeNetworkInterfaces(
-          new $Ecs.DescribeNetworkInterfacesRequest({
-            regionId,
-            instanceId: filter.instanceId,
-            tag: filter.tags
-              ? Object.entries(filter.tags).map(
-                  ([key, value]) => new $Ecs.DescribeNetworkInterfacesRequestTag({ key, value }),
-                )
-              : undefined,
-            maxResults: 100,
-          }),
-        ),
-      );
-      // Filter again on our side: acting on an ENI another filter-ignoring endpoint returned could delete the wrong one.
-      return (res.body?.networkInterfaceSets?.networkInterfaceSet ?? [])
-        .map(toNetworkInterface)
-        .filter(
-          (n) =>
-            (!filter.instanceId || n.instanceId === filter.instanceId) &&
-            Object.entries(filter.tags ?? {}).every(([k, v]) => n.tags[k] === v),
+      const all: NetworkInterface[] = [];
+      let nextToken: string | undefined;
+      do {
+        const res = await callApi('DescribeNetworkInterfaces', () =>
+          client.describeNetworkInterfaces(
+            new $Ecs.DescribeNetworkInterfacesRequest({
+              regionId,
+              instanceId: filter.instanceId,
+              tag: filter.tags
+                ? Object.entries(filter.tags).map(
+                    ([key, value]) => new $Ecs.DescribeNetworkInterfacesRequestTag({ key, value }),
+                  )
+                : undefined,
+              maxResults: 500,
+              nextToken,
+            }),
+          ),
         );
+        all.push(...(res.body?.networkInterfaceSets?.networkInterfaceSet ?? []).map(toNetworkInterface));
+        // TotalCount is invalid with NextToken (the API page): the token alone says whether more pages follow.
+        nextToken = res.body?.nextToken || undefined;
+      } while (nextToken);
+      // Filter again on our side: acting on an ENI another filter-ignoring endpoint returned could delete the wrong one.
+      return all.filter(
+        (n) =>
+          (!filter.instanceId || n.instanceId === filter.instanceId) &&
+          Object.entries(filter.tags ?? {}).every(([k, v]) => n.tags[k] === v),
+      );
     },
 
     async attachNetworkInterface(networkInterfaceId, instanceId) {
@@ -348,6 +380,7 @@ function toInstance(i: $Ecs.DescribeInstancesResponseBodyInstancesInstance): Ins
     internetChargeType: nonEmpty(i.internetChargeType),
     internetMaxBandwidthOut: i.internetMaxBandwidthOut ?? 0,
     expiredTime: nonEmpty(i.expiredTime),
+    startTime: nonEmpty(i.startTime),
     securityGroupIds: i.securityGroupIds?.securityGroupId ?? [],
     networkInterfaces: (i.networkInterfaces?.networkInterface ?? []).map((n) => ({
       networkInterfaceId: n.networkInterfaceId ?? '',

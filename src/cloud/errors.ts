@@ -150,6 +150,22 @@ const RULES: readonly ErrorRule[] = [
     kind: 'quota',
     fix: 'delete unused Cloud Assistant commands in the region',
   },
+  // ConvertNatPublicIpToEip's refusals of the instance's billing state (its API page): nothing was converted.
+  {
+    match: 'InvalidInstanceId.PlanedChange',
+    kind: 'invalid',
+    fix: 'the instance has a scheduled configuration change (e.g. a renewal with a new specification), which no Describe API shows: let it take effect or cancel it (ECS console: Billing), then run again',
+  },
+  {
+    match: 'InvalidInternetChargeType.ValueNotSupported',
+    kind: 'invalid',
+    fix: 'a subscription instance must have its bandwidth billed by traffic: run again with --bandwidth-pay-by-traffic or --allow-charge-type-change',
+  },
+  {
+    match: 'InvalidEndTime.OperateNotSupport',
+    kind: 'invalid',
+    fix: 'the subscription expires within 24 hours: renew it (ECS RenewInstance), or run again with --allow-charge-type-change',
+  },
   // Quotas and limits
   {
     match: 'EniPerInstanceLimitExceeded',

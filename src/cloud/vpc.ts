@@ -23,6 +23,17 @@ export interface VSwitch {
   cidrBlock: string;
   status: string;
   availableIpAddressCount: number;
+  /** The route table its traffic follows (the VPC's system one unless a custom one is associated). */
+  routeTableId?: string;
+}
+
+/** Where a route table sends a destination: its next hop. */
+export interface Route {
+  routeTableId: string;
+  destinationCidrBlock: string;
+  /** NatGateway | Instance | NetworkInterface | HaVip | ... */
+  nextHopType: string;
+  nextHopId: string;
 }
 
 /** The SNAT entry that gives an address in the VPC its way out to the Internet. */
@@ -70,6 +81,10 @@ export interface VpcApi {
    * wins over one for its vSwitch, which wins over one for a CIDR block containing it. Pages through everything.
    */
   findSnatEntryFor(vpcId: string, vSwitchId: string, privateIp: string): Promise<SnatEntry | undefined>;
+  /** The route for 0.0.0.0/0 in a route table (DescribeRouteEntryList, all pages), if there is one. */
+  defaultRoute(routeTableId: string): Promise<Route | undefined>;
+  /** How many EIPs the account holds in the region (DescribeEipAddresses TotalCount: page numbers, so it counts). */
+  countEips(): Promise<number>;
   /** What every migration of a VPC reads alike (vSwitches, internet NAT gateways and their SNAT entries): a batch reads it once. */
   describeVpcShared(vpcId: string): Promise<VpcShared>;
 }
@@ -117,7 +132,10 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
     }
   }
 
-  async function snatEntries(natGatewayId: string): Promise<SnatEntry[]> {
+  async function snatEntries(
+    natGatewayId: string,
+    filter: { sourceVSwitchId?: string; sourceCIDR?: string } = {},
+  ): Promise<SnatEntry[]> {
     const all: SnatEntry[] = [];
     for (let pageNumber = 1; ; pageNumber++) {
       const res = await callApi('DescribeSnatTableEntries', () =>
@@ -125,6 +143,7 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
           new $Vpc.DescribeSnatTableEntriesRequest({
             regionId,
             natGatewayId,
+            ...filter,
             pageNumber,
             pageSize: PAGE_SIZE,
           }),
@@ -136,15 +155,29 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
     }
   }
 
-  /** The VPC's internet NAT gateways with their SNAT entries. */
-  async function snatGateways(vpcId: string): Promise<NatGatewaySnat[]> {
+  /**
+   * The VPC's internet NAT gateways with their SNAT entries: all of them, or (`near`) only those for one vSwitch or
+   * one address, read filtered (SourceVSwitchId, SourceCIDR) so that one instance's preflight reads a page or two
+   * rather than every entry of the VPC.
+   */
+  async function snatGateways(
+    vpcId: string,
+    near?: { vSwitchId: string; privateIp: string },
+  ): Promise<NatGatewaySnat[]> {
     const gateways: NatGatewaySnat[] = [];
     for (const gw of await natGateways(vpcId)) {
       if (!gw.natGatewayId) continue;
       const gateway = { natGatewayId: gw.natGatewayId, status: gw.status, networkType: gw.networkType };
       // Only internet gateways have SNAT entries worth reading; skip the rest without another call.
       if (!isInternetNatGateway(gateway)) continue;
-      gateways.push({ ...gateway, entries: await snatEntries(gw.natGatewayId) });
+      const id = gw.natGatewayId;
+      const entries = near
+        ? [
+            ...(await snatEntries(id, { sourceVSwitchId: near.vSwitchId })),
+            ...(await snatEntries(id, { sourceCIDR: `${near.privateIp}/32` })),
+          ]
+        : await snatEntries(id);
+      gateways.push({ ...gateway, entries });
     }
     return gateways;
   }
@@ -200,7 +233,48 @@ export function createVpcApi(client: Vpc, regionId: string): VpcApi {
     },
 
     async findSnatEntryFor(vpcId, vSwitchId, privateIp) {
-      return pickSnatEntry(await snatGateways(vpcId), vSwitchId, privateIp);
+      // The entries for the vSwitch or the address itself first (filtered reads); only without one, every entry,
+      // for a CIDR block that holds the address.
+      return (
+        pickSnatEntry(await snatGateways(vpcId, { vSwitchId, privateIp }), vSwitchId, privateIp) ??
+        pickSnatEntry(await snatGateways(vpcId), vSwitchId, privateIp)
+      );
+    },
+
+    async defaultRoute(routeTableId) {
+      let nextToken: string | undefined;
+      do {
+        const res = await callApi('DescribeRouteEntryList', () =>
+          client.describeRouteEntryList(
+            new $Vpc.DescribeRouteEntryListRequest({
+              regionId,
+              routeTableId,
+              destinationCidrBlock: '0.0.0.0/0',
+              maxResult: 100,
+              nextToken,
+            }),
+          ),
+        );
+        for (const e of res.body?.routeEntrys?.routeEntry ?? []) {
+          const hop = e.nextHops?.nextHop?.find((h) => h.enabled !== 0) ?? e.nextHops?.nextHop?.[0];
+          if (e.destinationCidrBlock === '0.0.0.0/0' && hop?.nextHopType && hop.nextHopId)
+            return {
+              routeTableId,
+              destinationCidrBlock: '0.0.0.0/0',
+              nextHopType: hop.nextHopType,
+              nextHopId: hop.nextHopId,
+            };
+        }
+        nextToken = res.body?.nextToken || undefined;
+      } while (nextToken);
+      return undefined;
+    },
+
+    async countEips() {
+      const res = await callApi('DescribeEipAddresses', () =>
+        client.describeEipAddresses(new $Vpc.DescribeEipAddressesRequest({ regionId, pageSize: 1 })),
+      );
+      return res.body?.totalCount ?? 0;
     },
 
     async describeVpcShared(vpcId) {
@@ -302,6 +376,7 @@ function toVSwitch(v: $Vpc.DescribeVSwitchesResponseBodyVSwitchesVSwitch): VSwit
     cidrBlock: v.cidrBlock ?? '',
     status: v.status ?? '',
     availableIpAddressCount: v.availableIpAddressCount ?? 0,
+    routeTableId: nonEmpty(v.routeTable?.routeTableId),
   };
 }
 

@@ -103,7 +103,6 @@ export const ERRORS = {
     status: 403,
     message: 'The security group has reached its limit of instances.',
   },
-  MaxEIPQuotaExceeded: { status: 403, message: 'The number of EIPs exceeds the quota.' },
   'Forbidden.RAM': { status: 403, message: 'User not authorized to operate on the specified resource.' },
   // Model and actions (src/local-cloud/model, src/local-cloud/api). Statuses per the reference note §7/§9;
   // docs/local-cloud.md marks which code/status pairs are documented and which are assumed.
@@ -201,6 +200,20 @@ export const ERRORS = {
     status: 403,
     message:
       'The internet charge type "{0}" of the subscription instance does not support this operation; it must be PayByTraffic.',
+  },
+  // Convert's documented refusals (API page error table): a scheduled change waiting, no EIP quota left.
+  'InvalidInstanceId.PlanedChange': {
+    status: 403,
+    message: 'The instance "{0}" has a scheduled configuration change; the operation is not supported.',
+  },
+  'InvalidRouteTableId.NotFound': {
+    status: 404,
+    message: 'The specified RouteTableId "{0}" does not exist.',
+  },
+  MaxEIPQuotaExceeded: { status: 403, message: 'The number of EIP exceeds the limit per region.' },
+  'InvalidNetworkChargeType.ValueNotSupported': {
+    status: 400,
+    message: 'The specified NetworkChargeType "{0}" is not valid: PayByTraffic or PayByBandwidth.',
   },
   'InvalidEndTime.OperateNotSupport': {
     status: 403,

@@ -196,6 +196,8 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         sshUser: cloud.sshUser,
         // What `eni-migrate batch start --vpc` needs: the region's VPCs.
         vpcIds: (model.snapshot().Vpcs as Array<{ VpcId: string }>).map((v) => v.VpcId),
+        // The account's EIP quota in the region: a worker is told it (ENI_MIGRATE_EIP_QUOTA), as for a real account.
+        eipQuota: model.snapshot().EipQuota as number,
         instances: describeInstances(model),
       }),
       stop,

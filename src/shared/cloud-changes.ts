@@ -13,6 +13,7 @@ import type { Activities } from '../activities';
 /** The one table: each activity that changes the cloud, and the Alibaba Cloud API action it issues. */
 export const CLOUD_CHANGES = {
   switchToPostPaid: 'ModifyInstanceChargeType',
+  switchToPayByTraffic: 'ModifyInstanceNetworkSpec',
   convertNatPublicIpToEip: 'ConvertNatPublicIpToEip',
   createNetworkInterface: 'CreateNetworkInterface',
   attachNetworkInterface: 'AttachNetworkInterface',
@@ -77,6 +78,7 @@ export const DEFAULT_RATE_LIMITS: Readonly<Record<ChangeAction, Rate & { source:
   UnassociateEipAddress: { count: 500, per: 'min', source: "assumed: terway's default" },
   ConvertNatPublicIpToEip: { count: 500, per: 'min', source: "assumed: terway's default" },
   ModifyInstanceChargeType: { count: 500, per: 'min', source: "assumed: terway's default" },
+  ModifyInstanceNetworkSpec: { count: 500, per: 'min', source: "assumed: terway's default" },
 };
 
 /** The rate of every action: the defaults with the configured ones over them. */

@@ -24,6 +24,7 @@ export type FleetMigrationOptions = Pick<
   | 'verifyTimeoutSeconds'
   | 'keepOnVerifyFailure'
   | 'allowChargeTypeChange'
+  | 'allowPayByTraffic'
   | 'guestPrepareScript'
   | 'guestSetup'
   | 'egressCheckScript'

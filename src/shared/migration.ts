@@ -52,14 +52,25 @@ export type StepState =
  * planned: a dry run. reverted: the way back (revertInstance) is done: the EIP is on the instance, the ENI gone.
  */
 export type Outcome =
-  'verified' | 'migrated' | 'reverted' | 'rolled-back' | 'rolled-forward' | 'failed' | 'planned';
+  | 'verified'
+  | 'migrated'
+  | 'reverted'
+  | 'rolled-back'
+  | 'rolled-forward'
+  | 'failed'
+  | 'planned'
+  /** The EIP was on a NAT-mode ENI already (a previous run finished): nothing changed, nothing to do. From 0.5. */
+  | 'already-migrated';
 
 export interface MigrationInput {
   regionId: string;
   instanceId: string;
   /** Default: the instance's own vSwitch. Must be in the instance's VPC and zone. */
   vSwitchId?: string;
-  /** Default: the instance's first security group. Must be in the instance's VPC. */
+  /**
+   * The one security group the new ENI joins. Default: every group of the instance (from 0.5; before, its first).
+   * Must be in the instance's VPC.
+   */
   securityGroupId?: string;
   /** Optional primary private IP of the new ENI (a free address in the vSwitch CIDR). */
   primaryIpAddress?: string;
@@ -71,8 +82,16 @@ export interface MigrationInput {
   verify?: boolean;
   /** Keep the migrated state when verification fails (default false: roll back). */
   keepOnVerifyFailure?: boolean;
-  /** Switch a PrePaid instance to PostPaid before converting (default false: refuse). */
+  /**
+   * Switch a PrePaid instance to PostPaid before converting (default false). From 0.5 only needed for a subscription
+   * instance that cannot convert as it is (billed by fixed bandwidth, or expiring within 24 hours).
+   */
   allowChargeTypeChange?: boolean;
+  /**
+   * Switch the bandwidth billing of a PrePaid instance billed by fixed bandwidth to pay-by-traffic
+   * (ModifyInstanceNetworkSpec) before converting (default false: refuse it). From 0.5.
+   */
+  allowPayByTraffic?: boolean;
   /**
    * Name of a guest script (defined in the worker's configuration, see docs/configuration.md) run over SSH before
    * step 4, to set up the guest for the new NIC. Absent: skip. Never shell text: a caller names, the worker defines.

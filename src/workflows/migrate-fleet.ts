@@ -42,7 +42,7 @@ import {
 } from './fleet-messages';
 import { FleetTracker } from './fleet-tracker';
 import { INVALID_INPUT } from './limits';
-import { migrateInstance } from './migrate-instance';
+import { ALREADY_MIGRATED_V5, migrateInstance } from './migrate-instance';
 
 const CONCURRENCY_DEFAULT = 5;
 const CONCURRENCY_MAX = 100;
@@ -410,6 +410,7 @@ async function plan(input: FleetInput, track: FleetTracker, vpcShared: VpcShared
           instanceId: target.instanceId,
           verify: input.migration?.verify ?? true,
           allowChargeTypeChange: input.migration?.allowChargeTypeChange ?? false,
+          ...(input.migration?.allowPayByTraffic ? { allowPayByTraffic: true } : {}),
           egressCheckScript: input.migration?.egressCheckScript,
           guestPrepareScript: input.migration?.guestPrepareScript,
           ...(input.migration?.guestSetup ? { guestSetup: input.migration.guestSetup } : {}),
@@ -417,7 +418,14 @@ async function plan(input: FleetInput, track: FleetTracker, vpcShared: VpcShared
         });
         track.apiCalls += r.apiCalls;
         const failed = r.checks.filter((c) => !c.ok);
-        if (failed.length) {
+        if (r.alreadyMigrated && patched(ALREADY_MIGRATED_V5)) {
+          // Moved since discovery (by hand, or by a migration of its own): nothing left to do.
+          const moved = r.alreadyMigrated;
+          track.done(target, 'already-migrated', {
+            cause: `EIP ${moved.publicIp} is on ENI ${moved.networkInterfaceId} already`,
+            networkInterfaceId: moved.networkInterfaceId,
+          });
+        } else if (failed.length) {
           track.done(target, 'refused', { cause: failed.map((c) => `${c.name}: ${c.detail}`).join('; ') });
         } else {
           const p = r.plan;

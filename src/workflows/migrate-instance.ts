@@ -37,6 +37,12 @@ export const SAGA_V2 = 'eni-migration-0.2';
 /** The guest step through Cloud Assistant (`guestSetup: cloud-assistant`), after step 3. */
 export const CLOUD_ASSISTANT_V5 = 'eni-migration-0.5-cloud-assistant';
 
+/** Release 0.5: a subscription instance billed by fixed bandwidth switches that billing before step 1, when asked. */
+export const BILLING_V5 = 'eni-migration-0.5-billing';
+
+/** Release 0.5: an instance whose EIP is on a NAT-mode ENI already ends `already-migrated` (before: refused). */
+export const ALREADY_MIGRATED_V5 = 'eni-migration-0.5-already-migrated';
+
 /** Errors of AssociateEipAddress saying the instance cannot take its EIP back: it is gone, or has another address. */
 const BIND_BACK_IMPOSSIBLE = new Set([
   'InvalidInstanceId.NotFound',
@@ -94,6 +100,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   try {
     plan = await preflight(input, verify, track, act, say);
   } catch (err) {
+    if (err instanceof AlreadyMigrated) return track.finish('already-migrated', { cause: err.detail });
     endBeforeAnyChange(track, err);
     throw err;
   }
@@ -117,6 +124,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     try {
       plan = await preflight(input, verify, track, act, say);
     } catch (err) {
+      if (err instanceof AlreadyMigrated) return track.finish('already-migrated', { cause: err.detail });
       endBeforeAnyChange(track, err);
       throw err;
     }
@@ -138,12 +146,19 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
                 tokenSeed,
               })
             : { apiCalls: 0 };
+          const byTraffic =
+            plan.switchToPayByTraffic && patched(BILLING_V5)
+              ? await act.changes('switchToPayByTraffic', say.does('switchToPayByTraffic'), {
+                  instanceId: plan.instanceId,
+                  tokenSeed,
+                })
+              : { apiCalls: 0 };
           conversionSent = true;
           const r = await act.changes('convertNatPublicIpToEip', say.does('convertToEip'), {
             instanceId: plan.instanceId,
             publicIp,
           });
-          return { ...r, apiCalls: r.apiCalls + postPaid.apiCalls };
+          return { ...r, apiCalls: r.apiCalls + postPaid.apiCalls + byTraffic.apiCalls };
         });
         track.eipConverted = 'yes';
         track.resources.allocationId = converted.allocationId;
@@ -171,6 +186,9 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
       instanceId: plan.instanceId,
       vSwitchId: plan.vSwitchId,
       securityGroupId: plan.securityGroupId,
+      ...(plan.securityGroupIds && plan.securityGroupIds.length > 1
+        ? { securityGroupIds: plan.securityGroupIds }
+        : {}),
       primaryIpAddress: plan.primaryIpAddress,
       tokenSeed,
     };
@@ -416,6 +434,7 @@ async function preflight(
         primaryIpAddress: input.primaryIpAddress,
         verify,
         allowChargeTypeChange: input.allowChargeTypeChange ?? false,
+        ...(input.allowPayByTraffic ? { allowPayByTraffic: true } : {}),
         egressCheckScript: input.egressCheckScript,
         guestPrepareScript: input.guestPrepareScript,
         ...(input.guestSetup ? { guestSetup: input.guestSetup } : {}),
@@ -441,6 +460,20 @@ async function preflight(
     hostKeyFingerprint: plan.hostKeyFingerprint,
   });
   if (plan.vpcId) upsertSearchAttributes([{ key: VPC_ID, value: plan.vpcId }]);
+  const moved = result.alreadyMigrated;
+  if (moved && patched(ALREADY_MIGRATED_V5)) {
+    throw new AlreadyMigrated(
+      `EIP ${moved.publicIp} is on ENI ${moved.networkInterfaceId} already: a previous migration finished the move`,
+    );
+  }
+  if (moved && result.ok) {
+    // A workflow of a release before 0.5 refuses it, as it always did.
+    throw ApplicationFailure.nonRetryable(
+      `preflight of ${input.instanceId} refused the migration, nothing was changed: public IP: already migrated`,
+      'PreflightFailed',
+      { checks: result.checks },
+    );
+  }
   if (!result.ok && !input.dryRun) {
     const failed = result.checks.filter((c) => !c.ok);
     throw ApplicationFailure.nonRetryable(
@@ -450,6 +483,13 @@ async function preflight(
     );
   }
   return plan as MigrationPlan;
+}
+
+/** Preflight found the move done already: the migration ends `already-migrated`, nothing changed. */
+class AlreadyMigrated extends Error {
+  constructor(readonly detail: string) {
+    super(detail);
+  }
 }
 
 function summarize(failed: Array<{ name: string; detail: string }>): string {

@@ -17,7 +17,8 @@ export interface StepFacts {
 }
 
 /** A step beyond the progress steps: the parts of step 1, and the roll-forward. */
-export type RunbookStep = StepName | 'switchToPostPaid' | 'checkConversion' | 'rollForward';
+export type RunbookStep =
+  StepName | 'switchToPostPaid' | 'switchToPayByTraffic' | 'checkConversion' | 'rollForward';
 
 interface StepWords {
   /** The runbook's number; none for a step between two (preparing the guest) or beside them (rolling forward). */
@@ -37,6 +38,11 @@ export const MIGRATION_STEPS: StepTable = {
   switchToPostPaid: {
     n: 1,
     does: (f) => `Switch ${f.instanceId} to pay-as-you-go (a subscription instance cannot convert its IP)`,
+  },
+  switchToPayByTraffic: {
+    n: 1,
+    does: (f) =>
+      `Bill the bandwidth of ${f.instanceId} by traffic (a subscription instance billed by fixed bandwidth cannot convert its IP)`,
   },
   convertToEip: {
     n: 1,

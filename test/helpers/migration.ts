@@ -142,6 +142,8 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
     ssh,
     guestScripts: opts.guestScripts,
     pollIntervalMs: opts.pollIntervalMs ?? 50,
+    // The worker knows the account's EIP quota, as an operator's does (ENI_MIGRATE_EIP_QUOTA).
+    eipQuota: Number(cloud.cloud.info().eipQuota),
     // Waits expect the cloud's own transition times (the product's defaults are Alibaba Cloud's).
     transitionMs: cloud.cloud.model.timings,
   });

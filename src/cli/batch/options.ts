@@ -157,6 +157,7 @@ export interface MigrationFlags {
   verifyTimeout?: number;
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
+  bandwidthPayByTraffic?: boolean;
   guestPrepareScript?: string;
   egressCheckScript?: string;
   offlineBudget?: number;
@@ -232,7 +233,14 @@ export function addMigrationOptions(command: Command): Command {
       '--keep-on-verify-failure',
       'keep the migrated state when verification fails (default: roll back)',
     )
-    .option('--allow-charge-type-change', 'switch PrePaid instances to PostPaid first (default: refuse them)')
+    .option(
+      '--allow-charge-type-change',
+      'switch PrePaid instances that cannot convert as they are to PostPaid first (default: refuse them)',
+    )
+    .option(
+      '--bandwidth-pay-by-traffic',
+      'bill the bandwidth of PrePaid instances billed by fixed bandwidth by traffic first (default: refuse them)',
+    )
     .option(
       '--guest-prepare-script <name>',
       "guest script (of the worker's configuration) run over SSH before the EIP moves, e.g. secondary-nic-setup",
@@ -264,6 +272,7 @@ export function migrationOf(flags: MigrationFlags): FleetMigrationOptions | unde
     ...(flags.verifyTimeout ? { verifyTimeoutSeconds: flags.verifyTimeout } : {}),
     ...(flags.keepOnVerifyFailure ? { keepOnVerifyFailure: true } : {}),
     ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
+    ...(flags.bandwidthPayByTraffic ? { allowPayByTraffic: true } : {}),
     ...(flags.guestPrepareScript ? { guestPrepareScript: flags.guestPrepareScript } : {}),
     ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),
     ...(flags.offlineBudget ? { offlineBudgetSeconds: flags.offlineBudget } : {}),

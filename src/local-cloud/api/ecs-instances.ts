@@ -321,6 +321,18 @@ const modifyInstanceChargeType: ActionHandler = (model, params) => {
   });
 };
 
+/** ModifyInstanceNetworkSpec: the bandwidth's billing (NetworkChargeType); other fields of the request are ignored. */
+const modifyInstanceNetworkSpec: ActionHandler = (model, params) => {
+  const cloud = cloudOf(model);
+  checkRegion(cloud, params, false); // the request model has no RegionId [SDK]
+  const instanceId = params.str('InstanceId', true)!;
+  const networkChargeType = params.str('NetworkChargeType');
+  return idempotent(cloud, 'ModifyInstanceNetworkSpec', params, () => {
+    cloud.instances.modifyInstanceNetworkSpec({ instanceId, networkChargeType });
+    return { OrderId: cloud.region.ids.orderId() };
+  });
+};
+
 export const ECS_INSTANCE_ACTIONS: Record<string, ActionHandler> = {
   DescribeInstances: describeInstances,
   DescribeInstanceAttribute: describeInstanceAttribute,
@@ -328,4 +340,5 @@ export const ECS_INSTANCE_ACTIONS: Record<string, ActionHandler> = {
   DescribeInstanceTypes: describeInstanceTypes,
   ConvertNatPublicIpToEip: convertNatPublicIpToEip,
   ModifyInstanceChargeType: modifyInstanceChargeType,
+  ModifyInstanceNetworkSpec: modifyInstanceNetworkSpec,
 };

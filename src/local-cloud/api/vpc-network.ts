@@ -108,7 +108,7 @@ const describeVSwitches: ActionHandler = (model, params) => {
       eq('VpcId', s.vpcId) &&
       eq('ZoneId', s.zoneId) &&
       eq('VSwitchName', s.vSwitchName) &&
-      eq('RouteTableId', r.vpcs.get(s.vpcId)!.routeTableId) &&
+      eq('RouteTableId', s.routeTableId) &&
       isDefault !== true &&
       tags.length === 0,
   );
@@ -129,7 +129,10 @@ const describeVSwitches: ActionHandler = (model, params) => {
     Ipv6CidrBlock: '',
     EnabledIpv6: false,
     ShareType: '',
-    RouteTable: { RouteTableId: r.vpcs.get(s.vpcId)!.routeTableId, RouteTableType: 'System' },
+    RouteTable: {
+      RouteTableId: s.routeTableId,
+      RouteTableType: r.routeTables.get(s.routeTableId)?.routeTableType ?? 'System',
+    },
     Tags: vpcTags([]),
   }));
 };
@@ -255,9 +258,69 @@ const describeSnatTableEntries: ActionHandler = (model, params) => {
   }));
 };
 
+/**
+ * DescribeRouteEntryList: a route table's entries [DOC; fields per the SDK model], filtered by DestinationCidrBlock,
+ * NextHopType, NextHopId, RouteEntryId; MaxResult (≤ 100) / NextToken paging.
+ */
+const describeRouteEntryList: ActionHandler = (model, params) => {
+  const cloud = cloudOf(model);
+  checkRegion(cloud, params);
+  const tableId = params.str('RouteTableId', true)!;
+  const r = cloud.region;
+  r.settle();
+  const table = r.routeTables.get(tableId);
+  if (!table) throw CloudError.of('InvalidRouteTableId.NotFound', tableId);
+  const eq = eqParam(params);
+  const matched = table.routeEntries.filter(
+    (e) =>
+      eq('DestinationCidrBlock', e.destinationCidrBlock) &&
+      eq('NextHopType', e.nextHopType) &&
+      eq('NextHopId', e.nextHopId) &&
+      eq('RouteEntryId', e.routeEntryId) &&
+      eq('RouteEntryType', 'Custom'),
+  );
+  const size = Math.min(100, Math.max(1, params.int('MaxResult', 50)!));
+  const start = Number(params.str('NextToken') ?? '0');
+  if (!Number.isInteger(start) || start < 0 || start > matched.length)
+    throw CloudError.of('InvalidParameter', 'NextToken', 'The token is not valid.');
+  const items = matched.slice(start, start + size);
+  const next = start + size < matched.length ? String(start + size) : '';
+  return {
+    NextToken: next,
+    TotalCount: matched.length,
+    RouteEntrys: {
+      RouteEntry: items.map((e) => ({
+        RouteEntryId: e.routeEntryId,
+        RouteEntryName: '',
+        RouteTableId: table.routeTableId,
+        DestinationCidrBlock: e.destinationCidrBlock,
+        Type: 'Custom',
+        Status: 'Available',
+        IpVersion: 'ipv4',
+        Description: '',
+        Origin: '',
+        ServiceType: '',
+        GmtModified: isoSeconds(table.creationTime),
+        NextHops: {
+          NextHop: [
+            {
+              NextHopType: e.nextHopType,
+              NextHopId: e.nextHopId,
+              Enabled: 1,
+              Weight: 100,
+              NextHopRegionId: r.regionId,
+            },
+          ],
+        },
+      })),
+    },
+  };
+};
+
 export const VPC_NETWORK_ACTIONS: Record<string, ActionHandler> = {
   DescribeVpcs: describeVpcs,
   DescribeVSwitches: describeVSwitches,
   DescribeNatGateways: describeNatGateways,
   DescribeSnatTableEntries: describeSnatTableEntries,
+  DescribeRouteEntryList: describeRouteEntryList,
 };

@@ -52,6 +52,14 @@ export const BUILTIN_INSTANCE_TYPES: readonly InstanceTypeSpec[] = [
     eniPrivateIpAddressQuantity: 6,
   },
   {
+    instanceTypeId: 'ecs.t6-c1m2.large',
+    instanceTypeFamily: 'ecs.t6',
+    cpuCoreCount: 2,
+    memorySize: 4,
+    eniQuantity: 2,
+    eniPrivateIpAddressQuantity: 2,
+  },
+  {
     instanceTypeId: 'ecs.t5-lc1m1.small',
     instanceTypeFamily: 'ecs.t5',
     cpuCoreCount: 1,
@@ -81,3 +89,41 @@ export const BUILTIN_IMAGES: readonly ImageSpec[] = [
     secondaryNicSetup: 'manual',
   },
 ];
+
+/**
+ * Instance types whose instances must be Stopped to attach an ENI [DOC: "Bind a secondary ENI" (doc 58503, 2024),
+ * "Instance types for which instances must be in the Stopped state"].
+ */
+export const ATTACH_NEEDS_STOPPED: ReadonlySet<string> = new Set([
+  'ecs.s6-c1m1.small',
+  'ecs.s6-c1m2.large',
+  'ecs.s6-c1m2.small',
+  'ecs.s6-c1m4.large',
+  'ecs.s6-c1m4.small',
+  'ecs.e-c1m1.large',
+  'ecs.e-c1m2.large',
+  'ecs.e-c1m4.large',
+  'ecs.t6-c1m1.large',
+  'ecs.t6-c1m2.large',
+  'ecs.t6-c1m4.large',
+  'ecs.t6-c2m1.large',
+  'ecs.t6-c4m1.large',
+  'ecs.t5-c1m1.large',
+  'ecs.t5-c1m2.large',
+  'ecs.t5-c1m4.large',
+  'ecs.t5-lc1m1.small',
+  'ecs.t5-lc1m2.large',
+  'ecs.t5-lc1m2.small',
+  'ecs.t5-lc1m4.large',
+  'ecs.t5-lc2m1.nano',
+  'ecs.xn4.small',
+  'ecs.n4.small',
+  'ecs.n4.large',
+  'ecs.mn4.small',
+  'ecs.mn4.large',
+  'ecs.e4.small',
+  'ecs.e4.large',
+]);
+
+/** A Running instance last started before this needs a reboot before an ENI attaches [DOC: AttachNetworkInterface]. */
+export const ATTACH_REBOOT_BEFORE = Date.parse('2018-04-01T00:00:00+08:00');

@@ -1,4 +1,5 @@
 import { CloudError } from '../errors';
+import { ATTACH_NEEDS_STOPPED, ATTACH_REBOOT_BEFORE } from './catalog';
 import { cidrContains, isIpv4, isUsableInVSwitch } from './ipv4';
 import type { Region } from './region';
 import type { EniStatus, NetworkInterface, Tag } from './resources';
@@ -152,6 +153,16 @@ export class EniOps {
         String(ipLimit),
       );
     conflictOnInstance(r.enisOf(instanceId), instanceId);
+
+    // [DOC] some types attach only while Stopped; a Running instance last started before 2018-04-01 needs a reboot.
+    if (inst.status === 'Running' && ATTACH_NEEDS_STOPPED.has(inst.instanceType))
+      throw CloudError.of('InvalidOperation.InvalidEcsState', 'Stopped', inst.status);
+    if (inst.status === 'Running' && inst.startTime < ATTACH_REBOOT_BEFORE)
+      throw CloudError.of(
+        'InvalidOperation.InvalidEcsState',
+        'Running since 2018-04-01 (reboot first)',
+        inst.status,
+      );
 
     const indexes = new Set(attached.map((e) => e.deviceIndex));
     let deviceIndex = 1;

@@ -81,12 +81,15 @@ export class InstanceOps {
         'OperationDenied',
         `The public bandwidth of the instance ${instanceId} is 0 Mbit/s.`,
       );
+    if (inst.pendingConfigurationChange) throw CloudError.of('InvalidInstanceId.PlanedChange', instanceId);
     if (inst.instanceChargeType === 'PrePaid') {
       if (inst.internetChargeType !== 'PayByTraffic')
         throw CloudError.of('InvalidInternetChargeType.ValueNotSupported', inst.internetChargeType);
       if ((inst.expiredTime ?? Infinity) - r.now() < 24 * HOUR)
         throw CloudError.of('InvalidEndTime.OperateNotSupport');
     }
+    // Every EIP of the account in the region counts, the NAT gateway's included [DOC: EIP quota page].
+    if (r.eips.size >= r.eipQuota) throw CloudError.of('MaxEIPQuotaExceeded');
     const now = r.now();
     const eip: EipAddress = {
       ...r.newEip(r.ids.next('eip'), inst.publicIpAddress, inst.internetMaxBandwidthOut, now),
@@ -99,6 +102,23 @@ export class InstanceOps {
     // The bandwidth now belongs to the EIP (billed pay-by-traffic on it [DOC]); the instance shows 0 (assumed).
     inst.internetMaxBandwidthOut = 0;
     return eip;
+  }
+
+  /**
+   * ModifyInstanceNetworkSpec with NetworkChargeType only: how the instance's public bandwidth is billed changes, the
+   * bandwidth stays [SDK request model; OOS ACS-ECS-ConvertsPublicIPToNewEIPByInstanceId calls it before converting].
+   * Running or Stopped, as every instance change (assumed).
+   */
+  modifyInstanceNetworkSpec(input: { instanceId: string; networkChargeType?: string }): void {
+    const inst = this.get(input.instanceId);
+    const target = input.networkChargeType;
+    if (target !== undefined && target !== 'PayByTraffic' && target !== 'PayByBandwidth')
+      throw CloudError.of('InvalidNetworkChargeType.ValueNotSupported', target);
+    if (!READY.has(inst.status)) {
+      const e = CloudError.of('IncorrectInstanceStatus', inst.instanceId, inst.status);
+      throw new CloudError(e.code, 403, e.message);
+    }
+    if (target) inst.internetChargeType = target;
   }
 
   /** [DOC: ModifyInstanceChargeType] PrePaid ↔ PostPaid for up to 20 Running or Stopped instances. */

@@ -8,6 +8,7 @@ import type {
   Instance,
   NatGateway,
   NetworkInterface,
+  RouteTable,
   SecurityGroup,
   SnatEntry,
   VSwitch,
@@ -46,6 +47,9 @@ export class Region {
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly natGateways = new Map<string, NatGateway>();
   readonly snatEntries = new Map<string, SnatEntry>();
+  readonly routeTables = new Map<string, RouteTable>();
+  /** EIPs per account and region [DOC: EIP quota page, 20 by default]. */
+  readonly eipQuota: number;
   readonly instanceTypes = new Map<string, InstanceTypeSpec>();
   readonly images = new Map<string, ImageSpec>();
   readonly instances = new Map<string, Instance>();
@@ -92,6 +96,7 @@ export class Region {
   ) {
     this.regionId = topology.regionId;
     this.quotas = { ...DEFAULT_QUOTAS, ...topology.quotas };
+    this.eipQuota = topology.eipQuota ?? 20;
     this.ids = new IdFactory(`runtime:${topology.regionId}`, (id) => this.idTaken(id));
     this.clientTokens = new ClientTokens(clock);
     const start = clock();
@@ -111,11 +116,38 @@ export class Region {
         routeTableId: v.vpcId.replace(/^vpc-/, 'vtb-'),
         creationTime: created,
       });
+      const systemTable = v.vpcId.replace(/^vpc-/, 'vtb-');
+      // The system route table sends 0.0.0.0/0 to the VPC's NAT gateway, as the console adds it when an SNAT entry is made.
+      const firstNat = v.natGateways?.[0]?.natGatewayId;
+      const tables = [
+        {
+          routeTableId: systemTable,
+          routeTableType: 'System' as const,
+          routeEntries: firstNat
+            ? [{ destinationCidrBlock: '0.0.0.0/0', nextHopType: 'NatGateway', nextHopId: firstNat }]
+            : [],
+        },
+        ...(v.routeTables ?? []).map((t) => ({ ...t, routeTableType: 'Custom' as const })),
+      ];
+      for (const t of tables)
+        this.routeTables.set(t.routeTableId, {
+          routeTableId: t.routeTableId,
+          vpcId: v.vpcId,
+          routeTableType: t.routeTableType,
+          routeEntries: t.routeEntries.map((e, i) => ({
+            routeEntryId: `rte-${t.routeTableId.replace(/^vtb-/, '')}${i}`,
+            destinationCidrBlock: e.destinationCidrBlock,
+            nextHopType: e.nextHopType,
+            nextHopId: e.nextHopId,
+          })),
+          creationTime: created,
+        });
       for (const s of v.vSwitches)
         this.vSwitches.set(s.vSwitchId, {
           ...s,
           vpcId: v.vpcId,
           vSwitchName: s.vSwitchName ?? '',
+          routeTableId: s.routeTableId ?? systemTable,
           creationTime: created,
         });
       for (const g of v.securityGroups)
@@ -189,7 +221,8 @@ export class Region {
         primaryNetworkInterfaceId: eniId,
         securityGroupIds: [...t.securityGroupIds],
         creationTime: created,
-        startTime: created,
+        startTime: t.startTime ? Date.parse(t.startTime) : created,
+        pendingConfigurationChange: t.pendingConfigurationChange ?? false,
         expiredTime:
           chargeType === 'PrePaid'
             ? t.expiredTime
@@ -299,6 +332,13 @@ export class Region {
       .sort((a, b) => (a.deviceIndex ?? 99) - (b.deviceIndex ?? 99));
   }
 
+  /** The route that takes a vSwitch's traffic to `0.0.0.0/0`, if its route table has one. */
+  defaultRouteOf(vSwitchId: string): { nextHopType: string; nextHopId: string } | undefined {
+    const vsw = this.vSwitches.get(vSwitchId);
+    const table = vsw ? this.routeTables.get(vsw.routeTableId) : undefined;
+    return table?.routeEntries.find((e) => e.destinationCidrBlock === '0.0.0.0/0');
+  }
+
   /** The EIP bound to an ECS instance (it sits on the primary ENI), when the binding is in effect. */
   eipOfInstance(instanceId: string): EipAddress | undefined {
     return [...this.eips.values()].find(
@@ -328,6 +368,7 @@ export class Region {
       this.vSwitches.has(id) ||
       this.securityGroups.has(id) ||
       this.natGateways.has(id) ||
+      this.routeTables.has(id) ||
       this.snatEntries.has(id)
     );
   }

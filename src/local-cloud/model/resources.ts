@@ -27,7 +27,24 @@ export interface Vpc {
   vpcName: string;
   cidrBlock: string;
   vRouterId: string;
+  /** The system route table; every vSwitch without a custom one uses it. */
   routeTableId: string;
+  creationTime: number;
+}
+
+/** A route table's entry, as DescribeRouteEntryList shows it (one next hop per entry here). */
+export interface RouteEntry {
+  routeEntryId: string;
+  destinationCidrBlock: string;
+  nextHopType: string;
+  nextHopId: string;
+}
+
+export interface RouteTable {
+  routeTableId: string;
+  vpcId: string;
+  routeTableType: 'System' | 'Custom';
+  routeEntries: RouteEntry[];
   creationTime: number;
 }
 
@@ -37,6 +54,8 @@ export interface VSwitch {
   zoneId: string;
   cidrBlock: string;
   vSwitchName: string;
+  /** Its route table: the VPC's system one unless a custom one is associated. */
+  routeTableId: string;
   creationTime: number;
 }
 
@@ -96,6 +115,8 @@ export interface Instance {
   /** PrePaid expiry; undefined for PostPaid (the API then shows 2099-12-31T15:59Z). */
   expiredTime?: number;
   autoReleaseTime?: number;
+  /** A scheduled configuration change (e.g. a renewal with a new spec) is waiting: ConvertNatPublicIpToEip refuses. */
+  pendingConfigurationChange: boolean;
   tags: Tag[];
   /** The Cloud Assistant agent in the guest (RunCommand runs scripts through it). */
   cloudAssistant: 'running' | 'stopped' | 'not-installed';

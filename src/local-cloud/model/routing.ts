@@ -79,8 +79,11 @@ function snatIp(
   vSwitchId: string,
   privateIp: string | undefined,
 ): string | undefined {
+  // SNAT only translates what the route table sends to the NAT gateway: no default route to it, no way out.
+  const route = r.defaultRouteOf(vSwitchId);
+  if (route?.nextHopType !== 'NatGateway') return undefined;
   const entries = [...r.snatEntries.values()].filter(
-    (s) => r.natGateways.get(s.natGatewayId)?.vpcId === vpcId,
+    (s) => s.natGatewayId === route.nextHopId && r.natGateways.get(s.natGatewayId)?.vpcId === vpcId,
   );
   // A vSwitch-level entry wins over a CIDR one, as the more specific rule.
   const entry =

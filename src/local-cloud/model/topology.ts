@@ -12,7 +12,11 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  *   "regionId": "cn-hangzhou",
  *   "vpcs": [{
  *     "vpcId": "vpc-bp1…", "vpcName"?: "prod", "cidrBlock": "192.168.0.0/16",
- *     "vSwitches": [{ "vSwitchId": "vsw-bp1…", "zoneId": "cn-hangzhou-i", "cidrBlock": "192.168.1.0/24", "vSwitchName"?: "…" }],
+ *     "vSwitches": [{ "vSwitchId": "vsw-bp1…", "zoneId": "cn-hangzhou-i", "cidrBlock": "192.168.1.0/24", "vSwitchName"?: "…",
+ *                     "routeTableId"?: "vtb-bp1…" }],          // one of routeTables; default the VPC's system route table
+ *     "routeTables"?: [{ "routeTableId": "vtb-bp1…",               // custom route tables (the system one is implicit and
+ *                        "routeEntries": [{ "destinationCidrBlock": "0.0.0.0/0",   // sends 0.0.0.0/0 to the VPC's first
+ *                                           "nextHopType": "NatGateway", "nextHopId": "ngw-bp1…" }] }],   // NAT gateway)
  *     "securityGroups": [{ "securityGroupId": "sg-bp1…", "securityGroupName"?: "…" }],
  *     "natGateways"?: [{
  *       "natGatewayId": "ngw-bp1…", "name"?: "…", "spec"?: "Small", "vSwitchId": "vsw-bp1…",
@@ -22,6 +26,7 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  *                         "sourceVSwitchId"?: "vsw-bp1…", "sourceCIDR"?: "192.168.1.0/24", "snatEntryName"?: "…" }]
  *     }]
  *   }],
+ *   "eipQuota"?: 20,                                              // EIPs per account and region (default 20)
  *   "instanceTypes"?: [{ "instanceTypeId": "ecs.x.large", "instanceTypeFamily": "ecs.x", "cpuCoreCount": 2,
  *                        "memorySize": 8, "eniQuantity": 1, "eniPrivateIpAddressQuantity": 6 }],   // added to the built-in ones
  *   "images"?: [{ "imageId": "…", "osName": "…", "osType": "linux", "secondaryNicSetup": "auto" | "manual" }],
@@ -38,7 +43,9 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  *     "publicIpAddress"?: "203.0.113.10",                              // the static ("NAT") public IP; omit for none
  *     "privateIpAddress"?: "192.168.1.10", "primaryNetworkInterfaceId"?: "eni-bp1…",
  *     "tags"?: [{ "key": "env", "value": "prod" }],
- *     "cloudAssistant"?: "running" | "stopped" | "not-installed"      // the agent; default running
+ *     "cloudAssistant"?: "running" | "stopped" | "not-installed",     // the agent; default running
+ *     "startTime"?: "2018-03-01T00:00Z",                               // last start; default 30 days before the cloud's
+ *     "pendingConfigurationChange"?: true                              // a scheduled change (ConvertNatPublicIpToEip refuses)
  *   }],
  *   "eips"?: [{ "allocationId": "eip-bp1…", "ipAddress": "47.96.1.2", "bandwidth"?: 5 }],  // unbound (Available) EIPs
  *   "quotas"?: { "maxEnis"?: 1000 }   // secondary ENIs per account in the region (MaxEniCountExceeded past it)
@@ -80,6 +87,7 @@ const topologySchema = z
                     zoneId: z.string().min(1),
                     cidrBlock: cidr,
                     vSwitchName: z.string().optional(),
+                    routeTableId: id('vtb').optional(),
                   })
                   .strict(),
               )
@@ -114,10 +122,29 @@ const topologySchema = z
                   .strict(),
               )
               .optional(),
+            routeTables: z
+              .array(
+                z
+                  .object({
+                    routeTableId: id('vtb'),
+                    routeEntries: z.array(
+                      z
+                        .object({
+                          destinationCidrBlock: cidr,
+                          nextHopType: z.enum(['NatGateway', 'Instance', 'NetworkInterface', 'HaVip']),
+                          nextHopId: z.string().min(1),
+                        })
+                        .strict(),
+                    ),
+                  })
+                  .strict(),
+              )
+              .optional(),
           })
           .strict(),
       )
       .min(1),
+    eipQuota: z.number().int().min(0).optional(),
     instanceTypes: z
       .array(
         z
@@ -173,6 +200,11 @@ const topologySchema = z
           tags: z.array(tag).optional(),
           cloudAssistant: z.enum(['running', 'stopped', 'not-installed']).optional(),
           stoppedMode: z.enum(['KeepCharging', 'StopCharging']).optional(),
+          startTime: z
+            .string()
+            .refine((s) => !Number.isNaN(Date.parse(s)), 'must be an ISO 8601 time')
+            .optional(),
+          pendingConfigurationChange: z.boolean().optional(),
         })
         .strict(),
     ),
@@ -249,6 +281,23 @@ export function validateTopology(value: unknown, source = 'topology'): Topology 
           `${vsw.cidrBlock} is not inside the VPC block ${vpc.cidrBlock}`,
         );
       vSwitchVpc.set(vsw.vSwitchId, { ...vsw, vpcId: vpc.vpcId });
+    });
+    const tables = new Set<string>();
+    (vpc.routeTables ?? []).forEach((rt, n) => {
+      const at2 = `${at}.routeTables[${n}]`;
+      unique(rt.routeTableId, `${at2}.routeTableId`);
+      tables.add(rt.routeTableId);
+      rt.routeEntries.forEach((e, i) => {
+        if (
+          e.nextHopType === 'NatGateway' &&
+          !(vpc.natGateways ?? []).some((g) => g.natGatewayId === e.nextHopId)
+        )
+          fail(`${at2}.routeEntries[${i}].nextHopId`, `no NAT gateway ${e.nextHopId} in ${vpc.vpcId}`);
+      });
+    });
+    vpc.vSwitches.forEach((vsw, s) => {
+      if (vsw.routeTableId && !tables.has(vsw.routeTableId))
+        fail(`${at}.vSwitches[${s}].routeTableId`, `no route table ${vsw.routeTableId} in ${at}.routeTables`);
     });
     vpc.securityGroups.forEach((sg, g) => {
       unique(sg.securityGroupId, `${at}.securityGroups[${g}].securityGroupId`);
@@ -399,6 +448,8 @@ export function defaultTopology(opts: { instances: number; regionId?: string }):
   }
   return validateTopology({
     regionId,
+    // The demo account's EIP quota is raised for its fleet (Alibaba Cloud's default, 20, would stop a larger rehearsal).
+    eipQuota: Math.max(20, opts.instances + 20),
     vpcs: [
       {
         vpcId,
