@@ -35,6 +35,8 @@ export async function setUpGuestByCloudAssistant(
       script: script.command,
       parameters,
       timeoutSeconds: input.timeoutSeconds ?? 120,
+      // The same token on every attempt: a retry after a lost response gets the first invocation, never a second run.
+      clientToken: x.clientToken('guest-setup'),
     });
     x.requested('command', { invokeId });
   }

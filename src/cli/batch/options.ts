@@ -9,6 +9,12 @@ import type { AppConfig } from '../../config';
 import type { FleetMigrationOptions, FleetSelection } from '../../shared/fleet';
 import { EGRESS_CHECK_SCRIPT_DEFAULT } from '../../shared/migration';
 import { CliError, ExitCode } from '../exit-codes';
+import {
+  guestPrepareScriptOption,
+  guestSetupOf,
+  guestSetupOption,
+  type GuestSetupFlags,
+} from '../guest-setup-option';
 import { offlineBudgetOption, rollbackRetryMaxOption } from '../saga-options';
 import { parseInstanceId, parseRegionId, parseScriptName, parseVSwitchId, positiveInt } from '../validate';
 
@@ -152,12 +158,11 @@ export interface PaceFlags {
   maxErrors?: string;
 }
 
-export interface MigrationFlags {
+export interface MigrationFlags extends GuestSetupFlags {
   verify: boolean;
   verifyTimeout?: number;
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
-  guestPrepareScript?: string;
   egressCheckScript?: string;
   offlineBudget?: number;
   rollbackRetryMax?: number;
@@ -233,11 +238,8 @@ export function addMigrationOptions(command: Command): Command {
       'keep the migrated state when verification fails (default: roll back)',
     )
     .option('--allow-charge-type-change', 'switch PrePaid instances to PostPaid first (default: refuse them)')
-    .option(
-      '--guest-prepare-script <name>',
-      "guest script (of the worker's configuration) run over SSH before the EIP moves, e.g. secondary-nic-setup",
-      parseScriptName,
-    )
+    .addOption(guestPrepareScriptOption())
+    .addOption(guestSetupOption())
     .option(
       '--egress-check-script <name>',
       `guest script whose answer must be the SNAT IP (default: ${EGRESS_CHECK_SCRIPT_DEFAULT})`,
@@ -265,6 +267,7 @@ export function migrationOf(flags: MigrationFlags): FleetMigrationOptions | unde
     ...(flags.keepOnVerifyFailure ? { keepOnVerifyFailure: true } : {}),
     ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
     ...(flags.guestPrepareScript ? { guestPrepareScript: flags.guestPrepareScript } : {}),
+    guestSetup: guestSetupOf(flags),
     ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),
     ...(flags.offlineBudget ? { offlineBudgetSeconds: flags.offlineBudget } : {}),
     ...(flags.rollbackRetryMax ? { rollbackRetryMaxIntervalSeconds: flags.rollbackRetryMax } : {}),
