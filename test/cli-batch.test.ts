@@ -136,6 +136,16 @@ describe(
       ],
       ['a missing --vpc', ['batch', 'start'], /required option '--vpc <id>'/],
       [
+        '--guest-setup ssh without a script',
+        ['batch', 'start', '--vpc', 'vpc-bp1abc', '--guest-setup', 'ssh'],
+        /--guest-setup ssh needs --guest-prepare-script <name>/,
+      ],
+      [
+        '--guest-setup unknown',
+        ['schedule', 'create', '--vpc', 'vpc-bp1abc', '--interval', '1h', '--guest-setup', 'winrm'],
+        /--guest-setup <how>.*'winrm' is invalid.*cloud-assistant, ssh, none/s,
+      ],
+      [
         'batch concurrency 0',
         ['batch', 'concurrency', 'eni-fleet/cn-hangzhou/vpc-bp1abc', '0'],
         /'0' is invalid for argument 'n'.*1 to 100/s,
@@ -326,6 +336,8 @@ describe('eni-migrate batch and schedule against Temporal, a worker and the loca
     assert.match(run.stderr, /\[i-\w+\] planned: convert NAT public IP/);
     const calls = await tc.admin.calls({ since });
     assert.ok(calls.length > 0, 'discovery and preflight read the cloud');
+    // The default guest set-up (Cloud Assistant): preflight checks each instance's agent.
+    assert.ok(calls.some((c) => c.action === 'DescribeCloudAssistantStatus'));
     assert.deepEqual(mutating(calls), []);
   });
 
@@ -643,6 +655,8 @@ describe('eni-migrate batch and schedule against Temporal, a worker and the loca
     assert.equal(info.input?.windowSeconds, 7200);
     assert.equal(info.input?.concurrency, 4);
     assert.equal(info.input?.maxErrors, '10%');
+    // As `migrate`'s: the guest is set up through Cloud Assistant unless told otherwise.
+    assert.equal(info.input?.migration?.guestSetup, 'cloud-assistant');
 
     const twice = await runCli(['schedule', 'create', '--vpc', vpcId, '--interval', '6h', '--json'], env);
     assert.equal(twice.code, 6, twice.stderr);

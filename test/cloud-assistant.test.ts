@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as $Ecs from '@alicloud/ecs20140526';
 import * as $Vpc from '@alicloud/vpc20160428';
-import { MockActivityEnvironment } from '@temporalio/testing';
+// The mock alone, not @temporalio/testing's index (which loads the test server's client too).
+import { MockActivityEnvironment } from '@temporalio/testing/lib/mocking-activity-environment';
 import { createActivities, type Activities } from '../src/activities';
 import { defaultTopology } from '../src/local-cloud/model';
 import { createSshRunner } from '../src/ssh';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
-import { productCloudApis } from './helpers/migration';
+import { productCloudApis } from './helpers/cloud-apis';
 
 const UBUNTU = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd';
 
@@ -46,15 +47,15 @@ describe('Cloud Assistant', () => {
   });
   after(() => tc?.cloud.stop());
 
+  let runs = 0;
+  /** Runs the activity as one attempt of a migration of its own (`runId`: another attempt of the same migration). */
   function run<K extends keyof Activities>(
     name: K,
     input: Parameters<Activities[K]>[0],
+    runId = `11111111-2222-3333-4444-${String(++runs).padStart(12, '0')}`,
   ): Promise<Awaited<ReturnType<Activities[K]>>> {
     const env = new MockActivityEnvironment({
-      workflowExecution: {
-        workflowId: `eni-migration/test/${String(name)}`,
-        runId: '11111111-2222-3333-4444-555555555555',
-      },
+      workflowExecution: { workflowId: `eni-migration/test/${String(name)}`, runId },
     } as never);
     return env.run(acts[name] as (i: typeof input) => Promise<Awaited<ReturnType<Activities[K]>>>, input);
   }
@@ -259,6 +260,32 @@ describe('Cloud Assistant', () => {
       model.routePublicAddress(publicIp)?.instanceId,
       instanceId,
       'the EIP answers through the ENI',
+    );
+  });
+
+  it('a RunCommand whose response was lost runs the script once: the retry sends the same ClientToken', async () => {
+    const instanceId = ids[0];
+    const input = { instanceId, script: 'secondary-nic-setup', networkInterfaceId: 'eni-unused' };
+    const runId = '99999999-2222-3333-4444-555555555555';
+    const callsBefore = (await tc.admin.calls()).length;
+    // The cloud starts the invocation, then the response is lost on the way back.
+    await tc.admin.fault({ action: 'RunCommand', code: 'ServiceUnavailable', count: 1, when: 'after' });
+    await assert.rejects(run('setUpGuestByCloudAssistant', input, runId), /ServiceUnavailable/);
+    // Temporal's retry: the same migration, no invocation id checkpointed.
+    const r = await run('setUpGuestByCloudAssistant', input, runId);
+    assert.equal(r.status, 'Success');
+    const runs = (await tc.admin.calls()).slice(callsBefore).filter((c) => c.action === 'RunCommand');
+    assert.equal(runs.length, 2, 'RunCommand was sent twice');
+    const listed = await tc.ecs.describeInvocations(
+      new $Ecs.DescribeInvocationsRequest({ regionId, instanceId }),
+    );
+    const invocations = listed.body!.invocations!.invocation!.filter(
+      (i) => i.commandName === 'eni-migration-secondary-nic-setup',
+    );
+    assert.deepEqual(
+      invocations.map((i) => i.invokeId),
+      [r.invokeId],
+      'one invocation: the second RunCommand answered the first',
     );
   });
 

@@ -70,6 +70,8 @@ describe('the guest script file (ENI_MIGRATE_GUEST_SCRIPTS)', () => {
       'egress-check-global',
       'flush-arp',
       'secondary-nic-setup',
+      // Release 0.5's built-in set-up for Ubuntu/Debian (policy routing with iproute2, no multi-nic-util).
+      'secondary-nic-setup-iproute2',
     ]);
     assert.equal(registry.find('flush-arp')?.root, true);
     assert.equal(registry.find('egress-check')?.command, 'curl -4 -sS https://echo.example.com');

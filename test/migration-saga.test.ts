@@ -155,9 +155,16 @@ describe('migrateInstance: the runbook end to end', () => {
   it('a guest that cannot answer on the new NIC fails verification and is rolled back', async () => {
     const instance = env.instances[6];
     const enisBefore = (await env.view()).secondaryEnis().length;
-    const report = await env.migrate({ instanceId: instance.instanceId, verifyTimeoutSeconds: 1 });
+    // Told to leave the guest alone (as an input of 0.4 without a guest script does too).
+    const report = await env.migrate({
+      instanceId: instance.instanceId,
+      guestSetup: 'none',
+      verifyTimeoutSeconds: 1,
+    });
     assert.equal(report.outcome, 'rolled-back');
     assert.match(report.cause ?? '', /verification failed/);
+    assert.equal(report.steps.find((s) => s.name === 'prepareGuest')?.state, 'skipped');
+    assert.equal(report.guestSetup, undefined);
     assert.deepEqual(
       report.steps.filter((s) => s.state === 'compensated').map((s) => s.name),
       ['createEni', 'attachEni', 'unassociateEip', 'associateEipToEni'],
@@ -180,6 +187,26 @@ describe('migrateInstance: the runbook end to end', () => {
     const report = await env.migrate({ instanceId, guestPrepareScript: 'secondary-nic-setup' });
     assert.equal(report.outcome, 'verified', report.cause);
     assert.equal(report.steps.find((s) => s.name === 'prepareGuest')?.state, 'done');
+    const r = await env.ssh.run(publicIp, EGRESS);
+    assert.match(r.stdout, /47\.96\.180\.23/);
+  });
+
+  it('through Cloud Assistant the same image verifies: the built-in script for its OS, its result in the report', async () => {
+    const { instanceId, publicIp } = env.instances[12];
+    const callsBefore = (await env.cloud.admin.calls()).length;
+    const report = await env.migrate({ instanceId, guestSetup: 'cloud-assistant' });
+    assert.equal(report.outcome, 'verified', report.cause);
+    assert.equal(report.steps.find((s) => s.name === 'prepareGuest')?.state, 'done');
+    // Ubuntu: no multi-nic-util, the iproute2 policy routing script.
+    assert.equal(report.guestSetup?.script, 'secondary-nic-setup-iproute2');
+    assert.equal(report.guestSetup?.via, 'cloud-assistant');
+    assert.equal(report.guestSetup?.status, 'Success');
+    assert.equal(report.guestSetup?.exitCode, 0);
+    assert.ok(report.guestSetup?.invokeId.startsWith('t-'), report.guestSetup?.invokeId);
+    const actions = (await env.cloud.admin.calls()).slice(callsBefore).map((c) => c.action);
+    assert.ok(actions.includes('DescribeCloudAssistantStatus'), actions.join(' '));
+    // One run of the script, however often its result was asked for.
+    assert.equal(actions.filter((a) => a === 'RunCommand').length, 1, actions.join(' '));
     const r = await env.ssh.run(publicIp, EGRESS);
     assert.match(r.stdout, /47\.96\.180\.23/);
   });

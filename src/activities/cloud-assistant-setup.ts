@@ -29,13 +29,18 @@ export async function setUpGuestByCloudAssistant(
   const script = scriptFor(deps.scripts, input.script, 'guest preparation');
   if (!x.state.invokeId) {
     const parameters = script.nicParameters ? await nicParameters(deps, input) : undefined;
-    const { invokeId } = await ecs.runShellScript({
-      instanceId: input.instanceId,
-      name: `eni-migration-${script.name}`,
-      script: script.command,
-      parameters,
-      timeoutSeconds: input.timeoutSeconds ?? 120,
-    });
+    // The same token while the outcome is unknown: a retry after a lost response gets the first invocation, never a
+    // second run; a new one after a refusal the cloud answered (which it would answer again for that token).
+    const { invokeId } = await x.withClientToken('guest-setup', (clientToken) =>
+      ecs.runShellScript({
+        instanceId: input.instanceId,
+        name: `eni-migration-${script.name}`,
+        script: script.command,
+        parameters,
+        timeoutSeconds: input.timeoutSeconds ?? 120,
+        clientToken,
+      }),
+    );
     x.requested('command', { invokeId });
   }
   const invokeId = x.state.invokeId!;

@@ -17,8 +17,14 @@ import {
 } from './validate';
 import { offlineBudgetOption, rollbackRetryMaxOption } from './saga-options';
 import { reportOrStarted } from './wait';
+import {
+  guestPrepareScriptOption,
+  guestSetupOf,
+  guestSetupOption,
+  type GuestSetupFlags,
+} from './guest-setup-option';
 
-interface MigrateFlags {
+interface MigrateFlags extends GuestSetupFlags {
   instance: string;
   region?: string;
   vswitch?: string;
@@ -31,8 +37,6 @@ interface MigrateFlags {
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
   bandwidthPayByTraffic?: boolean;
-  guestPrepareScript?: string;
-  guestSetup?: 'cloud-assistant' | 'ssh' | 'none';
   egressCheckScript?: string;
   offlineBudget?: number;
   rollbackRetryMax?: number;
@@ -84,17 +88,8 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
         '--bandwidth-pay-by-traffic',
         'bill the bandwidth of a PrePaid instance billed by fixed bandwidth by traffic first (ModifyInstanceNetworkSpec; default: refuse)',
       )
-      .option(
-        '--guest-prepare-script <name>',
-        "guest script (of the worker's configuration) that sets the guest up for its new NIC, e.g. secondary-nic-setup (with --guest-setup cloud-assistant: instead of the built-in one for the instance's OS)",
-        parseScriptName,
-      )
-      .addOption(
-        new Option(
-          '--guest-setup <how>',
-          'how the guest is set up for its new NIC after step 3: a script through Cloud Assistant, over SSH (needs --guest-prepare-script), or none (default: cloud-assistant; ssh when only --guest-prepare-script is given)',
-        ).choices(['cloud-assistant', 'ssh', 'none']),
-      )
+      .addOption(guestPrepareScriptOption())
+      .addOption(guestSetupOption())
       .option(
         '--egress-check-script <name>',
         `guest script whose answer, the guest's outbound IPv4 address, must be the SNAT IP (default: ${EGRESS_CHECK_SCRIPT_DEFAULT})`,
@@ -160,15 +155,4 @@ async function migrate(flags: MigrateFlags): Promise<number> {
       return reportOrStarted(client, started, out, Boolean(flags.wait || flags.dryRun));
     });
   });
-}
-
-/** --guest-setup, or its default: Cloud Assistant, except that a lone --guest-prepare-script keeps 0.4's SSH route. */
-function guestSetupOf(flags: MigrateFlags): 'cloud-assistant' | 'ssh' | 'none' {
-  const how = flags.guestSetup ?? (flags.guestPrepareScript ? 'ssh' : 'cloud-assistant');
-  if (how === 'ssh' && !flags.guestPrepareScript)
-    throw new CliError(
-      '--guest-setup ssh needs --guest-prepare-script <name>: the script to run over SSH (e.g. secondary-nic-setup)',
-      ExitCode.USAGE,
-    );
-  return how;
 }

@@ -33,6 +33,8 @@ export interface RunShellScriptRequest {
   /** Values of the script's `{{name}}` custom parameters; none: the script is sent as it is. */
   parameters?: Record<string, string>;
   timeoutSeconds: number;
+  /** Idempotency: a RunCommand repeated with the same token (a retry after a lost response) runs nothing new. */
+  clientToken: string;
 }
 
 export interface CloudAssistantCalls {
@@ -76,6 +78,7 @@ export function cloudAssistantCalls(client: Ecs, regionId: string): CloudAssista
             name: r.name,
             timeout: r.timeoutSeconds,
             keepCommand: false,
+            clientToken: r.clientToken,
             ...(r.parameters ? { enableParameter: true, parameters: r.parameters } : {}),
           }),
         ),

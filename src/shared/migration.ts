@@ -103,7 +103,7 @@ export interface MigrationInput {
    * without a running agent); `ssh` runs `guestPrepareScript` over SSH; `none` skips. Absent: `ssh` when
    * `guestPrepareScript` is given, else `none` (release 0.4's behaviour; the CLI's default is `cloud-assistant`).
    */
-  guestSetup?: 'cloud-assistant' | 'ssh' | 'none';
+  guestSetup?: GuestSetup;
   /**
    * Name of the guest script whose answer is the instance's outbound IPv4 address (preflight shows the egress before
    * the move; verification expects the SNAT IP). Default EGRESS_CHECK_SCRIPT_DEFAULT.
@@ -127,6 +127,21 @@ export interface MigrationInput {
    * of reading them again for every instance.
    */
   vpcShared?: VpcShared;
+}
+
+/** How the guest is set up for its new NIC after step 3 (input `guestSetup`). */
+export type GuestSetup = 'cloud-assistant' | 'ssh' | 'none';
+
+/**
+ * The guest route a migration takes: `guestSetup` as given, else release 0.4's meaning (`ssh` when a
+ * `guestPrepareScript` is named, else `none`); `ssh` without a script has nothing to run. The workflow and the static
+ * details (src/shared/summaries.ts) both ask this, so the Web UI shows the step the workflow runs.
+ */
+export function guestSetupRoute(
+  input: Pick<MigrationInput, 'guestSetup' | 'guestPrepareScript'>,
+): GuestSetup {
+  if (input.guestSetup === 'cloud-assistant') return 'cloud-assistant';
+  return input.guestPrepareScript && input.guestSetup !== 'none' ? 'ssh' : 'none';
 }
 
 /**

@@ -9,8 +9,10 @@
  */
 import {
   EGRESS_CHECK_SCRIPT_DEFAULT,
+  guestSetupRoute,
   REVERT_STEP_ORDER,
   STEP_ORDER,
+  type GuestSetup,
   type MigrationInput,
   type RevertInput,
   type StepName,
@@ -71,8 +73,28 @@ export function stepNumber(step: StepName, kind: WorkflowKind): string {
  * One step of the runbook as a Markdown list item. Not an ordered list: the Web UI's Markdown numbers those from 1,
  * and the runbook starts at 0.
  */
-function stepItem(step: StepName, kind: WorkflowKind): string {
-  return `- **${stepNumber(step, kind)}.** ${stepLabel(step, kind)}`;
+function stepItem(step: StepName, kind: WorkflowKind, how = ''): string {
+  return `- **${stepNumber(step, kind)}.** ${stepLabel(step, kind)}${how}`;
+}
+
+/** How the guest step runs, after its label (the route as the workflow takes it: guestSetupRoute; SSH as in 0.4). */
+const GUEST_ROUTE: Record<GuestSetup, string> = {
+  'cloud-assistant': ', run by Cloud Assistant in the instance',
+  ssh: '',
+  none: '',
+};
+
+/** The guest step among the options: which script, which route; nothing when the migration skips it. */
+function guestOption(input: MigrationInput): string | undefined {
+  switch (guestSetupRoute(input)) {
+    case 'cloud-assistant':
+      return `guest set-up after step 3 through Cloud Assistant (${input.guestPrepareScript ? `script \`${input.guestPrepareScript}\`` : "the built-in script for the instance's OS"})`;
+    case 'ssh':
+      // Release 0.4's wording, kept: a batch's recorded children carry it.
+      return `guest script \`${input.guestPrepareScript}\` before step 4`;
+    default:
+      return undefined;
+  }
 }
 
 /** What the caller knows about the instance beyond the input (from discovery, or from an earlier look). */
@@ -114,12 +136,13 @@ export function migrationDetails(input: MigrationInput, known: KnownInstance = {
     input.allowChargeTypeChange
       ? 'a PrePaid instance is switched to PostPaid'
       : 'a PrePaid instance is refused',
-    input.guestPrepareScript ? `guest script \`${input.guestPrepareScript}\` before step 4` : undefined,
+    guestOption(input),
     input.vSwitchId ? `ENI in ${input.vSwitchId}` : undefined,
     input.securityGroupId ? `ENI in security group ${input.securityGroupId}` : undefined,
     input.primaryIpAddress ? `ENI address ${input.primaryIpAddress}` : undefined,
   ].filter(Boolean);
-  const steps = STEP_ORDER.filter((s) => s !== 'prepareGuest' || input.guestPrepareScript);
+  const guest = guestSetupRoute(input);
+  const steps = STEP_ORDER.filter((s) => s !== 'prepareGuest' || guest !== 'none');
   return [
     where(input, known),
     input.dryRun
@@ -128,7 +151,7 @@ export function migrationDetails(input: MigrationInput, known: KnownInstance = {
         ? '**Waits for approval** (`eni-migrate approve`) after preflight, before the irreversible step 1.'
         : undefined,
     `Options: ${options.join('; ')}.`,
-    `The runbook:\n\n${steps.map((s) => stepItem(s, 'migration')).join('\n')}`,
+    `The runbook:\n\n${steps.map((s) => stepItem(s, 'migration', s === 'prepareGuest' ? GUEST_ROUTE[guest] : '')).join('\n')}`,
     'On a failure or a cancel, the steps done are undone in reverse (the conversion to an EIP stays); the EIP is ' +
       'never left without a home. The current details show the live progress.',
   ]

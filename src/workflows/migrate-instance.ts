@@ -14,6 +14,7 @@ import {
   type EipConversion,
   type MigrationInput,
   type MigrationReport,
+  guestSetupRoute,
 } from '../shared/migration';
 import { VPC_ID } from '../shared/search-attributes';
 import { RATE_LIMITS_V3, scheduler, type Scheduler } from './activity-options';
@@ -228,7 +229,8 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
 
     // Before the EIP leaves the instance: set up the guest for the new NIC. Only a migration that asks for Cloud
     // Assistant asks for the patch, so histories of earlier releases replay the SSH route or the skip unchanged.
-    if (input.guestSetup === 'cloud-assistant' && patched(CLOUD_ASSISTANT_V5)) {
+    const guestRoute = guestSetupRoute(input);
+    if (guestRoute === 'cloud-assistant' && patched(CLOUD_ASSISTANT_V5)) {
       const script = plan.guestSetupScript ?? input.guestPrepareScript ?? '';
       const done = await track.run('prepareGuest', () =>
         act.guest(180)(
@@ -249,11 +251,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
         exitCode: done.exitCode,
         output: done.output,
       };
-    } else if (
-      input.guestPrepareScript &&
-      input.guestSetup !== 'none' &&
-      input.guestSetup !== 'cloud-assistant'
-    ) {
+    } else if (guestRoute === 'ssh' && input.guestPrepareScript) {
       const script = input.guestPrepareScript;
       await track.run('prepareGuest', () =>
         act.guest(60)('prepareGuest', say.does('prepareGuest', { script }), {

@@ -15,14 +15,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { quietBundlerLogger } from '../../src/workflow-bundle';
 import { MigrationClient } from '../../src/client';
-import { createCloudApis } from '../../src/cloud/clients';
 import { taskQueueFor } from '../../src/config';
 import type { GuestScriptRegistry } from '../../src/guest-scripts';
 import { createSshRunner, type SshRunner } from '../../src/ssh';
@@ -34,6 +32,7 @@ import type { LocalCloudOptions } from '../../src/local-cloud';
 import type { DevServerOptions } from '../../src/temporal/dev-server';
 import { defaultTopology, type Topology } from '../../src/local-cloud/model';
 import type { migrateInstance } from '../../src/workflows';
+import { productCloudApis } from './cloud-apis';
 import { startTestCloud, type TestCloud } from './local-cloud';
 import { quietRuntime, startTestTemporal, type TestTemporal } from './temporal';
 
@@ -240,20 +239,6 @@ export async function startMigrationEnv(opts: MigrationEnvOptions = {}): Promise
 }
 
 /** The product's cloud clients for the local cloud, signing with its key pair (or with `secret` instead). */
-export function productCloudApis(cloud: TestCloud, regionId: string, secret?: string) {
-  return createCloudApis({
-    regionId,
-    ecsEndpoint: cloud.cloud.endpoint, // host:port
-    vpcEndpoint: cloud.cloud.url, // a URL works too
-    credential: new Credential(
-      new CredentialConfig({
-        type: 'access_key',
-        accessKeyId: cloud.cloud.accessKeyId,
-        accessKeySecret: secret ?? cloud.cloud.accessKeySecret,
-      }),
-    ),
-  });
-}
 
 // --- The cloud's state, as GET /_admin/state shows it ---
 
@@ -337,3 +322,5 @@ export async function assertAsAfterStep1(
   const r = await env.ssh.run(instance.publicIp, 'curl -s -m 5 https://myip.ipip.net');
   assert.match(r.stdout, new RegExp(`\\b${instance.publicIp.replace(/\./g, '\\.')}\\b`));
 }
+
+export { productCloudApis } from './cloud-apis';

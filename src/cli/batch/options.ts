@@ -9,6 +9,12 @@ import type { AppConfig } from '../../config';
 import type { FleetMigrationOptions, FleetSelection } from '../../shared/fleet';
 import { EGRESS_CHECK_SCRIPT_DEFAULT } from '../../shared/migration';
 import { CliError, ExitCode } from '../exit-codes';
+import {
+  guestPrepareScriptOption,
+  guestSetupOf,
+  guestSetupOption,
+  type GuestSetupFlags,
+} from '../guest-setup-option';
 import { offlineBudgetOption, rollbackRetryMaxOption } from '../saga-options';
 import { parseInstanceId, parseRegionId, parseScriptName, parseVSwitchId, positiveInt } from '../validate';
 
@@ -152,13 +158,12 @@ export interface PaceFlags {
   maxErrors?: string;
 }
 
-export interface MigrationFlags {
+export interface MigrationFlags extends GuestSetupFlags {
   verify: boolean;
   verifyTimeout?: number;
   keepOnVerifyFailure?: boolean;
   allowChargeTypeChange?: boolean;
   bandwidthPayByTraffic?: boolean;
-  guestPrepareScript?: string;
   egressCheckScript?: string;
   offlineBudget?: number;
   rollbackRetryMax?: number;
@@ -241,11 +246,8 @@ export function addMigrationOptions(command: Command): Command {
       '--bandwidth-pay-by-traffic',
       'bill the bandwidth of PrePaid instances billed by fixed bandwidth by traffic first (default: refuse them)',
     )
-    .option(
-      '--guest-prepare-script <name>',
-      "guest script (of the worker's configuration) run over SSH before the EIP moves, e.g. secondary-nic-setup",
-      parseScriptName,
-    )
+    .addOption(guestPrepareScriptOption())
+    .addOption(guestSetupOption())
     .option(
       '--egress-check-script <name>',
       `guest script whose answer must be the SNAT IP (default: ${EGRESS_CHECK_SCRIPT_DEFAULT})`,
@@ -274,6 +276,7 @@ export function migrationOf(flags: MigrationFlags): FleetMigrationOptions | unde
     ...(flags.allowChargeTypeChange ? { allowChargeTypeChange: true } : {}),
     ...(flags.bandwidthPayByTraffic ? { allowPayByTraffic: true } : {}),
     ...(flags.guestPrepareScript ? { guestPrepareScript: flags.guestPrepareScript } : {}),
+    guestSetup: guestSetupOf(flags),
     ...(flags.egressCheckScript ? { egressCheckScript: flags.egressCheckScript } : {}),
     ...(flags.offlineBudget ? { offlineBudgetSeconds: flags.offlineBudget } : {}),
     ...(flags.rollbackRetryMax ? { rollbackRetryMaxIntervalSeconds: flags.rollbackRetryMax } : {}),

@@ -1,7 +1,7 @@
 import type { ActionHandler, Params } from '../contracts';
 import { CloudError } from '../errors';
 import { CloudAssistant, type Invocation, type InvocationRecord } from '../model/cloud-assistant';
-import { checkRegion, cloudOf, isoSeconds, tooMany } from './common';
+import { checkRegion, cloudOf, idempotent, isoSeconds, tooMany } from './common';
 
 /** Cloud Assistant: DescribeCloudAssistantStatus, RunCommand, DescribeInvocations, DescribeInvocationResults. */
 
@@ -85,15 +85,18 @@ const runCommand: ActionHandler = (model, params) => {
   const timeout = params.int('Timeout', 60)!;
   if (timeout < 10 || timeout > 86400)
     throw CloudError.of('InvalidParameter', 'Timeout', 'It must be from 10 to 86400 seconds.');
-  const inv = cloud.cloudAssistant.run({
-    type: params.str('Type', true)!,
-    content,
-    instanceIds: params.list('InstanceId'),
-    name: params.str('Name') ?? '',
-    timeoutSeconds: timeout,
-    username: params.str('Username') || 'root',
+  // ClientToken [sdk: RunCommandRequest.ClientToken]: a repeated request answers the first invocation, run once.
+  return idempotent(cloud, 'RunCommand', params, () => {
+    const inv = cloud.cloudAssistant.run({
+      type: params.str('Type', true)!,
+      content,
+      instanceIds: params.list('InstanceId'),
+      name: params.str('Name') ?? '',
+      timeoutSeconds: timeout,
+      username: params.str('Username') || 'root',
+    });
+    return { CommandId: inv.commandId, InvokeId: inv.invokeId };
   });
-  return { CommandId: inv.commandId, InvokeId: inv.invokeId };
 };
 
 /** Output as the API returns it: Base64 unless ContentEncoding=PlainText [sdk]. */
