@@ -45,7 +45,7 @@ function withSecondVpc(t: Topology, count: number): void {
       },
     ],
   });
-  t.eipQuota = (t.eipQuota ?? 20) + count; // the account's quota covers the second VPC's instances too
+  t.quotas = { ...t.quotas, maxEips: (t.quotas?.maxEips ?? 20) + count }; // the account's quota covers the second VPC's instances too
   for (let n = 0; n < count; n++) {
     t.instances.push({
       instanceId: `i-second${String(n).padStart(4, '0')}`,

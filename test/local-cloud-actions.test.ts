@@ -215,6 +215,7 @@ describe('the runbook through the SDK', () => {
           allocationId,
           instanceId: eniId,
           instanceType: 'NetworkInterface',
+          privateIpAddress: attr.body!.privateIpAddress,
         }),
       ),
       'IncorrectEipStatus',
@@ -227,6 +228,7 @@ describe('the runbook through the SDK', () => {
         allocationId,
         instanceId: eniId,
         instanceType: 'NetworkInterface',
+        privateIpAddress: attr.body!.privateIpAddress,
         mode: 'NAT',
       }),
     );
@@ -483,6 +485,14 @@ describe("the real cloud's rules", () => {
     return res.body!.networkInterfaceId!;
   }
 
+  /** The ENI's primary private IP, which AssociateEipAddress needs for an ENI. */
+  async function primaryIpOf(id: string): Promise<string> {
+    const res = await t.ecs.describeNetworkInterfaceAttribute(
+      new $Ecs.DescribeNetworkInterfaceAttributeRequest({ regionId: REGION, networkInterfaceId: id }),
+    );
+    return res.body!.privateIpAddress!;
+  }
+
   async function eniStatus(id: string): Promise<string> {
     const res = await t.ecs.describeNetworkInterfaces(
       new $Ecs.DescribeNetworkInterfacesRequest({ regionId: REGION, networkInterfaceId: [id] }),
@@ -558,6 +568,7 @@ describe("the real cloud's rules", () => {
           allocationId: SPARE_EIPS[0].allocationId,
           instanceId: a,
           instanceType: 'NetworkInterface',
+          privateIpAddress: await primaryIpOf(a),
         }),
         'InvalidStatus.EniStatusNotSupport',
         400,
@@ -664,13 +675,21 @@ describe("the real cloud's rules", () => {
       const inst = await t.ecs.describeInstances(
         new $Ecs.DescribeInstancesRequest({ regionId: REGION, instanceIds: JSON.stringify([ids[2]]) }),
       );
-      const primary =
-        inst.body!.instances!.instance![0].networkInterfaces!.networkInterface![0].networkInterfaceId!;
+      const primaryEni = inst.body!.instances!.instance![0].networkInterfaces!.networkInterface![0];
+      const primary = primaryEni.networkInterfaceId!;
       const eip = SPARE_EIPS[2].allocationId;
+      // PrivateIpAddress is required for an ENI (the strictest of the sources), before anything changes.
+      await rejects(
+        associate({ allocationId: eip, instanceId: primary, instanceType: 'NetworkInterface', mode: 'NAT' }),
+        'MissingParameter',
+        400,
+      );
+      assert.equal(await eipStatus(eip), 'Available');
       await associate({
         allocationId: eip,
         instanceId: primary,
         instanceType: 'NetworkInterface',
+        privateIpAddress: primaryEni.primaryIpAddress,
         mode: 'NAT',
       });
       await until(() => eipStatus(eip), 'InUse');
@@ -696,6 +715,7 @@ describe("the real cloud's rules", () => {
           allocationId: eip,
           instanceId: busyPrimary.networkInterfaceId,
           instanceType: 'NetworkInterface',
+          privateIpAddress: busyPrimary.primaryIpAddress,
         }),
         'InvalidAssociation.Duplicated',
         400,
@@ -711,6 +731,7 @@ describe("the real cloud's rules", () => {
           allocationId: eip,
           instanceId: 'eni-bp1nosuch00000001',
           instanceType: 'NetworkInterface',
+          privateIpAddress: '192.168.0.9',
         }),
         'InvalidParams.NotFound',
         400,

@@ -190,7 +190,12 @@ function migrate(instanceId: string): { eni: string; eip: string; ip: string } {
   advance(TIMINGS.convertMs);
   vpc('UnassociateEipAddress', { AllocationId: eip, InstanceId: instanceId });
   advance(TIMINGS.unassociateMs);
-  vpc('AssociateEipAddress', { AllocationId: eip, InstanceId: eni, InstanceType: 'NetworkInterface' });
+  vpc('AssociateEipAddress', {
+    AllocationId: eip,
+    InstanceId: eni,
+    InstanceType: 'NetworkInterface',
+    PrivateIpAddress: eniOf(eni).PrivateIpAddress,
+  });
   advance(TIMINGS.associateMs);
   return { eni, eip, ip };
 }
@@ -284,7 +289,7 @@ describe('topology', () => {
         () => validateTopology({ ...marks, instances: [{ ...marks.instances[0], startTime: 'long ago' }] }),
         /instances\[0\]\.startTime: must be an ISO 8601 time/,
       );
-      assert.throws(() => validateTopology({ ...marks, eipQuota: -1 }), /eipQuota/);
+      assert.throws(() => validateTopology({ ...marks, quotas: { maxEips: -1 } }), /quotas\.maxEips/);
       writeFileSync(file, JSON.stringify(defaultTopology({ instances: 2 })));
       assert.equal(loadTopology(file).instances.length, 2);
     } finally {
@@ -715,7 +720,13 @@ describe('preconditions answer the documented codes', () => {
       400,
     );
     const eni = createEni();
-    vpc('AssociateEipAddress', { AllocationId: spare, InstanceId: eni, InstanceType: 'NetworkInterface' }); // NAT, ENI not attached
+    // NAT, ENI not attached
+    vpc('AssociateEipAddress', {
+      AllocationId: spare,
+      InstanceId: eni,
+      InstanceType: 'NetworkInterface',
+      PrivateIpAddress: eniOf(eni).PrivateIpAddress,
+    });
     assert.equal(eipOf(spare).Status, 'Associating');
     fails(() => vpc('UnassociateEipAddress', { AllocationId: spare }), 'IncorrectEipStatus', 400);
     fails(
@@ -736,6 +747,7 @@ describe('preconditions answer the documented codes', () => {
           AllocationId: converted,
           InstanceId: eni,
           InstanceType: 'NetworkInterface',
+          PrivateIpAddress: eniOf(eni).PrivateIpAddress,
         }),
       'InvalidAssociation.Duplicated',
       400,
@@ -748,6 +760,7 @@ describe('preconditions answer the documented codes', () => {
           AllocationId: converted,
           InstanceId: attachedEni,
           InstanceType: 'NetworkInterface',
+          PrivateIpAddress: eniOf(attachedEni).PrivateIpAddress,
           Mode: 'BINDED',
         }),
       'InvalidStatus.EniStatusNotSupport',
@@ -863,6 +876,7 @@ describe('ClientToken idempotency', () => {
       AllocationId: 'eip-bp1spare0000000001',
       InstanceId: eni,
       InstanceType: 'NetworkInterface',
+      PrivateIpAddress: eniOf(eni).PrivateIpAddress,
       ClientToken: 'a-1',
     };
     vpc('AssociateEipAddress', assoc);
@@ -908,6 +922,7 @@ describe('behaviours switched on by the admin API', () => {
       AllocationId: 'eip-bp1spare0000000001',
       InstanceId: eni,
       InstanceType: 'NetworkInterface',
+      PrivateIpAddress: eniOf(eni).PrivateIpAddress,
     });
     const eip = (
       cloud.snapshot().EipAddresses as Array<{ AllocationId: string; Pending?: { At: string } }>

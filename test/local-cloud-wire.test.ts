@@ -351,6 +351,31 @@ describe('local cloud wire (stand-in action table)', () => {
       assert.equal(anonymous.status, 400);
       assert.equal(anonymous.json.Code, 'IncompleteSignature');
     });
+
+    it('answers a legacy v1 request without its Signature parameter with MissingParameter "Signature"', async () => {
+      for (const inBody of [false, true]) {
+        const legacy = signRpcV1(
+          target,
+          inBody ? 'POST' : 'GET',
+          { Action: 'DescribeInstances', RegionId: 'cn-hangzhou' },
+          inBody,
+        );
+        if (inBody) {
+          const form = new URLSearchParams(legacy.body);
+          form.delete('Signature');
+          legacy.body = form.toString();
+        } else {
+          const [path, query] = legacy.path.split('?');
+          const params = new URLSearchParams(query);
+          params.delete('Signature');
+          legacy.path = `${path}?${params.toString()}`;
+        }
+        const res = await send(target.endpoint, legacy);
+        assert.equal(res.status, 400);
+        assert.equal(res.json.Code, 'MissingParameter');
+        assert.match(res.json.Message, /"Signature"/);
+      }
+    });
   });
 
   describe('errors', () => {

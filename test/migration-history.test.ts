@@ -55,8 +55,12 @@ describe('workflow histories', () => {
     env = await startMigrationEnv({
       instances: 30,
       topology: (t) => {
-        for (const n of [7, 16, 17, 18, 20, 22]) t.instances[n].imageId = MANUAL_NIC_IMAGE;
+        for (const n of [7, 16, 17, 18, 20, 22, 24, 26]) t.instances[n].imageId = MANUAL_NIC_IMAGE;
         t.instances[19].instanceChargeType = 'PrePaid';
+        Object.assign(t.instances[25], {
+          instanceChargeType: 'PrePaid',
+          internetChargeType: 'PayByBandwidth',
+        });
       },
       // An egress check that never answers the expected address: verification fails on any image.
       guestScripts: guestScriptRegistry([
@@ -100,6 +104,23 @@ describe('workflow histories', () => {
       await env.start({ instanceId: id(16), guestPrepareScript: 'secondary-nic-setup' }),
     );
     await record('prepaid-switch', await env.start({ instanceId: id(19), allowChargeTypeChange: true }));
+    // Release 0.5: the guest set up through Cloud Assistant (and a refusal there, rolled back), a subscription billed
+    // by fixed bandwidth switched to pay-by-traffic, a re-run of a migrated instance.
+    await record(
+      'cloud-assistant-setup',
+      await env.start({ instanceId: id(24), guestSetup: 'cloud-assistant' }),
+    );
+    await faulted({ action: 'RunCommand', code: 'InvalidInstance.NotMatch', count: 1 }, async () =>
+      record(
+        'rolled-back-at-cloud-assistant',
+        await env.start({ instanceId: id(26), guestSetup: 'cloud-assistant' }),
+      ),
+    );
+    await record(
+      'bandwidth-pay-by-traffic',
+      await env.start({ instanceId: id(25), allowPayByTraffic: true }),
+    );
+    await record('already-migrated', await env.start({ instanceId: id(0) }));
 
     // A non-retryable error at each step, then its rollback.
     const failures: Array<[StepName, string, string]> = [

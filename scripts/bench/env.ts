@@ -55,7 +55,7 @@ export function benchTopology(regionId: string, groups: Record<string, number>):
     }
   }
   // An account whose EIP quota was raised for this fleet: one EIP per instance, plus the NAT gateway's.
-  t.eipQuota = n + 20;
+  t.quotas = { ...t.quotas, maxEips: n + 20 };
   return t;
 }
 

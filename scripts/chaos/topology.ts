@@ -106,7 +106,10 @@ export function chaosTopology(opts: ChaosTopologyOptions): {
   // An account whose EIP quota was raised for this fleet: one EIP per instance, plus the NAT gateways'.
   const eipQuota = instances.length + vpcs.length + 20;
   return {
-    topology: validateTopology({ regionId, eipQuota, vpcs, instances }, 'chaos topology'),
+    topology: validateTopology(
+      { regionId, quotas: { maxEips: eipQuota }, vpcs, instances },
+      'chaos topology',
+    ),
     instances: chaos,
   };
 }

@@ -54,7 +54,7 @@ export function attachRefusal(instance: {
 }): string | undefined {
   if (instance.status !== 'Running') return undefined;
   if (ATTACH_NEEDS_STOPPED.has(instance.instanceType))
-    return `instance type ${instance.instanceType} takes an ENI only while Stopped (Alibaba Cloud: "Bind a secondary ENI"), and ${instance.instanceId} is Running: stop it, then migrate with verification off (--no-verify), and start it again`;
+    return `instance type ${instance.instanceType} takes an ENI only while Stopped (Alibaba Cloud: "Bind a secondary ENI"), and ${instance.instanceId} is Running: stop it, then migrate with verification off and without a guest step (--no-verify --guest-setup none), and start it again`;
   const started = instance.startTime ? Date.parse(instance.startTime) : NaN;
   if (started < ATTACH_NEEDS_START_SINCE)
     return `${instance.instanceId} has run since ${instance.startTime}, before 2018-04-01, so an ENI cannot be attached until it is restarted (AttachNetworkInterface): reboot it (ECS RebootInstance), then run again`;

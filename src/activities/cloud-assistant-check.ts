@@ -22,9 +22,11 @@ export async function checkCloudAssistant(
     !!agent?.running,
     agent?.running
       ? `agent ${agent.version ?? ''} sends heartbeats`.replace('  ', ' ')
-      : agent?.installed
-        ? `the Cloud Assistant agent in ${instance.instanceId} sends no heartbeat (not running): start it in the guest (systemctl restart aliyun.service), ${otherRoute}`
-        : `the Cloud Assistant agent is not installed in ${instance.instanceId}: install it (ECS InstallCloudAssistant, then reboot the instance; see "Install the Cloud Assistant agent"), ${otherRoute}`,
+      : instance.status !== 'Running'
+        ? `${instance.instanceId} is ${instance.status}: Cloud Assistant runs commands only in a Running instance; start it, or set the guest up another way (--guest-setup none for an image that configures a secondary NIC by itself, or --guest-setup ssh)`
+        : agent?.installed
+          ? `the Cloud Assistant agent in ${instance.instanceId} sends no heartbeat (not running): start it in the guest (systemctl restart aliyun.service), ${otherRoute}`
+          : `the Cloud Assistant agent is not installed in ${instance.instanceId}: install it (ECS InstallCloudAssistant, then reboot the instance; see "Install the Cloud Assistant agent"), ${otherRoute}`,
   );
   const script = named ?? nicSetupScriptFor({ osName: instance.osName, osType: instance.osType });
   const problem = script ? scripts.problem(script, 'guest preparation') : undefined;

@@ -1,4 +1,4 @@
-import type { PreflightCheck } from '../shared/migration';
+import { guestSetupRoute, type PreflightCheck } from '../shared/migration';
 import type { EcsApi, Instance } from '../cloud/ecs';
 import { cidrContains, pickSnatEntry, type VpcApi } from '../cloud/vpc';
 import type { GuestScript, GuestScriptRegistry } from '../guest-scripts';
@@ -90,14 +90,26 @@ export async function runPreflight(
 
   const moved = instance.publicIp || instance.eip ? undefined : await findMovedEip(ecs, instance);
   if (moved) {
-    // A previous run finished the move: nothing to do, and nothing wrong (re-runs and batches stay idempotent).
-    check(
-      'public IP',
-      true,
-      `already migrated: EIP ${moved.publicIp} is on ENI ${moved.networkInterfaceId} (NAT mode); nothing to move`,
-    );
-    alreadyMigrated = moved;
+    // A previous run finished the move: nothing to do, and nothing wrong (re-runs and batches stay idempotent), once
+    // the move is seen to work. The check still fails: releases before 0.5 read `ok` alone, and refused it.
     plan.publicIp = moved.publicIp;
+    const problem = input.verify
+      ? await movedButBroken(deps, instance, vpcId, moved.publicIp, egressScript)
+      : undefined;
+    if (problem) {
+      check(
+        'public IP',
+        false,
+        `EIP ${moved.publicIp} is on ENI ${moved.networkInterfaceId} already, but ${problem}: fix the guest's networking for its secondary NIC (guest script secondary-nic-setup, or --guest-setup cloud-assistant on a new run), or undo the move with eni-migrate revert`,
+      );
+    } else {
+      check(
+        'public IP',
+        false,
+        `already migrated: EIP ${moved.publicIp} is on ENI ${moved.networkInterfaceId} (NAT mode)${input.verify ? ', reachable and leaving through the SNAT IP' : ''}; nothing to move`,
+      );
+      alreadyMigrated = moved;
+    }
     return result();
   }
   const publicAddress = await checkPublicAddress(ecs, instance, input, plan, check);
@@ -270,9 +282,14 @@ async function checkPublicAddress(
   return undefined;
 }
 
-/** The EIP of an instance without a public address of its own, on one of its ENIs in NAT mode: a finished move. */
+/**
+ * The EIP of an instance without a public address of its own, on one of its ENIs (InUse on it) in NAT mode: a finished
+ * move. An ENI still attaching or detaching is a move under way, not a finished one.
+ */
 async function findMovedEip(ecs: EcsApi, instance: Instance): Promise<PreflightResult['alreadyMigrated']> {
-  const enis = await ecs.listNetworkInterfaces({ instanceId: instance.instanceId });
+  const enis = (await ecs.listNetworkInterfaces({ instanceId: instance.instanceId })).filter(
+    (e) => e.status === 'InUse',
+  );
   // A secondary ENI first (this runbook's result); an EIP bound in NAT mode to the primary ENI counts too.
   const moved =
     enis.find((e) => e.type === 'Secondary' && e.associatedPublicIp) ??
@@ -285,6 +302,34 @@ async function findMovedEip(ecs: EcsApi, instance: Instance): Promise<PreflightR
         ...(pub.allocationId ? { allocationId: pub.allocationId } : {}),
       }
     : undefined;
+}
+
+/**
+ * What is wrong with a move found done, as step 6 would see it: SSH on the EIP, and the egress check answering an SNAT
+ * IP of the instance's entry. A run kept after a failed verification (`keepOnVerifyFailure`) looks moved too; it is not
+ * done. Undefined when the move works.
+ */
+async function movedButBroken(
+  deps: { vpc: VpcApi; ssh: SshRunner },
+  instance: Instance,
+  vpcId: string,
+  eip: string,
+  egressScript: GuestScript | undefined,
+): Promise<string | undefined> {
+  if (!egressScript) return 'the egress check cannot run (see the guest scripts check)';
+  const snat = await deps.vpc.findSnatEntryFor(
+    vpcId,
+    instance.vSwitchId as string,
+    instance.privateIp as string,
+  );
+  if (!snat) return `no SNAT entry covers ${instance.privateIp as string}, so it has no way out`;
+  try {
+    const egress = await checkEgress(deps.ssh, eip, egressScript);
+    if (egress.egressIp && snat.snatIps.includes(egress.egressIp)) return undefined;
+    return `its traffic leaves through ${egress.egressIp ?? `no address (${egress.problem})`}, not the SNAT IP ${snat.snatIps.join(', ')}`;
+  } catch (err) {
+    return `SSH on ${eip} fails (${err instanceof SshError ? err.message : String(err)})`;
+  }
 }
 
 /**
@@ -427,9 +472,15 @@ function checkGuestScripts(
   check: (name: string, ok: boolean, detail: string) => boolean,
 ): GuestScript | undefined {
   const egress = egressCheckScriptName(input);
+  const prepare = input.guestPrepareScript ? scripts.find(input.guestPrepareScript) : undefined;
   const problems = [
     scripts.problem(egress, 'egress check'),
     input.guestPrepareScript ? scripts.problem(input.guestPrepareScript, 'guest preparation') : undefined,
+    // A script that takes the new NIC's details as Cloud Assistant parameters cannot run over SSH: say so now, not
+    // after the irreversible step.
+    prepare?.nicParameters && guestSetupRoute(input) === 'ssh'
+      ? `guest script "${prepare.name}" takes the new NIC's details as Cloud Assistant parameters: run it with --guest-setup cloud-assistant, not over SSH`
+      : undefined,
   ].filter((p): p is string => p !== undefined);
   check(
     'guest scripts',

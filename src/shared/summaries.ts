@@ -135,7 +135,9 @@ export function migrationDetails(input: MigrationInput, known: KnownInstance = {
     `stuck rollback rounds at most every ${input.rollbackRetryMaxIntervalSeconds ?? ROLLBACK_RETRY_MAX_SECONDS_DEFAULT} s`,
     input.allowChargeTypeChange
       ? 'a PrePaid instance is switched to PostPaid'
-      : 'a PrePaid instance is refused',
+      : input.allowPayByTraffic
+        ? 'a PrePaid instance billed by fixed bandwidth is switched to pay-by-traffic'
+        : 'a PrePaid instance is refused', // (by fixed bandwidth; 0.4's wording kept, as in recorded batch children)
     guestOption(input),
     input.vSwitchId ? `ENI in ${input.vSwitchId}` : undefined,
     input.securityGroupId ? `ENI in security group ${input.securityGroupId}` : undefined,

@@ -42,7 +42,7 @@ import {
 } from './fleet-messages';
 import { FleetTracker } from './fleet-tracker';
 import { INVALID_INPUT } from './limits';
-import { ALREADY_MIGRATED_V5, migrateInstance } from './migrate-instance';
+import { migrateInstance, RELEASE_V5 } from './migrate-instance';
 
 const CONCURRENCY_DEFAULT = 5;
 const CONCURRENCY_MAX = 100;
@@ -418,7 +418,7 @@ async function plan(input: FleetInput, track: FleetTracker, vpcShared: VpcShared
         });
         track.apiCalls += r.apiCalls;
         const failed = r.checks.filter((c) => !c.ok);
-        if (r.alreadyMigrated && patched(ALREADY_MIGRATED_V5)) {
+        if (r.alreadyMigrated && patched(RELEASE_V5)) {
           // Moved since discovery (by hand, or by a migration of its own): nothing left to do.
           const moved = r.alreadyMigrated;
           track.done(target, 'already-migrated', {

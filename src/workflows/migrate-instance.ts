@@ -35,20 +35,20 @@ import { migrateInstanceV0_1 } from './v0.1/migrate-instance';
  */
 export const SAGA_V2 = 'eni-migration-0.2';
 
-/** The guest step through Cloud Assistant (`guestSetup: cloud-assistant`), after step 3. */
-export const CLOUD_ASSISTANT_V5 = 'eni-migration-0.5-cloud-assistant';
-
-/** Release 0.5: a subscription instance billed by fixed bandwidth switches that billing before step 1, when asked. */
-export const BILLING_V5 = 'eni-migration-0.5-billing';
-
-/** Release 0.5: an instance whose EIP is on a NAT-mode ENI already ends `already-migrated` (before: refused). */
-export const ALREADY_MIGRATED_V5 = 'eni-migration-0.5-already-migrated';
+/**
+ * Release 0.5, asked once at the start: the guest set up through Cloud Assistant (`guestSetup`), a subscription billed by
+ * fixed bandwidth switched to pay-by-traffic before step 1 (when asked), and an instance moved already ending
+ * `already-migrated` (before: refused). Without the marker (a migration an earlier release began) the workflow keeps
+ * that release's rules exactly, whatever the input says: a 0.5 client may start a migration that a 0.4 worker runs.
+ */
+export const RELEASE_V5 = 'eni-migration-0.5';
 
 /** Errors of AssociateEipAddress saying the instance cannot take its EIP back: it is gone, or has another address. */
 const BIND_BACK_IMPOSSIBLE = new Set([
   'InvalidInstanceId.NotFound',
   'InvalidInstanceID.NotFound',
   'InvalidInstanId.NotFound', // AssociateEipAddress's own spelling (the API doc)
+  'InvalidParams.NotFound',
   'InvalidAssociation.Duplicated',
   'InvalidStatus.InstanceHasBandWidth',
 ]);
@@ -72,6 +72,7 @@ const BIND_BACK_IMPOSSIBLE = new Set([
 export async function migrateInstance(input: MigrationInput): Promise<MigrationReport> {
   if (!patched(SAGA_V2)) return migrateInstanceV0_1(input);
   const act = scheduler(patched(RATE_LIMITS_V3));
+  const v5 = patched(RELEASE_V5);
   const track = new MigrationTracker(input);
   const say = new StepLabels(MIGRATION_STEPS, () => ({ instanceId: input.instanceId, ...track.resources }));
   track.eipConverted = 'no';
@@ -99,7 +100,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
   // 0. Preflight: read-only; a failed check ends the migration before any change, naming cause and fix.
   let plan: MigrationPlan;
   try {
-    plan = await preflight(input, verify, track, act, say);
+    plan = await preflight(input, verify, track, act, say, v5);
   } catch (err) {
     if (err instanceof AlreadyMigrated) return track.finish('already-migrated', { cause: err.detail });
     endBeforeAnyChange(track, err);
@@ -123,7 +124,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     track.awaitingApproval = false;
     // A plan approved hours later may be stale: the checks run again, and refuse with nothing changed.
     try {
-      plan = await preflight(input, verify, track, act, say);
+      plan = await preflight(input, verify, track, act, say, v5);
     } catch (err) {
       if (err instanceof AlreadyMigrated) return track.finish('already-migrated', { cause: err.detail });
       endBeforeAnyChange(track, err);
@@ -148,7 +149,7 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
               })
             : { apiCalls: 0 };
           const byTraffic =
-            plan.switchToPayByTraffic && patched(BILLING_V5)
+            plan.switchToPayByTraffic && v5
               ? await act.changes('switchToPayByTraffic', say.does('switchToPayByTraffic'), {
                   instanceId: plan.instanceId,
                   tokenSeed,
@@ -227,10 +228,10 @@ export async function migrateInstance(input: MigrationInput): Promise<MigrationR
     });
     await track.run('attachEni', () => act.changes('attachNetworkInterface', say.does('attachEni'), eniRef));
 
-    // Before the EIP leaves the instance: set up the guest for the new NIC. Only a migration that asks for Cloud
-    // Assistant asks for the patch, so histories of earlier releases replay the SSH route or the skip unchanged.
-    const guestRoute = guestSetupRoute(input);
-    if (guestRoute === 'cloud-assistant' && patched(CLOUD_ASSISTANT_V5)) {
+    // Before the EIP leaves the instance: set up the guest for the new NIC. A migration of an earlier release keeps its
+    // rule (SSH when a guest script is named, else nothing), whatever a newer client put in its input.
+    const guestRoute = v5 ? guestSetupRoute(input) : input.guestPrepareScript ? 'ssh' : 'none';
+    if (guestRoute === 'cloud-assistant') {
       const script = plan.guestSetupScript ?? input.guestPrepareScript ?? '';
       const done = await track.run('prepareGuest', () =>
         act.guest(180)(
@@ -420,6 +421,7 @@ async function preflight(
   track: MigrationTracker,
   act: Scheduler,
   say: StepLabels,
+  v5: boolean,
 ): Promise<MigrationPlan> {
   let result;
   try {
@@ -458,18 +460,11 @@ async function preflight(
     hostKeyFingerprint: plan.hostKeyFingerprint,
   });
   if (plan.vpcId) upsertSearchAttributes([{ key: VPC_ID, value: plan.vpcId }]);
+  // Preflight marks a finished move as a failed check too (what releases before 0.5 understand: a refusal).
   const moved = result.alreadyMigrated;
-  if (moved && patched(ALREADY_MIGRATED_V5)) {
+  if (moved && v5) {
     throw new AlreadyMigrated(
       `EIP ${moved.publicIp} is on ENI ${moved.networkInterfaceId} already: a previous migration finished the move`,
-    );
-  }
-  if (moved && result.ok) {
-    // A workflow of a release before 0.5 refuses it, as it always did.
-    throw ApplicationFailure.nonRetryable(
-      `preflight of ${input.instanceId} refused the migration, nothing was changed: public IP: already migrated`,
-      'PreflightFailed',
-      { checks: result.checks },
     );
   }
   if (!result.ok && !input.dryRun) {

@@ -1,5 +1,6 @@
 import type { ActionHandler } from '../contracts';
 import type { Cloud } from '../model/cloud';
+import { CloudError } from '../errors';
 import type { EipAddress } from '../model/resources';
 import {
   checkDryRun,
@@ -98,6 +99,10 @@ const associateEipAddress: ActionHandler = (model, params) => {
     mode: params.str('Mode'),
     privateIpAddress: params.str('PrivateIpAddress'),
   };
+  // Required for an ENI by the current SDK doc (the 2021 doc and the OOS template omit it): the strictest reading.
+  if (input.instanceType === 'NetworkInterface' && !input.privateIpAddress) {
+    throw CloudError.of('MissingParameter', 'PrivateIpAddress');
+  }
   return idempotent(cloud, 'AssociateEipAddress', params, () => {
     cloud.eips.associate(input);
     return {};

@@ -148,7 +148,7 @@ export class Cloud implements CloudModel {
       Now: iso(now),
       Timings: { ...r.timings },
       Behaviours: { ...r.behaviours },
-      EipQuota: r.eipQuota,
+      EipQuota: r.quotas.maxEips,
       Vpcs: [...r.vpcs.values()].map((v) => ({
         VpcId: v.vpcId,
         VpcName: v.vpcName,

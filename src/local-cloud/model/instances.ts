@@ -89,7 +89,7 @@ export class InstanceOps {
         throw CloudError.of('InvalidEndTime.OperateNotSupport');
     }
     // Every EIP of the account in the region counts, the NAT gateway's included [DOC: EIP quota page].
-    if (r.eips.size >= r.eipQuota) throw CloudError.of('MaxEIPQuotaExceeded');
+    if (r.eips.size >= r.quotas.maxEips) throw CloudError.of('MaxEIPQuotaExceeded');
     const now = r.now();
     const eip: EipAddress = {
       ...r.newEip(r.ids.next('eip'), inst.publicIpAddress, inst.internetMaxBandwidthOut, now),

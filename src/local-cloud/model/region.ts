@@ -20,9 +20,10 @@ const DAY = 24 * 3600 * 1000;
 
 /**
  * Account quotas when the topology sets none. The ENI quota is per account and region, its value shown in the console
- * (CreateNetworkInterface doc; the 2021 doc said 100): 1000 here, so that a 200-instance rehearsal fits.
+ * (CreateNetworkInterface doc; the 2021 doc said 100): 1000 here, so that a 200-instance rehearsal fits. EIPs: 20 per
+ * account and region (the EIP quota page).
  */
-export const DEFAULT_QUOTAS: Required<NonNullable<Topology['quotas']>> = { maxEnis: 1000 };
+export const DEFAULT_QUOTAS: Required<NonNullable<Topology['quotas']>> = { maxEnis: 1000, maxEips: 20 };
 
 /** A small deterministic PRNG (mulberry32): the same seed gives the same sequence. */
 export function seededRandom(seed: number): () => number {
@@ -49,7 +50,6 @@ export class Region {
   readonly snatEntries = new Map<string, SnatEntry>();
   readonly routeTables = new Map<string, RouteTable>();
   /** EIPs per account and region [DOC: EIP quota page, 20 by default]. */
-  readonly eipQuota: number;
   readonly instanceTypes = new Map<string, InstanceTypeSpec>();
   readonly images = new Map<string, ImageSpec>();
   readonly instances = new Map<string, Instance>();
@@ -96,7 +96,6 @@ export class Region {
   ) {
     this.regionId = topology.regionId;
     this.quotas = { ...DEFAULT_QUOTAS, ...topology.quotas };
-    this.eipQuota = topology.eipQuota ?? 20;
     this.ids = new IdFactory(`runtime:${topology.regionId}`, (id) => this.idTaken(id));
     this.clientTokens = new ClientTokens(clock);
     const start = clock();

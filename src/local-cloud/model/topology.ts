@@ -26,7 +26,6 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  *                         "sourceVSwitchId"?: "vsw-bp1…", "sourceCIDR"?: "192.168.1.0/24", "snatEntryName"?: "…" }]
  *     }]
  *   }],
- *   "eipQuota"?: 20,                                              // EIPs per account and region (default 20)
  *   "instanceTypes"?: [{ "instanceTypeId": "ecs.x.large", "instanceTypeFamily": "ecs.x", "cpuCoreCount": 2,
  *                        "memorySize": 8, "eniQuantity": 1, "eniPrivateIpAddressQuantity": 6 }],   // added to the built-in ones
  *   "images"?: [{ "imageId": "…", "osName": "…", "osType": "linux", "secondaryNicSetup": "auto" | "manual" }],
@@ -48,7 +47,8 @@ import { cidrContains, cidrWithin, isIpv4, isUsableInVSwitch, parseCidr } from '
  *     "pendingConfigurationChange"?: true                              // a scheduled change (ConvertNatPublicIpToEip refuses)
  *   }],
  *   "eips"?: [{ "allocationId": "eip-bp1…", "ipAddress": "47.96.1.2", "bandwidth"?: 5 }],  // unbound (Available) EIPs
- *   "quotas"?: { "maxEnis"?: 1000 }   // secondary ENIs per account in the region (MaxEniCountExceeded past it)
+ *   "quotas"?: { "maxEnis"?: 1000,   // secondary ENIs per account in the region (MaxEniCountExceeded past it)
+ *                "maxEips"?: 20 }    // EIPs per account in the region (MaxEIPQuotaExceeded on Convert past it)
  * }
  * An instance may also carry "stoppedMode"?: "KeepCharging" | "StopCharging" (Stopped only; StopCharging, the
  * economical mode, PostPaid only): a StopCharging instance has released its static public IP, so it shows none.
@@ -144,7 +144,6 @@ const topologySchema = z
           .strict(),
       )
       .min(1),
-    eipQuota: z.number().int().min(0).optional(),
     instanceTypes: z
       .array(
         z
@@ -210,7 +209,7 @@ const topologySchema = z
     ),
     eips: z.array(eipSchema).optional(),
     quotas: z
-      .object({ maxEnis: z.number().int().min(0).optional() })
+      .object({ maxEnis: z.number().int().min(0).optional(), maxEips: z.number().int().min(0).optional() })
       .strict()
       .optional(),
   })
@@ -449,7 +448,7 @@ export function defaultTopology(opts: { instances: number; regionId?: string }):
   return validateTopology({
     regionId,
     // The demo account's EIP quota is raised for its fleet (Alibaba Cloud's default, 20, would stop a larger rehearsal).
-    eipQuota: Math.max(20, opts.instances + 20),
+    quotas: { maxEips: Math.max(20, opts.instances + 20) },
     vpcs: [
       {
         vpcId,

@@ -65,6 +65,9 @@ class NonceCache {
   }
 }
 
+/** The parameters that mark a legacy RPC v1 request (besides `Signature` itself). */
+const V1_PARAMETERS = ['AccessKeyId', 'SignatureMethod', 'SignatureVersion', 'SignatureNonce'] as const;
+
 function incomplete(detail: string): CloudError {
   return CloudError.of('IncompleteSignature', detail);
 }
@@ -86,6 +89,10 @@ export class Authenticator {
     const authorization = single(req.headers.authorization);
     if (authorization !== undefined) return this.verifyAcs3(req, authorization);
     if (req.all.Signature !== undefined) return this.verifyRpcV1(req);
+    // A v1 request (its signing parameters present) that lacks only the signature: the documented MissingParameter.
+    if (V1_PARAMETERS.some((field) => req.all[field] !== undefined)) {
+      throw CloudError.of('MissingParameter', 'Signature');
+    }
     throw incomplete('The request has neither an Authorization header nor a Signature parameter.');
   }
 
