@@ -19,10 +19,17 @@ for arg in "$@"; do
   esac
 done
 
-# --- npm packages: when node_modules is missing or older than the lockfile -----------------------------------
-# npm writes node_modules/.package-lock.json on every install; a newer package-lock.json means a stale install.
-if [ ! -f node_modules/.package-lock.json ] ||
-  [ -n "$(find package-lock.json -newer node_modules/.package-lock.json 2>/dev/null)" ]; then
+# --- npm packages: when node_modules is missing or does not hold what the lockfile pins ----------------------
+# npm writes node_modules/.package-lock.json on every install. Compared by content, not time: a fresh clone's lockfile
+# is always newer, and a version bump changes no package.
+installed_as_locked() {
+  node -e '
+    const want = require("./package-lock.json").packages, have = require("./node_modules/.package-lock.json").packages;
+    const stale = Object.keys(want).filter((k) => k && !want[k].optional && have[k]?.version !== want[k].version);
+    process.exit(stale.length ? 1 : 0);
+  ' 2>/dev/null
+}
+if [ ! -f node_modules/.package-lock.json ] || ! installed_as_locked; then
   say 'installing npm packages (npm ci)'
   npm ci --no-audit --no-fund --loglevel=error >&2
 fi

@@ -259,8 +259,9 @@ async function migrateBatch(
   const { batchId } = await batches.start({
     regionId,
     vpcId,
-    // Guest networking on a fresh secondary NIC can lag; fast rehearsals need less patience.
-    ...(opts.fast ? { migration: { verifyTimeoutSeconds: 30 } } : {}),
+    // As the CLI does by default: the guest set up through Cloud Assistant. Guest networking on a fresh secondary NIC
+    // can lag; fast rehearsals need less patience.
+    migration: { guestSetup: 'cloud-assistant', ...(opts.fast ? { verifyTimeoutSeconds: 30 } : {}) },
   });
   // The Web UI redirects a workflow id to its latest run (a batch continues as new when long).
   const batchUi = server.uiUrl
@@ -305,6 +306,7 @@ async function migrateOne(
     ({ workflowId } = await client.start({
       regionId,
       instanceId,
+      guestSetup: 'cloud-assistant', // the CLI's default
       // Guest networking on a fresh secondary NIC can lag; fast rehearsals need less patience.
       ...(fast ? { verifyTimeoutSeconds: 30 } : {}),
     }));

@@ -181,10 +181,43 @@ describe('activity waits', () => {
     );
     assert.equal(r.networkInterfaceId, undefined);
     const calls = await tc.admin.calls({ since });
+    // The refused token is looked up by its tag first (an earlier send of it may have made an ENI): none.
     assert.deepEqual(
       calls.map((c) => [c.action, c.code]),
-      [['CreateNetworkInterface', 'InvalidPrivateIpAddress.Duplicated']],
+      [
+        ['CreateNetworkInterface', 'InvalidPrivateIpAddress.Duplicated'],
+        ['DescribeNetworkInterfaces', undefined],
+      ],
     );
+  });
+
+  it('a delete without the id finds the ENI by its token tag when the re-sent create is refused (a conflict)', async () => {
+    const create = { instanceId: instances[2].instanceId, vSwitchId, securityGroupId };
+    const run = ownRun();
+    const before = await newEnis(new Set());
+    const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    try {
+      // Step 2 made the ENI; its answer was lost on the way (a reset).
+      await tc.admin.fault({
+        action: 'CreateNetworkInterface',
+        code: 'InternalError',
+        count: 1,
+        when: 'after',
+        drop: true,
+      });
+      await assert.rejects(runAct('createNetworkInterface', create, undefined, run));
+      const created = await newEnis(before);
+      assert.equal(created.length, 1);
+      // The undo's repeat of step 2's token is answered with a failure: it does not prove that nothing was made.
+      await tc.admin.fault({ action: 'CreateNetworkInterface', code: 'OperationConflict', count: 1 });
+      const r = await runAct('deleteNetworkInterface', { create }, undefined, run);
+      assert.equal(r.networkInterfaceId, created[0]);
+      assert.deepEqual(await newEnis(before), [], 'the ENI is gone, and no other was made');
+      const creates = await tc.admin.calls({ action: 'CreateNetworkInterface', since });
+      assert.equal(creates.length, 2, 'no create with a new token');
+    } finally {
+      await tc.admin.clearFaults();
+    }
   });
 
   it('fails fast when the EIP is bound elsewhere instead of waiting for a state that will not come', async () => {
@@ -412,9 +445,12 @@ describe("activities under the real cloud's rules", () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'acts-rules-'));
     const topology = defaultTopology({ instances: 2 });
-    // Both instances in one vSwitch; the second is a subscription instance.
+    // Both instances in one vSwitch; the second is a subscription instance with its bandwidth billed by bandwidth.
     topology.instances[1].vSwitchId = topology.instances[0].vSwitchId;
-    Object.assign(topology.instances[1], { instanceChargeType: 'PrePaid' });
+    Object.assign(topology.instances[1], {
+      instanceChargeType: 'PrePaid',
+      internetChargeType: 'PayByBandwidth',
+    });
     topology.eips = [{ allocationId: SPARE_EIP, ipAddress: '47.96.1.2' }];
     topology.quotas = { maxEnis: ENI_QUOTA };
     const topologyFile = join(dir, 'region.json');
@@ -523,8 +559,40 @@ describe("activities under the real cloud's rules", () => {
     assert.deepEqual(await secondaryEnis(), [r.networkInterfaceId]);
     const calls = await tc.admin.calls({ action: 'CreateNetworkInterface', since: from });
     assert.equal(calls.length, 2);
-    assert.equal(calls[0].params.ClientToken, calls[1].params.ClientToken);
+    // The empty answer spends the token: the cloud may give it again to a repeat of that token.
+    assert.notEqual(calls[0].params.ClientToken, calls[1].params.ClientToken);
     await remove(r.networkInterfaceId);
+  });
+
+  it('a create whose answer was lost, then refused on its repeat, makes no second ENI: the retry takes the tagged one', async () => {
+    const from = await since();
+    const run = ownRun();
+    // The cloud makes the ENI, and its answer is lost on the way (the connection is reset).
+    await tc.admin.fault({
+      action: 'CreateNetworkInterface',
+      code: 'InternalError',
+      when: 'after',
+      drop: true,
+      count: 1,
+    });
+    const lost = await failure(runAct('createNetworkInterface', create(), 1, run));
+    assert.equal(lost.nonRetryable, false);
+    const made = await secondaryEnis();
+    assert.equal(made.length, 1);
+    // The repeat of the same token is answered with a failure (which spends the token).
+    await tc.admin.fault({ action: 'CreateNetworkInterface', code: 'OperationConflict', count: 1 });
+    const conflict = await failure(runAct('createNetworkInterface', create(), 2, run, lastBeat));
+    assert.equal(conflict.type, 'OperationConflict');
+    assert.equal(conflict.nonRetryable, false);
+    // The next attempt would send a new token: it looks for the ENI tagged with the earlier one first, and takes it.
+    const r = await runAct('createNetworkInterface', create(), 3, run, lastBeat);
+    assert.equal(r.networkInterfaceId, made[0]);
+    assert.deepEqual(await secondaryEnis(), made, 'one ENI');
+    const creates = await tc.admin.calls({ action: 'CreateNetworkInterface', since: from });
+    assert.equal(creates.length, 2, 'no create with a new token');
+    assert.equal(creates[0].params.ClientToken, creates[1].params.ClientToken);
+    await remove(r.networkInterfaceId);
+    assert.deepEqual(await secondaryEnis(), []);
   });
 
   it('step 5 issued while the ENI is still Attaching gets through on the retry; unbinding names the ENI binding', async () => {
@@ -611,6 +679,19 @@ describe("activities under the real cloud's rules", () => {
       2,
       'issued, then issued again while Deleting',
     );
+  });
+
+  it('the switch to pay-by-traffic draws a new ClientToken after the cloud answered a failure', async () => {
+    const from = await since();
+    const run = ownRun();
+    await tc.admin.fault({ action: 'ModifyInstanceNetworkSpec', code: 'OperationConflict', count: 1 });
+    const err = await failure(runAct('switchToPayByTraffic', { instanceId: instanceIds[1] }, 1, run));
+    assert.equal(err.type, 'OperationConflict');
+    const r = await runAct('switchToPayByTraffic', { instanceId: instanceIds[1] }, 2, run, lastBeat);
+    assert.equal(r.internetChargeType, 'PayByTraffic');
+    const modifies = await tc.admin.calls({ action: 'ModifyInstanceNetworkSpec', since: from });
+    assert.equal(modifies.length, 2);
+    assert.notEqual(modifies[0].params.ClientToken, modifies[1].params.ClientToken);
   });
 
   it('the switch to pay-as-you-go pays its order (AutoPay=true): the charge type changes', async () => {

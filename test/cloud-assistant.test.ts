@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as $Ecs from '@alicloud/ecs20140526';
 import * as $Vpc from '@alicloud/vpc20160428';
+import { ApplicationFailure } from '@temporalio/common';
 // The mock alone, not @temporalio/testing's index (which loads the test server's client too).
 import { MockActivityEnvironment } from '@temporalio/testing/lib/mocking-activity-environment';
 import { createActivities, type Activities } from '../src/activities';
@@ -240,6 +241,7 @@ describe('Cloud Assistant', () => {
         allocationId: eip.allocationId,
         instanceId: eniId,
         instanceType: 'NetworkInterface',
+        privateIpAddress: eni.body!.privateIpAddress,
         mode: 'NAT',
       }),
     );
@@ -296,7 +298,69 @@ describe('Cloud Assistant', () => {
         script: 'secondary-nic-setup',
         networkInterfaceId: 'eni-unused',
       }),
-      (e: Error) => /status Aborted, ClientNotRunning.*aliyun\.service/.test(e.message),
+      (e: Error) =>
+        /status Aborted, ClientNotRunning.*aliyun\.service/.test(e.message) &&
+        e instanceof ApplicationFailure &&
+        e.type === 'GuestPrepareFailed' &&
+        e.nonRetryable === true,
     );
+  });
+
+  it('a run that ended for a passing reason fails the attempt retryably; the retry starts a new run', async () => {
+    const instanceId = ids[0];
+    const input = { instanceId, script: 'secondary-nic-setup', networkInterfaceId: 'eni-unused' };
+    const { ecs, vpc } = productCloudApis(tc, regionId);
+    // The local cloud's agent always answers: the first run is reported as one the agent never answered.
+    let firstRun: string | undefined;
+    const flaky = createActivities({
+      ecs: {
+        ...ecs,
+        async invocationResult(invokeId, id) {
+          const r = await ecs.invocationResult(invokeId, id);
+          firstRun ??= invokeId;
+          if (invokeId !== firstRun || !r) return r;
+          return {
+            ...r,
+            status: 'Failed',
+            exitCode: undefined,
+            errorCode: 'ClientNotResponse',
+            errorInfo: 'no answer',
+          };
+        },
+      },
+      vpc,
+      ssh: createSshRunner({}),
+      pollIntervalMs: 20,
+      transitionMs: tc.cloud.model.timings,
+    });
+    let lastBeat: unknown;
+    const attempt = (n: number, heartbeatDetails?: unknown) => {
+      const env = new MockActivityEnvironment({
+        workflowExecution: {
+          workflowId: 'eni-migration/test/passing-ca-failure',
+          runId: '99999999-2222-3333-4444-666666666666',
+        },
+        attempt: n,
+        heartbeatDetails,
+      } as never);
+      env.on('heartbeat', (d: unknown) => (lastBeat = d));
+      return env.run(flaky.setUpGuestByCloudAssistant, input) as ReturnType<
+        typeof flaky.setUpGuestByCloudAssistant
+      >;
+    };
+    const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+    const err: unknown = await attempt(1).then(
+      () => assert.fail('expected the first attempt to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    assert.equal(err.type, 'ClientNotResponse');
+    assert.equal(err.nonRetryable, false);
+    const r = await attempt(2, lastBeat);
+    assert.equal(r.status, 'Success');
+    assert.notEqual(r.invokeId, firstRun, 'a new run, not a wait for the one that failed');
+    const runs = await tc.admin.calls({ action: 'RunCommand', since });
+    assert.equal(runs.length, 2);
+    assert.notEqual(runs[0].params.ClientToken, runs[1].params.ClientToken, 'a new ClientToken');
   });
 });

@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ClientError, ServerError, ThrottlingError } from '@alicloud/openapi-core';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+// The mock alone, not @temporalio/testing's index (which loads the test server's client too).
+import { MockActivityEnvironment } from '@temporalio/testing/lib/mocking-activity-environment';
+import { callApi } from '../src/cloud/call';
 import { parseEndpoint } from '../src/cloud/clients';
-import { attemptTimeLeftMs, throttleWaitMs, waitBeforeResend } from '../src/cloud/throttle-wait';
+import {
+  attemptTimeLeftMs,
+  MIN_RESEND_MS,
+  recordAttemptStart,
+  throttleWaitMs,
+  waitBeforeResend,
+} from '../src/cloud/throttle-wait';
 import {
   classifyCode,
   CloudApiError,
@@ -81,6 +92,19 @@ describe('cloud error table', () => {
       assert.equal(c.kind, 'quota');
       assert.ok(c.fix, `${code} names its fix`);
     }
+  });
+
+  it('matches each code once: the ENI IPv4 quota has one rule and fix; the EIP quota names ENI_MIGRATE_EIP_QUOTA', () => {
+    const rules = readFileSync(join(__dirname, '../src/cloud/errors.ts'), 'utf8');
+    assert.equal(rules.match(/match: 'InvalidOperation\.Ipv4CountExceeded'/g)?.length, 1);
+    assert.match(
+      classifyCode('InvalidOperation.Ipv4CountExceeded', 400).fix ?? '',
+      /fewer secondary private IPs/,
+    );
+    const eip = classifyCode('MaxEIPQuotaExceeded', 403);
+    assert.equal(eip.kind, 'quota');
+    assert.match(eip.fix ?? '', /ENI_MIGRATE_EIP_QUOTA/);
+    assert.match(eip.fix ?? '', /raise/);
   });
 
   it('tells NotFound apart for idempotent deletes', () => {
@@ -202,6 +226,8 @@ describe('ClientTokens and throttled waits', () => {
       ['IncorrectEipStatus', 400],
       ['InvalidVSwitchId.IpNotEnough', 403],
       ['IdempotentFailed', 400],
+      // A 200 without an ENI id: none was made, and the cloud may give a repeat of the token the same empty answer.
+      ['NoNetworkInterfaceId', 200],
     ] as const)
       assert.equal(tokenSpent(answered(code, status)), true, code);
     for (const [code, status] of [
@@ -249,5 +275,69 @@ describe('ClientTokens and throttled waits', () => {
       undefined,
       'outside an activity',
     );
+  });
+  it('a throttled call never goes again sooner than the floor, however short the retry-after (a token bucket)', () => {
+    for (const r of [0, 0.5, 1]) {
+      const ms = throttleWaitMs(answered('Throttling', 400, 3), 0, () => r);
+      assert.ok(ms >= MIN_RESEND_MS && ms <= MIN_RESEND_MS * 1.5, `${ms} ms`);
+    }
+    assert.ok(MIN_RESEND_MS >= 200 && MIN_RESEND_MS <= 1000);
+  });
+
+  it('the time left in an attempt runs from its start, not from when it was scheduled', () => {
+    const now = Date.now();
+    const info = {
+      startToCloseTimeoutMs: 180_000,
+      // Scheduled 10 minutes ago on a paced queue with a backlog; started 1 minute ago.
+      currentAttemptScheduledTimestampMs: now - 600_000,
+      scheduleToCloseTimeoutMs: 0,
+      scheduledTimestampMs: now - 600_000,
+    } as Context['info'];
+    assert.equal(attemptTimeLeftMs(info, now, now - 60_000), 120_000);
+    assert.ok(
+      attemptTimeLeftMs(info, now) < 0,
+      'without its start: from the schedule (never more than is left)',
+    );
+    const activity = { info } as Context;
+    assert.equal(waitBeforeResend(answered('Throttling', 400, 2000), activity), undefined);
+    recordAttemptStart(activity, now - 60_000);
+    assert.ok(waitBeforeResend(answered('Throttling', 400, 2000), activity) !== undefined);
+  });
+
+  it('a call throttled again and again waits each time, and says so once at info', async () => {
+    const lines: Array<[string, string]> = [];
+    const logger = {
+      log: (level: string, message: string) => lines.push([level, message]),
+      trace: (m: string) => lines.push(['TRACE', m]),
+      debug: (m: string) => lines.push(['DEBUG', m]),
+      info: (m: string) => lines.push(['INFO', m]),
+      warn: (m: string) => lines.push(['WARN', m]),
+      error: (m: string) => lines.push(['ERROR', m]),
+    };
+    const env = new MockActivityEnvironment(
+      {
+        startToCloseTimeoutMs: 60_000,
+        scheduleToCloseTimeoutMs: 0,
+        // Scheduled long before it started (a backlog): the time left counts from its start.
+        currentAttemptScheduledTimestampMs: Date.now() - 3_600_000,
+        scheduledTimestampMs: Date.now() - 3_600_000,
+      },
+      { logger },
+    );
+    let sent = 0;
+    const started = Date.now();
+    const result = await env.run(async () => {
+      recordAttemptStart(Context.current());
+      return callApi('DescribeInstances', async () => {
+        sent += 1;
+        if (sent <= 3) throw new CloudApiError('Throttling', 'throttled', 'DescribeInstances', 400, 'R', 2);
+        return 'ok';
+      });
+    });
+    assert.equal(result, 'ok');
+    assert.equal(sent, 4);
+    assert.ok(Date.now() - started >= 3 * MIN_RESEND_MS - 5, 'three waits of at least the floor');
+    const throttledAtInfo = lines.filter(([level, m]) => level === 'INFO' && m === 'cloud call throttled');
+    assert.equal(throttledAtInfo.length, 1);
   });
 });

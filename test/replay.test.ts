@@ -95,6 +95,17 @@ describe('recorded histories replay against the current workflow code', () => {
     ]) {
       assert.ok(files.includes(join('0.4.0', `${name}.json`)), `missing fixture 0.4.0/${name}.json`);
     }
+    // Release 0.5 (patch eni-migration-0.5): every path again, and the new ones.
+    for (const name of [
+      ...paths,
+      ...batchPaths,
+      'cloud-assistant-setup',
+      'rolled-back-at-cloud-assistant',
+      'bandwidth-pay-by-traffic',
+      'already-migrated',
+    ]) {
+      assert.ok(files.includes(join('0.5.0', `${name}.json`)), `missing fixture 0.5.0/${name}.json`);
+    }
   });
 
   // One replay worker for every history (a worker per history costs about a second each); a test per history reads

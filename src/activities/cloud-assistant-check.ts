@@ -16,7 +16,8 @@ export async function checkCloudAssistant(
   check: (name: string, ok: boolean, detail: string) => boolean,
 ): Promise<void> {
   const agent = await ecs.cloudAssistantAgent(instance.instanceId);
-  const otherRoute = 'or set the guest up over SSH (--guest-setup ssh with --guest-prepare-script)';
+  const otherRoute =
+    'or set the guest up over SSH (--guest-setup ssh with --guest-prepare-script), or skip it for an image that configures a secondary NIC by itself (--guest-setup none)';
   check(
     'Cloud Assistant agent running',
     !!agent?.running,

@@ -15,10 +15,16 @@ function excerpt(s: string): string {
   return t.length > 300 ? `${t.slice(0, 300)}…` : t;
 }
 
+/** The ClientToken purpose of the RunCommand request. */
+const PURPOSE = 'guest-setup';
+
 /**
  * After step 3: runs the guest set-up script in the instance through Cloud Assistant (RunCommand) and waits for its
- * result (DescribeInvocationResults). Anything but Success fails the step, and the saga undoes steps 3 and 2. The
- * invocation's id is checkpointed before the wait: a retry after a lost worker waits for the same run, never a second.
+ * result (DescribeInvocationResults). The invocation's id is checkpointed before the wait: a retry after a lost worker
+ * waits for the same run, never a second. A run that ended for a passing reason (the error table's retryable
+ * ErrorCodes: the agent did not answer, delivery timed out, the agent was upgrading) fails the attempt retryably and
+ * is forgotten, its token spent, so that the retry starts a new run (the set-up scripts are idempotent). Any other end
+ * but Success (the script failed, the agent is not running...) fails the step, and the saga undoes steps 3 and 2.
  */
 export async function setUpGuestByCloudAssistant(
   deps: { ecs: EcsApi; vpc: VpcApi; scripts: GuestScriptRegistry },
@@ -31,7 +37,7 @@ export async function setUpGuestByCloudAssistant(
     const parameters = script.nicParameters ? await nicParameters(deps, input) : undefined;
     // The same token while the outcome is unknown: a retry after a lost response gets the first invocation, never a
     // second run; a new one after a refusal the cloud answered (which it would answer again for that token).
-    const { invokeId } = await x.withClientToken('guest-setup', (clientToken) =>
+    const { invokeId } = await x.withClientToken(PURPOSE, (clientToken) =>
       ecs.runShellScript({
         instanceId: input.instanceId,
         name: `eni-migration-${script.name}`,
@@ -60,8 +66,22 @@ export async function setUpGuestByCloudAssistant(
           output,
         },
       };
-    return { failed: failure(script, input.instanceId, invokeId, r), type: 'GuestPrepareFailed' };
+    const why = failure(script, input.instanceId, invokeId, r);
+    if (r.errorCode && passing(r.errorCode)) {
+      // The next attempt runs the script anew: a new token (the same one would return this run), no invocation id.
+      x.spendClientToken(PURPOSE, { invokeId: undefined });
+      return { failed: `${why}; the retry runs it again`, type: r.errorCode, retryable: true };
+    }
+    return { failed: why, type: 'GuestPrepareFailed' };
   });
+}
+
+/**
+ * An invocation's ErrorCode that a new run may not meet (ClientNotResponse, DeliveryTimeout, ClientIsUpgrading), by the
+ * one error table. A code the table does not know is taken as final (as a 4xx would be), not as a passing one.
+ */
+function passing(errorCode: string): boolean {
+  return classifyCode(errorCode, 400).retryable;
 }
 
 function failure(

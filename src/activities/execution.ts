@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { activityInfo, heartbeat, sleep } from '@temporalio/activity';
+import { activityInfo, Context, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure, type Duration } from '@temporalio/common';
 import { msOptionalToNumber } from '@temporalio/common/lib/time';
 import { withCallMeter, type CallMeter } from '../cloud/call';
 import { classifyCode, CloudApiError, tokenSpent, toApplicationFailure } from '../cloud/errors';
+import { recordAttemptStart } from '../cloud/throttle-wait';
 import { SshError } from '../ssh';
 
 /**
@@ -36,6 +37,12 @@ interface Checkpoint<S> {
   transition?: RunningTransition;
   /** ClientToken generations by purpose, those above 0 (see `withClientToken`); absent before release 0.5. */
   tokens?: Record<string, number>;
+  /**
+   * By purpose, the token generations whose request may have taken effect: sent, and not answered with a failure the
+   * first time (no answer, a reset, a 5xx, a success). A later failure of the same token does not prove that it made
+   * nothing (see `earlierTokensThatMayHaveActed`). Absent from the checkpoints of earlier releases.
+   */
+  mayHaveActed?: Record<string, number[]>;
 }
 
 /** A transition requested of the cloud and not yet seen done. */
@@ -160,6 +167,8 @@ export class Execution<S extends object> {
   private refusal: CloudApiError | undefined;
   /** ClientToken generations by purpose: a purpose's token is replaced each time the cloud fails its request. */
   private readonly tokens: Record<string, number>;
+  /** By purpose, the generations sent whose request may have taken effect (Checkpoint.mayHaveActed). */
+  private readonly mayHaveActed: Record<string, number[]>;
   state: S;
 
   constructor(
@@ -179,6 +188,7 @@ export class Execution<S extends object> {
     this.deadline = deadline > Date.now() ? deadline : 0;
     this.transition = resumed?.transition ? { ...resumed.transition } : undefined;
     this.tokens = { ...(resumed?.tokens ?? {}) };
+    this.mayHaveActed = { ...(resumed?.mayHaveActed ?? {}) };
     this.state = { ...initial, ...(resumed?.state ?? {}) };
   }
 
@@ -192,6 +202,7 @@ export class Execution<S extends object> {
       state: this.state,
       ...(this.transition ? { transition: this.transition } : {}),
       ...(Object.keys(this.tokens).length ? { tokens: this.tokens } : {}),
+      ...(Object.keys(this.mayHaveActed).length ? { mayHaveActed: this.mayHaveActed } : {}),
     } satisfies Checkpoint<S>);
   }
 
@@ -292,12 +303,11 @@ export class Execution<S extends object> {
    * The ClientToken of a request: the same for every attempt of the same step of the same migration, across a reset of
    * its workflow too (seeded by its firstExecutionRunId, see TokenSeeded), and different for another migration (a
    * rerun after a rollback must create a new ENI, not get the deleted one back); a new one once the cloud failed the
-   * request (see `withClientToken`). ≤64 ASCII characters.
+   * request (see `withClientToken`). ≤64 ASCII characters. `generation`: an earlier token of the purpose.
    */
-  clientToken(purpose: string): string {
+  clientToken(purpose: string, generation = this.tokens[purpose] ?? 0): string {
     const { workflowId, runId } = workflowExecution();
     const seed = this.tokenSeed ?? runId;
-    const generation = this.tokens[purpose] ?? 0;
     // Generation 0 is the token of earlier releases, so that a request they sent is recognised after an upgrade.
     const name = generation === 0 ? purpose : `${purpose}#${generation}`;
     const digest = createHash('sha256').update(`${workflowId}\n${seed}\n${name}`).digest('hex');
@@ -311,17 +321,62 @@ export class Execution<S extends object> {
    * is spent: the real API answers a repeat with the same failure (or IdempotentFailed), so the next try draws a new
    * one, as terway does. The generation is checkpointed before the failure propagates, so the next attempt (whose
    * heartbeat details carry it) uses the new token.
+   *
+   * A token is recorded as one that may have acted before its first send (checkpointed, so a worker lost in the middle
+   * of the call leaves the record too), and forgotten only when that first send is answered with a failure. A token
+   * whose earlier send went unanswered and whose repeat is then answered with a failure may still have made something:
+   * before a request that makes a resource is sent with a new token, its caller looks for what the earlier tokens may
+   * have made (`earlierTokensThatMayHaveActed`).
    */
   async withClientToken<T>(purpose: string, send: (clientToken: string) => Promise<T>): Promise<T> {
+    const generation = this.tokens[purpose] ?? 0;
+    const acted = this.mayHaveActed[purpose] ?? [];
+    const sentBefore = acted.includes(generation);
+    if (!sentBefore) {
+      this.mayHaveActed[purpose] = [...acted, generation];
+      this.checkpoint();
+    }
     try {
       return await send(this.clientToken(purpose));
     } catch (err) {
       if (err instanceof CloudApiError && tokenSpent(err)) {
-        this.tokens[purpose] = (this.tokens[purpose] ?? 0) + 1;
-        this.checkpoint();
+        // Answered with a failure at its first send: that request made nothing.
+        if (!sentBefore) this.forgetSent(purpose, generation);
+        this.spendClientToken(purpose);
       }
       throw err;
     }
+  }
+
+  /**
+   * Draws the purpose's next ClientToken (checkpointed with `patch`): a request that must run anew, not return the
+   * result of the last one (a Cloud Assistant run that failed for a passing reason).
+   */
+  spendClientToken(purpose: string, patch: Partial<S> = {}): void {
+    this.tokens[purpose] = (this.tokens[purpose] ?? 0) + 1;
+    this.checkpoint(patch);
+  }
+
+  /**
+   * Before the purpose's current token is sent for the first time: the earlier tokens whose request may have taken
+   * effect though a repeat was answered with a failure (its first answer lost, say). A request that creates something
+   * looks for what they made before it creates it again. Empty once the current token was sent (what it made, its
+   * repeat returns) and for a checkpoint of an earlier release (which did not record this).
+   */
+  earlierTokensThatMayHaveActed(purpose: string): string[] {
+    const generation = this.tokens[purpose] ?? 0;
+    const acted = this.mayHaveActed[purpose] ?? [];
+    if (acted.includes(generation)) return [];
+    return acted
+      .filter((g) => g < generation)
+      .sort((a, b) => a - b)
+      .map((g) => this.clientToken(purpose, g));
+  }
+
+  private forgetSent(purpose: string, generation: number): void {
+    const rest = (this.mayHaveActed[purpose] ?? []).filter((g) => g !== generation);
+    if (rest.length) this.mayHaveActed[purpose] = rest;
+    else delete this.mayHaveActed[purpose];
   }
 }
 
@@ -353,6 +408,8 @@ export async function execute<S extends object, R extends object>(
   body: (x: Execution<S>) => Promise<R>,
   tokenSeed?: string,
 ): Promise<R & Metered> {
+  // The attempt's start-to-close timeout runs from now: a throttled call's wait must fit in what is left of it.
+  recordAttemptStart(Context.current());
   const x = new Execution(initial, tuning, tokenSeed);
   // Heartbeat on a timer too, not only between polls: an SSH command or a slow API call must not read as a lost
   // worker, and cancellation (delivered with heartbeat answers) must reach the activity promptly.

@@ -181,10 +181,8 @@ export function createActivities(deps: ActivityDeps) {
             const billed = instance.internetChargeType ?? 'PayByTraffic';
             if (billed === 'PayByTraffic') return { done: { internetChargeType: billed } };
             if (!x.state.issued) {
-              await ecs.modifyInstanceNetworkChargeType(
-                input.instanceId,
-                'PayByTraffic',
-                x.clientToken('pay-by-traffic'),
+              await x.withClientToken('pay-by-traffic', (token) =>
+                ecs.modifyInstanceNetworkChargeType(input.instanceId, 'PayByTraffic', token),
               );
               x.checkpoint({ issued: true });
             }

@@ -19,13 +19,20 @@ export interface CreateState {
   invisiblePolls: number;
 }
 
-/** Step 2: CreateNetworkInterface (idempotent by ClientToken), then wait until it is Available. */
+/**
+ * Step 2: CreateNetworkInterface (idempotent by ClientToken), then wait until it is Available. Before the create goes
+ * with a new token, the ENI an earlier token may have made (its answer lost, a repeat answered with a failure) is
+ * looked for by its tag, and taken if found: a second ENI is never made beside it.
+ */
 export async function createNetworkInterface(
   ecs: EcsApi,
   input: CreateNetworkInterfaceInput,
   x: Execution<CreateState>,
   budgetMs: number,
 ): Promise<{ networkInterfaceId: string; privateIpAddress: string }> {
+  const earlier = x.state.networkInterfaceId ? [] : x.earlierTokensThatMayHaveActed(CREATE_PURPOSE);
+  const made = earlier.length ? await eniTaggedWith(ecs, earlier) : undefined;
+  if (made) x.checkpoint({ networkInterfaceId: made });
   if (!x.state.networkInterfaceId) {
     const created = await sendCreate(ecs, input, x);
     x.requested('create', { networkInterfaceId: created.networkInterfaceId });
@@ -71,6 +78,18 @@ function sendCreate<S extends object>(
       clientToken,
     }),
   );
+}
+
+/**
+ * The ENI made by a create request with one of these ClientTokens (in this order), found by the tag every ENI of this
+ * product carries (TAG_CLIENT_TOKEN); undefined when Describe shows none. One request per token.
+ */
+async function eniTaggedWith(ecs: EcsApi, clientTokens: string[]): Promise<string | undefined> {
+  for (const token of clientTokens) {
+    const [eni] = await ecs.listNetworkInterfaces({ tags: { [TAG_CLIENT_TOKEN]: token } });
+    if (eni) return eni.networkInterfaceId;
+  }
+  return undefined;
 }
 
 function invisible<R>(x: Execution<CreateState>, id: string): Observation<R> {
@@ -346,7 +365,10 @@ const GENERATIONS_PER_ATTEMPT = 10;
  * Step 2 drew a new token each time the cloud failed its request (Execution.withClientToken), and a repeat of such a
  * token gets its failure again: so the tokens are tried in step 2's order, each failed one meaning that no ENI was
  * made with it, until one answers with an ENI. If the cloud refuses the request as such (no free address, a bad
- * parameter), then no call with this token took effect either, and step 2 stopped there: nothing to delete.
+ * parameter), then no call with this token took effect either, and step 2 stopped there: nothing to delete. A token
+ * answered with a failure may still have made an ENI when an earlier send of it went unanswered (a lost answer, then a
+ * conflict on the repeat): before it counts as having made nothing, the ENI tagged with it is looked for
+ * (eniTaggedWith, as step 2 does before it sends a new token).
  */
 async function createdEniId(
   ecs: EcsApi,
@@ -354,10 +376,15 @@ async function createdEniId(
   x: Execution<DeleteState>,
 ): Promise<string | undefined> {
   for (let tried = 1; ; tried++) {
+    const token = x.clientToken(CREATE_PURPOSE);
     try {
       return (await sendCreate(ecs, input, x)).networkInterfaceId;
     } catch (err) {
       if (!(err instanceof CloudApiError)) throw err;
+      if (tokenSpent(err)) {
+        const made = await eniTaggedWith(ecs, [token]);
+        if (made) return made;
+      }
       const { kind } = classifyCode(err.code, err.statusCode);
       // A failure that step 2 retried with a new token: the next token. Else what the earlier code decides.
       if (

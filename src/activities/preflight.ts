@@ -487,7 +487,7 @@ function checkGuestScripts(
     problems.length === 0,
     problems.length
       ? problems.join('; ')
-      : `egress check ${egress}; guest preparation ${input.guestPrepareScript ?? '(none)'}`,
+      : `egress check ${egress}; guest preparation ${input.guestPrepareScript ?? (guestSetupRoute(input) === 'cloud-assistant' ? 'the built-in script for the OS (below)' : '(none)')}`,
   );
   return scripts.problem(egress, 'egress check') ? undefined : scripts.find(egress);
 }

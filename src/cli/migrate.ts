@@ -54,7 +54,7 @@ export function migrateCommand(setExitCode: (code: number) => void): Command {
       .option('--vswitch <id>', "vSwitch of the new ENI (default: the instance's own)", parseVSwitchId)
       .option(
         '--security-group <id>',
-        "security group of the new ENI (default: the instance's first)",
+        'the one security group of the new ENI (default: every group of the instance)',
         parseSecurityGroupId,
       )
       .option(

@@ -33,7 +33,7 @@ export function withCallMeter<T>(meter: CallMeter, fn: () => Promise<T>): Promis
 
 export async function callApi<T>(action: string, send: () => Promise<T>): Promise<T> {
   const activity = activityContext();
-  for (;;) {
+  for (let waits = 0; ; waits++) {
     try {
       return await sendOnce(action, send, activity);
     } catch (err) {
@@ -41,11 +41,16 @@ export async function callApi<T>(action: string, send: () => Promise<T>): Promis
       const waitMs = err instanceof CloudApiError ? waitBeforeResend(err, activity) : undefined;
       if (waitMs === undefined || !activity) throw err;
       try {
-        activity.log.info(LOG_EVENT.cloudCallThrottled, {
+        // One line per throttled call at info, its first wait; the waits after it at debug (a limiter that asks for
+        // short waits would otherwise fill the log).
+        const line = {
           action,
           code: (err as CloudApiError).code,
           waitMs,
-        });
+          ...(waits ? { waits: waits + 1 } : {}),
+        };
+        if (waits === 0) activity.log.info(LOG_EVENT.cloudCallThrottled, line);
+        else if (logsAt('DEBUG')) activity.log.debug(LOG_EVENT.cloudCallThrottled, line);
       } catch {
         // A broken logger loses a line, not the call.
       }

@@ -106,7 +106,8 @@ const RULES: readonly ErrorRule[] = [
   { match: /^InvalidAccountStatus/, kind: 'denied', fix: 'settle the account (balance, overdue payments)' },
   { match: 'Account.Arrearage', kind: 'denied', fix: 'settle the overdue payment' },
   { match: 'InvalidInstance.OverduePayment', kind: 'denied', fix: 'settle the overdue payment' },
-  // CreateNetworkInterface answered 200 without an id: no ENI was made, call again (the API doc). Set by ecs.ts.
+  // CreateNetworkInterface answered 200 without an id: no ENI was made, call again (the API doc). Set by ecs.ts. It
+  // spends its ClientToken (tokenSpent): the cloud may remember the empty answer for that token.
   { match: 'NoNetworkInterfaceId', kind: 'transient' },
   // Alibaba's own not-found spellings on AssociateEipAddress (the API doc), before the InvalidParams family below.
   { match: 'InvalidParams.NotFound', kind: 'not-found' },
@@ -183,11 +184,10 @@ const RULES: readonly ErrorRule[] = [
     fix: 'the ENI has more private IPv4 addresses than the instance type allows per ENI: use an ENI with fewer secondary private IPs or a larger instance type',
   },
   { match: 'InvalidVSwitchId.IpNotEnough', kind: 'quota', fix: 'choose a vSwitch with free addresses' },
-  { match: 'MaxEIPQuotaExceeded', kind: 'quota', fix: 'raise the EIP quota or release unused EIPs' },
   {
-    match: 'InvalidOperation.Ipv4CountExceeded',
+    match: 'MaxEIPQuotaExceeded',
     kind: 'quota',
-    fix: 'the instance type allows fewer private IPs per ENI: remove secondary private IPs from the ENI',
+    fix: "release unused EIPs, or raise the account's EIP quota (Quota Center) and set ENI_MIGRATE_EIP_QUOTA on the worker to the new quota (preflight checks conversions against it)",
   },
   { match: /^QuotaExceed/, kind: 'quota' },
   { match: /LimitExceed/, kind: 'quota' },
@@ -254,10 +254,14 @@ const TOKEN_IN_PROGRESS = new Set([
  * a 5xx, the token still processing) nor when the call was throttled (never processed): the retry sends the same token,
  * so that a request that did take effect is not made twice. A token used with other parameters
  * (IdempotentParameterMismatch) is not spent either: its first request may have taken effect, and a new token could
- * make the resource twice.
+ * make the resource twice. `NoNetworkInterfaceId` (a 200 without an ENI: none was made, call again) spends it too: the
+ * cloud may answer a repeat of the token with the same empty answer.
+ *
+ * A failure answered to a repeat does not prove that the token's first request made nothing, when that request's
+ * answer was lost: see Execution.withClientToken, which records such tokens.
  */
 export function tokenSpent(err: CloudApiError): boolean {
-  if (err.code === 'IdempotentFailed') return true;
+  if (err.code === 'IdempotentFailed' || err.code === 'NoNetworkInterfaceId') return true;
   if (err.statusCode === undefined || err.statusCode < 400 || err.statusCode >= 500) return false;
   return !isThrottling(err) && !TOKEN_IN_PROGRESS.has(err.code) && err.code !== 'IdempotentParameterMismatch';
 }

@@ -39,7 +39,7 @@ export const BUILTIN_GUEST_SCRIPTS: readonly GuestScript[] = [
       'that sends traffic from that address to that table, so replies to the EIP leave through the NIC they came in on. ' +
       'Cloud Assistant only: the NIC, address, prefix length, gateway and table come in as its custom parameters.',
     command: [
-      'ip rule del from {{address}} lookup {{table}} || true',
+      'ip rule del from {{address}} lookup {{table}} 2>/dev/null || true',
       'ip link set dev {{device}} up && ip addr replace {{address}}/{{prefixLength}} dev {{device}} && ' +
         'ip route replace default via {{gateway}} dev {{device}} table {{table}} && ' +
         'ip rule add from {{address}} lookup {{table}} priority {{table}}',

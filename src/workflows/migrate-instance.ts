@@ -463,6 +463,13 @@ async function preflight(
   // Preflight marks a finished move as a failed check too (what releases before 0.5 understand: a refusal).
   const moved = result.alreadyMigrated;
   if (moved && v5) {
+    // Not a refusal here: the report shows its check passed (failed only for releases before 0.5) and what it found.
+    const last = result.checks.length - 1;
+    track.checks = result.checks.map((c, i) => (i === last ? { ...c, ok: true } : c));
+    Object.assign(track.resources, {
+      networkInterfaceId: moved.networkInterfaceId,
+      ...(moved.allocationId ? { allocationId: moved.allocationId } : {}),
+    });
     throw new AlreadyMigrated(
       `EIP ${moved.publicIp} is on ENI ${moved.networkInterfaceId} already: a previous migration finished the move`,
     );
