@@ -1041,3 +1041,12 @@ describe('instances as seen from the network and from inside', () => {
     assert.equal(DEFAULT_TIMINGS.attachMs, 3000);
   });
 });
+
+describe('the documented attach rules', () => {
+  it('the product refuses exactly the instance types the local cloud refuses (one documented list, two readers)', async () => {
+    const product = await import('../src/activities/attach-rules');
+    const cloud = await import('../src/local-cloud/model/catalog');
+    assert.deepEqual([...product.ATTACH_NEEDS_STOPPED].sort(), [...cloud.ATTACH_NEEDS_STOPPED].sort());
+    assert.equal(product.ATTACH_NEEDS_START_SINCE, cloud.ATTACH_REBOOT_BEFORE);
+  });
+});

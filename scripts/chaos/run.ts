@@ -17,6 +17,7 @@ import path from 'node:path';
 import { BatchClient } from '../../src/client/batches';
 import { MigrationClient } from '../../src/client';
 import { startLocalCloud, type LocalCloud } from '../../src/local-cloud';
+import { seededRandom } from '../../src/local-cloud/model/region';
 import { CHANGE_ACTIONS } from '../../src/shared/cloud-changes';
 import type { FleetReport } from '../../src/shared/fleet';
 import { migrationWorkflowId, type MigrationReport } from '../../src/shared/migration';
@@ -90,18 +91,6 @@ export interface ChaosResult {
 
 const REGION = 'cn-hangzhou';
 
-/** mulberry32: a small seeded PRNG, so that a run's choices can be repeated. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** What the cloud answers an SDK client signing with the run's key and this token (undefined: none). */
@@ -153,7 +142,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
   const started = Date.now();
   const quick = opts.quick ?? false;
   const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const random = prng(seed);
+  const random = seededRandom(seed); // mulberry32: a run's choices can be repeated
   const say = opts.log ?? (() => undefined);
   const log = (line: string) => say(`[${((Date.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}`);
   const vpcs = opts.vpcs ?? (quick ? 2 : 5);
