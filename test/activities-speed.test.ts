@@ -9,11 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as $Ecs from '@alicloud/ecs20140526';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type Activities } from '../src/activities';
+import type { Activities } from '../src/activities';
 import { Execution, TransitionEstimates, TYPICAL_TRANSITION_MS } from '../src/activities/execution';
-import { createSshRunner } from '../src/ssh';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
-import { productCloudApis } from './helpers/migration';
+import { activitiesOn } from './helpers/cloud-apis';
 
 const run = () => ({ workflowId: `eni-migration/test/speed-${randomUUID()}`, runId: randomUUID() });
 
@@ -58,14 +57,7 @@ describe('the fewest calls: look before acting only on a retry', () => {
   before(async () => {
     tc = await startTestCloud({ instances: 4 });
     regionId = tc.cloud.regionId;
-    const { ecs, vpc } = productCloudApis(tc, regionId);
-    acts = createActivities({
-      ecs,
-      vpc,
-      ssh: createSshRunner({}),
-      pollIntervalMs: 20,
-      transitionMs: tc.cloud.model.timings,
-    });
+    acts = activitiesOn(tc);
     instances = tc.cloud.info().instances as typeof instances;
     networkOf = async (instanceId) => {
       const i = await tc.ecs.describeInstances(

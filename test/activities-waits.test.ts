@@ -20,7 +20,7 @@ import { MAX_DETACH_REISSUES, TAG_CLIENT_TOKEN } from '../src/activities/network
 import { defaultTopology } from '../src/local-cloud/model';
 import { createSshRunner } from '../src/ssh';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
-import { productCloudApis } from './helpers/migration';
+import { activitiesOn, productCloudApis } from './helpers/cloud-apis';
 
 const RUN = { workflowId: 'eni-migration/test/activities', runId: '11111111-2222-3333-4444-555555555555' };
 /** Another run of the same workflow: ClientTokens derive from the run, so its tokens are its own. */
@@ -37,14 +37,7 @@ describe('activity waits', () => {
   before(async () => {
     tc = await startTestCloud({ instances: 4 });
     regionId = tc.cloud.regionId;
-    const { ecs, vpc } = productCloudApis(tc, regionId);
-    acts = createActivities({
-      ecs,
-      vpc,
-      ssh: createSshRunner({}),
-      pollIntervalMs: 20,
-      transitionMs: tc.cloud.model.timings,
-    });
+    acts = activitiesOn(tc);
     instances = tc.cloud.info().instances as typeof instances;
     const i = await tc.ecs.describeInstances(
       new $Ecs.DescribeInstancesRequest({ regionId, instanceIds: JSON.stringify([instances[0].instanceId]) }),
@@ -457,14 +450,7 @@ describe("activities under the real cloud's rules", () => {
     writeFileSync(topologyFile, JSON.stringify(topology));
     tc = await startTestCloud({ topologyFile });
     regionId = tc.cloud.regionId;
-    const { ecs, vpc } = productCloudApis(tc, regionId);
-    acts = createActivities({
-      ecs,
-      vpc,
-      ssh: createSshRunner({}),
-      pollIntervalMs: 20,
-      transitionMs: tc.cloud.model.timings,
-    });
+    acts = activitiesOn(tc);
     instanceIds = topology.instances.map((i) => i.instanceId);
     vSwitchId = topology.instances[0].vSwitchId;
     securityGroupId = topology.vpcs[0].securityGroups[0].securityGroupId;

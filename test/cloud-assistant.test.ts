@@ -17,7 +17,7 @@ import { createActivities, type Activities } from '../src/activities';
 import { defaultTopology } from '../src/local-cloud/model';
 import { createSshRunner } from '../src/ssh';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
-import { productCloudApis } from './helpers/cloud-apis';
+import { activitiesOn, productCloudApis } from './helpers/cloud-apis';
 
 const UBUNTU = 'ubuntu_22_04_x64_20G_alibase_20240130.vhd';
 
@@ -37,14 +37,7 @@ describe('Cloud Assistant', () => {
     tc = await startTestCloud({ topologyFile: file });
     regionId = tc.cloud.regionId;
     ids = topology.instances.map((i) => i.instanceId);
-    const { ecs, vpc } = productCloudApis(tc, regionId);
-    acts = createActivities({
-      ecs,
-      vpc,
-      ssh: createSshRunner({}),
-      pollIntervalMs: 20,
-      transitionMs: tc.cloud.model.timings,
-    });
+    acts = activitiesOn(tc);
   });
   after(() => tc?.cloud.stop());
 
