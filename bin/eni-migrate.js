@@ -1,15 +1,12 @@
 #!/usr/bin/env node
-// Runs the compiled CLI when the package is built (npm pack / global install), else the TypeScript sources
-// through tsx (both its require and import hooks: the CLI loads some modules lazily).
+// Runs the compiled CLI when it is current (a package, or a clone built since its last change), else the TypeScript
+// sources through tsx (both its require and import hooks: the CLI loads some modules lazily).
 const path = require('node:path');
-const fs = require('node:fs');
 const { pathToFileURL } = require('node:url');
+const { COMPILED, SOURCES, compiledCliIsCurrent } = require('./compiled-cli');
 
-const compiled = path.join(__dirname, '..', 'lib', 'cli.js');
-if (fs.existsSync(compiled)) {
-  require(compiled);
+if (compiledCliIsCurrent()) {
+  require(COMPILED);
 } else {
-  import(pathToFileURL(require.resolve('tsx')).href).then(() =>
-    require(path.join(__dirname, '..', 'src', 'cli.ts')),
-  );
+  import(pathToFileURL(require.resolve('tsx')).href).then(() => require(path.join(SOURCES, 'cli.ts')));
 }

@@ -29,6 +29,10 @@ import { runInflightOnce, type InflightResult } from './bench/inflight';
 import { renderTable, renderTimelineSvg, type BenchDocument } from './bench/report';
 import { runSingle } from './bench/single';
 
+// bin/ is plain CommonJS (it runs before anything is compiled).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { compiledCliIsCurrent } = require('../bin/compiled-cli') as { compiledCliIsCurrent(): boolean };
+
 interface Profile {
   /** Sections 1–3: the cloud's transition times (the local cloud's realistic defaults in a full run). */
   timings: Partial<Timings>;
@@ -121,6 +125,15 @@ async function main(): Promise<number> {
   if ('rebundle' in bundle) {
     log(`bench: building the workflow bundle (${bundle.rebundle})`);
     await buildWorkflowBundle(WORKFLOW_BUNDLE_PATH);
+  }
+  // Section 4's worker process runs as users run it, compiled (bin/eni-migrate.js picks lib/ when it is current): a
+  // stale lib/ is built again rather than measured through tsx.
+  if (!compiledCliIsCurrent()) {
+    log('bench: compiling lib/ (older than the sources)');
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: path.join(__dirname, '..'),
+      stdio: 'inherit',
+    });
   }
 
   // Sections 1–3: one dev server (in memory, as the demo's), one local cloud, one worker in this process.

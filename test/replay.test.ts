@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
-import { quietBundlerLogger } from '../src/workflow-bundle';
+import { workflowBundleOptions } from '../src/workflow-bundle';
 import { workflowTracingModule } from '../src/observability/tracing';
 import { workflowBundle } from './helpers/migration';
 
@@ -151,11 +151,9 @@ describe('recorded histories replay against the current workflow code', () => {
 
 describe('recorded histories replay against the workflow code with tracing on', () => {
   it('replays every history, updates and signals included', async () => {
-    const traced = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../src/workflows'),
-      workflowInterceptorModules: [workflowTracingModule()],
-      logger: quietBundlerLogger,
-    });
+    const traced = await bundleWorkflowCode(
+      workflowBundleOptions(require.resolve('../src/workflows'), [workflowTracingModule()]),
+    );
     const histories = files.map((file) => ({
       workflowId: `replay-traced-${file}`,
       history: JSON.parse(readFileSync(join(DIR, file), 'utf8')),

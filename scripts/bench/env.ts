@@ -28,35 +28,90 @@ export type Log = (line: string) => void;
 /** The instance tags that say which section an instance belongs to (batches select on them). */
 export const ROLE_TAG = 'bench-role';
 
+/** The most instances one batch migrates at once (migrateFleet's concurrency limit): a VPC's share of section 4. */
+export const BATCH_CONCURRENCY_MAX = 100;
+
 /**
- * A region of `groups` instance groups, each tagged with its role: one VPC over two zones, a NAT gateway whose SNAT
- * entries cover both vSwitches (the demo region's shape), with /21 vSwitches so that a thousand instances and their
- * thousand ENIs find addresses. Public addresses come from 47.100.0.0/16.
+ * A region of `groups` instance groups, each tagged with its role: VPCs of the demo region's shape (two zones, a NAT
+ * gateway whose SNAT entries cover both vSwitches), with /21 vSwitches so that a thousand instances and their thousand
+ * ENIs find addresses. A group is in the first VPC, or spread over `vpcs[role]` VPCs of its own (in equal runs), as a
+ * fleet of several VPCs is: one batch each. Public addresses come from 47.100.0.0/16.
  */
-export function benchTopology(regionId: string, groups: Record<string, number>): Topology {
+export function benchTopology(
+  regionId: string,
+  groups: Record<string, number>,
+  vpcs: Record<string, number> = {},
+): Topology {
   const t = defaultTopology({ instances: 1, regionId });
   const template = t.instances[0];
-  const vpc = t.vpcs[0];
-  vpc.cidrBlock = '10.0.0.0/8';
-  vpc.vSwitches.forEach((v, z) => (v.cidrBlock = `10.${z + 1}.0.0/21`));
+  const first = t.vpcs[0];
+  t.vpcs = [ownVpc(first, 0)];
   t.instances = [];
   let n = 0;
   for (const [role, count] of Object.entries(groups)) {
+    const spread = vpcs[role] ?? 1;
+    const base = t.vpcs.length;
+    const own = spread > 1 ? Array.from({ length: spread }, (_, v) => ownVpc(first, base + v)) : [];
+    if (spread > 1) t.vpcs.push(...own);
     for (let k = 0; k < count; k++, n++) {
-      const vsw = vpc.vSwitches[n % vpc.vSwitches.length];
+      const vpc = spread > 1 ? own[Math.floor((k * spread) / count)] : t.vpcs[0];
+      const vsw = vpc.vSwitches[k % vpc.vSwitches.length];
       t.instances.push({
         ...template,
         instanceId: `i-bench${role.slice(0, 3)}${String(k).padStart(5, '0')}`,
         instanceName: `${role}-${String(k + 1).padStart(4, '0')}`,
         vSwitchId: vsw.vSwitchId,
+        securityGroupIds: [vpc.securityGroups![0].securityGroupId],
         publicIpAddress: `47.100.${Math.floor(n / 250)}.${(n % 250) + 1}`,
         tags: [{ key: ROLE_TAG, value: role }],
       });
     }
   }
-  // An account whose EIP quota was raised for this fleet: one EIP per instance, plus the NAT gateway's.
-  t.quotas = { ...t.quotas, maxEips: n + 20 };
+  // An account whose EIP quota was raised for this fleet: one EIP per instance, plus the NAT gateways'.
+  t.quotas = { ...t.quotas, maxEips: n + t.vpcs.length + 20 };
   return t;
+}
+
+/**
+ * The template VPC as the `k`th of the region: ids end in k (their length kept), its vSwitches on their own /21s of
+ * 10.0.0.0/8, its NAT gateway's address 47.96.<180 + k>.23.
+ */
+function ownVpc(vpc: Topology['vpcs'][number], k: number): Topology['vpcs'][number] {
+  const id = (s: string) => (k === 0 ? s : `${s.slice(0, -3)}${String(k).padStart(3, '0')}`);
+  const name = (s: string) => (k === 0 ? s : `${s}-${k}`);
+  const snatIp = `47.96.${180 + k}.23`;
+  const vSwitches = vpc.vSwitches.map((v, z) => ({
+    ...v,
+    vSwitchId: id(v.vSwitchId),
+    vSwitchName: v.vSwitchName && name(v.vSwitchName),
+    cidrBlock: `10.${k * vpc.vSwitches.length + z + 1}.0.0/21`,
+  }));
+  return {
+    ...vpc,
+    vpcId: id(vpc.vpcId),
+    vpcName: vpc.vpcName && name(vpc.vpcName),
+    cidrBlock: '10.0.0.0/8',
+    vSwitches,
+    securityGroups: vpc.securityGroups?.map((g) => ({
+      ...g,
+      securityGroupId: id(g.securityGroupId),
+      securityGroupName: g.securityGroupName && name(g.securityGroupName),
+    })),
+    natGateways: vpc.natGateways?.map((g) => ({
+      ...g,
+      natGatewayId: id(g.natGatewayId),
+      name: g.name && name(g.name),
+      vSwitchId: id(g.vSwitchId),
+      snatTableId: id(g.snatTableId),
+      eips: g.eips.map((e) => ({ ...e, allocationId: id(e.allocationId), ipAddress: snatIp })),
+      snatEntries: g.snatEntries.map((e) => ({
+        ...e,
+        snatEntryId: id(e.snatEntryId),
+        snatIp,
+        sourceVSwitchId: e.sourceVSwitchId && id(e.sourceVSwitchId),
+      })),
+    })),
+  };
 }
 
 /** Writes a topology to a temp file for startLocalCloud; returns the file and a cleanup. */

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { MigrationClient } from '../../src/client';
+import { BatchClient } from '../../src/client/batches';
 import { EncryptionCodec } from '../../src/codec/payload-codec';
 import { startLocalCloud } from '../../src/local-cloud';
 import type { Timings } from '../../src/local-cloud/contracts';
@@ -20,7 +21,9 @@ import { migrationWorkflowId, TASK_QUEUE_DEFAULT } from '../../src/shared/migrat
 import { startDevServer } from '../../src/temporal';
 import { freePort } from '../../src/temporal/free-port';
 import {
+  BATCH_CONCURRENCY_MAX,
   benchTopology,
+  ROLE_TAG,
   mapLimit,
   percentile,
   rateLimitsEnv,
@@ -129,7 +132,10 @@ export async function runInflightOnce(opts: {
 }): Promise<InflightRun> {
   const { n, log } = opts;
   const regionId = 'cn-hangzhou';
-  const topo = topologyFile(benchTopology(regionId, { inflight: n }));
+  // As a fleet of several VPCs is migrated: a batch per VPC, each with its most migrations at once.
+  const vpcs = Math.ceil(n / BATCH_CONCURRENCY_MAX);
+  const topology = benchTopology(regionId, { inflight: n }, { inflight: vpcs });
+  const topo = topologyFile(topology);
   const dbDir = opts.db === 'file' ? mkdtempSync(join(tmpdir(), 'eni-bench-db-')) : undefined;
   const operability = opts.metricsAndEncryption
     ? { metricsAddress: `127.0.0.1:${await freePort()}`, key: randomBytes(32) }
@@ -207,20 +213,39 @@ export async function runInflightOnce(opts: {
     const sampler = setInterval(() => (peakRssKb = Math.max(peakRssKb, statusKb(pid, 'VmRSS') || 0)), 250);
     const cpu0 = { worker: cpuTicks(pid), server: cpuTicks(server.pid ?? -1), bench: process.cpuUsage() };
 
-    const instanceIds = (cloud.info().instances as Array<{ instanceId: string }>).map((i) => i.instanceId);
+    const vpcOf = new Map(topology.vpcs.flatMap((v) => v.vSwitches.map((s) => [s.vSwitchId, v.vpcId])));
+    const instances = topology.instances.map((i) => ({
+      instanceId: i.instanceId,
+      vpcId: vpcOf.get(i.vSwitchId) as string,
+    }));
+    const instanceIds = instances.map((i) => i.instanceId);
+    const batches = new BatchClient(client);
     const t0 = Date.now();
-    await mapLimit(instanceIds, 32, (instanceId) => client.start({ regionId, instanceId }));
-    const startBurstMs = Date.now() - t0;
-    log(`  ${n} migrations started in ${(startBurstMs / 1000).toFixed(1)} s (db: ${opts.db})`);
+    // The batches start the migrations, at the pace the server and the worker keep up with (their admission control):
+    // a script starting a thousand workflows at once would queue their first workflow tasks behind each other.
+    const batchIds = await mapLimit([...new Set(instances.map((i) => i.vpcId))], 4, async (vpcId) => {
+      const perVpc = instances.filter((i) => i.vpcId === vpcId).length;
+      const { batchId } = await batches.start({
+        regionId,
+        vpcId,
+        select: { tags: { [ROLE_TAG]: 'inflight' } },
+        concurrency: Math.min(BATCH_CONCURRENCY_MAX, perVpc),
+        canary: 0,
+        maxErrors: '100%',
+      });
+      return batchId;
+    });
+    log(`  ${batchIds.length} batches of ${n} migrations started (db: ${opts.db})`);
 
-    // Wait until none runs, counting those in flight.
+    // Wait until every batch has ended, counting the migrations in flight.
     let peakInFlight = 0;
     const query = `WorkflowType = 'migrateInstance' AND ExecutionStatus = 'Running'`;
+    const batchesRunning = `WorkflowType = 'migrateFleet' AND ExecutionStatus = 'Running'`;
     let lastLog = Date.now();
     for (;;) {
       const running = Number((await temporalClient.workflow.count(query)).count);
       peakInFlight = Math.max(peakInFlight, running);
-      if (running === 0) break;
+      if (running === 0 && Number((await temporalClient.workflow.count(batchesRunning)).count) === 0) break;
       if (Date.now() - lastLog > 15_000) {
         log(`  ${running} in flight, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         lastLog = Date.now();
@@ -240,18 +265,22 @@ export async function runInflightOnce(opts: {
     let timeouts = 0;
     let verified = 0;
     let lastClose = t0;
-    await mapLimit(instanceIds, 16, async (instanceId) => {
-      const handle = temporalClient.workflow.getHandle(migrationWorkflowId(regionId, instanceId));
+    let lastStart = t0;
+    const workflowIds = [...instanceIds.map((id) => migrationWorkflowId(regionId, id)), ...batchIds];
+    await mapLimit(workflowIds, 16, async (workflowId) => {
+      const handle = temporalClient.workflow.getHandle(workflowId);
       const history = await handle.fetchHistory();
+      const isBatch = batchIds.includes(workflowId);
       const scheduled = new Map<string, number>();
       for (const e of history.events ?? []) {
         const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
-        if (e.workflowTaskScheduledEventAttributes) scheduled.set(String(e.eventId), at);
+        if (e.workflowExecutionStartedEventAttributes && !isBatch) lastStart = Math.max(lastStart, at);
+        else if (e.workflowTaskScheduledEventAttributes) scheduled.set(String(e.eventId), at);
         else if (e.workflowTaskStartedEventAttributes) {
           const from = scheduled.get(String(e.workflowTaskStartedEventAttributes?.scheduledEventId));
           if (from !== undefined) waits.push(at - from);
         } else if (e.workflowTaskTimedOutEventAttributes) timeouts++;
-        else if (e.workflowExecutionCompletedEventAttributes) {
+        else if (e.workflowExecutionCompletedEventAttributes && !isBatch) {
           lastClose = Math.max(lastClose, at);
           const stored = e.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
           try {
@@ -267,6 +296,7 @@ export async function runInflightOnce(opts: {
       }
     });
     const makespanMs = lastClose - t0;
+    const startBurstMs = lastStart - t0;
     const workerCpu = (cpu1.worker - cpu0.worker) / CLK_TCK;
     const serverCpu = (cpu1.server - cpu0.server) / CLK_TCK;
     const benchCpu = (cpu1.bench.user + cpu1.bench.system) / 1e6;

@@ -19,7 +19,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
-import { quietBundlerLogger } from '../../src/workflow-bundle';
+import { quietBundlerLogger, workflowBundleOptions } from '../../src/workflow-bundle';
 import { MigrationClient } from '../../src/client';
 import { taskQueueFor } from '../../src/config';
 import type { GuestScriptRegistry } from '../../src/guest-scripts';
@@ -40,7 +40,8 @@ let bundle: Promise<WorkflowBundle> | undefined;
 
 /** The workflow bundle, built once per test file (process). */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundle ??= workflowBundleOf(require.resolve('../../src/workflows'));
+  // As the worker's (src/workflow-bundle.ts): the modules preloaded, shared by every workflow.
+  bundle ??= bundleWorkflowCode(workflowBundleOptions(require.resolve('../../src/workflows')));
   return bundle;
 }
 
