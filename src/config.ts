@@ -94,6 +94,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
       "The account's EIP quota in the region (default 20, Alibaba Cloud's): preflight refuses a conversion that would exceed it.",
   },
   {
+    name: 'ENI_MIGRATE_MAX_CACHED_WORKFLOWS',
+    default: "the SDK's: about 600 per GB of heap",
+    description:
+      'Migrations and batches the worker keeps in memory between their steps (~0.2 MB each); one not kept replays its whole history at each of its steps.',
+  },
+  {
     name: 'ENI_MIGRATE_RATE_LIMITS',
     description:
       'Per-API rates of the calls that change the cloud, for all workers of a region together, e.g. `CreateNetworkInterface=300/min,AssociateEipAddress=2/s` (unnamed actions keep their defaults).',
@@ -181,6 +187,11 @@ export interface AppConfig {
   pollIntervalMs?: number;
   /** The account's EIP quota in the region (ENI_MIGRATE_EIP_QUOTA). Default 20. */
   eipQuota?: number;
+  /**
+   * Workflows the worker keeps in memory between their workflow tasks (ENI_MIGRATE_MAX_CACHED_WORKFLOWS). Unset: the
+   * SDK's default, which grows with the heap limit (600 per GB beyond 200 MB).
+   */
+  maxCachedWorkflows?: number;
   /** The rate of each action that changes the cloud (ENI_MIGRATE_RATE_LIMITS over the defaults). Default: the defaults. */
   rateLimits?: RateLimits;
   /** Where the worker serves Prometheus metrics (ENI_MIGRATE_METRICS), `ip:port`; unset: no metrics. */
@@ -329,6 +340,14 @@ const envSchema = z.object({
       .positive('must be > 0')
       .optional(),
   ),
+  ENI_MIGRATE_MAX_CACHED_WORKFLOWS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce
+      .number({ error: 'must be a number of workflows, e.g. 1000' })
+      .int('must be a whole number of workflows')
+      .min(2, 'must be ≥ 2 (the SDK keeps at least 2)')
+      .optional(),
+  ),
   ENI_MIGRATE_EIP_QUOTA: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     z.coerce
@@ -389,6 +408,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     guestScriptsPath: e.ENI_MIGRATE_GUEST_SCRIPTS,
     pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
     ...(e.ENI_MIGRATE_EIP_QUOTA !== undefined ? { eipQuota: e.ENI_MIGRATE_EIP_QUOTA } : {}),
+    ...(e.ENI_MIGRATE_MAX_CACHED_WORKFLOWS !== undefined
+      ? { maxCachedWorkflows: e.ENI_MIGRATE_MAX_CACHED_WORKFLOWS }
+      : {}),
     rateLimits: rateLimitsWith(e.ENI_MIGRATE_RATE_LIMITS),
     ...(e.ENI_MIGRATE_METRICS ? { metricsAddress: e.ENI_MIGRATE_METRICS } : {}),
     logging: { format: e.ENI_MIGRATE_LOG_FORMAT, level: e.ENI_MIGRATE_LOG_LEVEL },
@@ -564,6 +586,7 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     ),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
     eipQuota: config.eipQuota ?? 20,
+    maxCachedWorkflows: config.maxCachedWorkflows ?? "the SDK's default (from the heap size)",
     metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',
     logs: `${config.logging?.format ?? DEFAULT_LOG_SETTINGS.format}, ${config.logging?.level ?? DEFAULT_LOG_SETTINGS.level}`,
     tracing: config.tracing ? `OTLP ${config.tracing.endpoint}` : 'off',

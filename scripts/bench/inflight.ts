@@ -278,7 +278,8 @@ export async function runInflightOnce(opts: {
         else if (e.workflowTaskScheduledEventAttributes) scheduled.set(String(e.eventId), at);
         else if (e.workflowTaskStartedEventAttributes) {
           const from = scheduled.get(String(e.workflowTaskStartedEventAttributes?.scheduledEventId));
-          if (from !== undefined) waits.push(at - from);
+          // The migrations' workflow tasks: a batch's own wait behind its children's is not a migration's.
+          if (from !== undefined && !isBatch) waits.push(at - from);
         } else if (e.workflowTaskTimedOutEventAttributes) timeouts++;
         else if (e.workflowExecutionCompletedEventAttributes && !isBatch) {
           lastClose = Math.max(lastClose, at);

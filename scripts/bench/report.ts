@@ -79,7 +79,7 @@ export function renderTable(doc: BenchDocument): string {
     ...(batch ? [batchSection(batch)] : []),
     {
       title:
-        `4. One worker process, ${inflight.n} migrations started at once — transitions ${Object.entries(
+        `4. One worker process, ${inflight.n} migrations in flight, started by one batch per VPC of up to 100 — transitions ${Object.entries(
           inflight.timings,
         )
           .map(([k, v]) => `${k.replace(/Ms$/, '')} ${s(v as number)}`)
@@ -87,7 +87,10 @@ export function renderTable(doc: BenchDocument): string {
       rows: [
         [
           '',
-          ...inflight.runs.map((r) => `db: ${r.db}${r.metricsAndEncryption ? ', metrics + encryption' : ''}`),
+          ...inflight.runs.map(
+            (r) =>
+              `db: ${r.db}, N = ${r.migrations}${r.metricsAndEncryption ? ', metrics + encryption' : ''}`,
+          ),
         ],
         ['verified', ...inflight.runs.map((r) => `${r.verified} / ${r.migrations}`)],
         ['peak in flight', ...inflight.runs.map((r) => String(r.peakInFlight))],
