@@ -13,10 +13,18 @@ function compiledCliIsCurrent() {
   if (!fs.existsSync(COMPILED)) return false;
   if (!fs.existsSync(SOURCES)) return true;
   const built = fs.statSync(COMPILED).mtimeMs;
+  // An editor's lock file or a file removed meanwhile cannot be compared: the sources run, rather than a crash.
+  const older = (f) => {
+    try {
+      return fs.statSync(path.join(SOURCES, f)).mtimeMs <= built;
+    } catch {
+      return false;
+    }
+  };
   return fs
     .readdirSync(SOURCES, { recursive: true })
     .filter((f) => f.endsWith('.ts'))
-    .every((f) => fs.statSync(path.join(SOURCES, f)).mtimeMs <= built);
+    .every(older);
 }
 
 /** `process.execPath` with these arguments, then the command's own, runs `eni-migrate`. */

@@ -345,7 +345,7 @@ const envSchema = z.object({
     z.coerce
       .number({ error: 'must be a number of workflows, e.g. 1000' })
       .int('must be a whole number of workflows')
-      .min(2, 'must be ≥ 2 (the SDK keeps at least 2)')
+      .min(0, 'must be ≥ 0 (0: no cache, every step replays)')
       .optional(),
   ),
   ENI_MIGRATE_EIP_QUOTA: z.preprocess(

@@ -286,7 +286,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
           )),
         // Every activity, for the migrations a release before 0.3 started (they schedule all on this queue).
         activities,
-        ...(config.maxCachedWorkflows ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
+        ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
         interceptors,
         ...(workflowTracing ? { sinks: workflowTracing.sinks } : {}),
         ...codec,

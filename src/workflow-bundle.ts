@@ -111,6 +111,8 @@ export async function buildWorkflowBundle(
   const sources = [
     ...new Set(read.filter((f) => f.startsWith(src) && existsSync(f) && statSync(f).isFile())),
     path.join(ROOT, 'package-lock.json'),
+    // How the bundle is made (workflowBundleOptions: preloaded modules): a bundle made otherwise is stale too.
+    __filename.replace(/\.js$/, '.ts').replace(`${path.sep}lib${path.sep}`, `${path.sep}src${path.sep}`),
   ];
   const manifest: Manifest = {};
   for (const file of sources.sort()) {
@@ -128,10 +130,12 @@ export async function buildWorkflowBundle(
  * How every workflow bundle of this project is made (the build, a bundle made at start, the tests'): the workflow code
  * at `workflowsPath`, with its modules preloaded. A reusable V8 context otherwise evaluates every module of the
  * workflow code again for each workflow it runs (about 70 KB each: 70 MB of a worker's memory at 1,000 migrations in
- * flight); preloaded, they are evaluated once and shared. That is safe because no module of src/workflows keeps state
- * of its own: each workflow's state lives in its function's scope (the trackers, the saga), and module scope holds
+ * flight); preloaded, they are evaluated once and shared. That is safe only while no module they load keeps state of
+ * its own: each workflow's state lives in its function's scope (the trackers, the saga), and module scope holds
  * constants, pure functions, and proxies (proxyActivities, defineQuery…) that find the current workflow when called.
- * The SDK freezes preloaded modules, so a module that wrote to its own scope would fail loudly in every test.
+ * The SDK freezes what preloaded modules export, not their local variables: test/workflow-bundle.test.ts fails on a
+ * module-level `let` or collection in any bundled file. Interceptor modules (tracing's, which keeps its tracer in a
+ * module variable) are not preloaded: they stay per workflow.
  */
 export function workflowBundleOptions(
   workflowsPath: string,

@@ -55,6 +55,11 @@ describe('npm run bench -- --quick --json', () => {
         'throughput',
       ])
         assert.ok(field in run, `inflight.${field}`);
+    // It measured migrations that ran: every one started by its batch, in flight, and verified.
+    for (const run of doc.inflight.runs) {
+      assert.ok(run.peakInFlight > 0, 'peak in flight');
+      assert.equal(run.verified, run.migrations, 'every migration of section 4 verified');
+    }
 
     // Nothing it started lives on: dev servers, the worker process, SSH servers (in its own process).
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -22,7 +22,7 @@ describe('ENI_MIGRATE_MAX_CACHED_WORKFLOWS', () => {
     for (const [value, why] of [
       ['many', /must be a number of workflows, e\.g\. 1000/],
       ['2.5', /whole number/],
-      ['1', /must be ≥ 2/],
+      ['-1', /must be ≥ 0/],
     ] as const)
       assert.throws(
         () => loadConfig({ ENI_MIGRATE_MAX_CACHED_WORKFLOWS: value }),

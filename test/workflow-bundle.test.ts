@@ -58,10 +58,38 @@ describe('workflow bundle', () => {
       assert.ok(files.includes(file), `${file} in ${files.join(', ')}`);
     // Besides workflows and shared types: the metric names the workflows record (src/observability/metrics.ts) and
     // the messages they log (src/observability/log-events.ts).
+    // And how the bundle is made (its options: preloaded modules), so that a change to them makes it stale.
     assert.deepEqual(
       files.filter((f) => !f.startsWith('src/workflows/') && !f.startsWith('src/shared/')),
-      ['package-lock.json', 'src/observability/log-events.ts', 'src/observability/metrics.ts'],
+      [
+        'package-lock.json',
+        'src/observability/log-events.ts',
+        'src/observability/metrics.ts',
+        'src/workflow-bundle.ts',
+      ],
     );
+  });
+
+  it('preloads the workflow modules once for every workflow, so none of them keeps state of its own', () => {
+    const code = readFileSync(bundlePath, 'utf8');
+    const preload = /function preloadModules\(\) \{([^}]*)\}/.exec(code)?.[1] ?? '';
+    assert.match(preload, /src\/workflows\/index\.ts/, 'the workflows are preloaded');
+    // Preloaded modules are shared by every workflow of a worker: a module-level variable or collection written by one
+    // workflow would be seen by the next. None may exist but these, read-only or written by activities only.
+    const allowed = new Map([
+      ['src/workflows/migrate-instance.ts', ['BIND_BACK_IMPOSSIBLE']], // read-only set of codes
+      ['src/workflows/revert-instance.ts', ['ENI_GONE']], // read-only set of codes
+      ['src/observability/metrics.ts', ['instrumentsOf']], // per MetricMeter; only activities record cloud calls
+    ]);
+    for (const file of Object.keys(readManifest()).filter((f) => f.startsWith('src/'))) {
+      const text = readFileSync(path.join(ROOT, file), 'utf8');
+      for (const [, kind, name] of text.matchAll(
+        /^(?:export )?(let|var|const) (\w+)(?:: [^=]+)? = new (?:Map|Set|WeakMap|WeakSet|Array)\b/gm,
+      ))
+        assert.ok(allowed.get(file)?.includes(name), `${file}: top-level ${kind} ${name} is a collection`);
+      for (const [line] of text.matchAll(/^(?:export )?(?:let|var) \w+.*$/gm))
+        assert.fail(`${file}: top-level "${line}" is state every workflow would share`);
+    }
   });
 
   it('is loaded as it is while the sources match it', async () => {

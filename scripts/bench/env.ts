@@ -17,6 +17,7 @@ import { GENEROUS_RATE_LIMIT, startLocalCloud, type LocalCloud } from '../../src
 import type { Timings } from '../../src/local-cloud/contracts';
 import { defaultTopology, type Topology } from '../../src/local-cloud/model';
 import type { CallRecord } from '../../src/local-cloud/wire/call-log';
+import { CONCURRENCY_MAX } from '../../src/shared/fleet';
 import { runtimeLogging } from '../../src/observability/logging';
 import { CHANGE_ACTIONS, type RateLimits } from '../../src/shared/cloud-changes';
 import { TASK_QUEUE_DEFAULT } from '../../src/shared/migration';
@@ -29,7 +30,7 @@ export type Log = (line: string) => void;
 export const ROLE_TAG = 'bench-role';
 
 /** The most instances one batch migrates at once (migrateFleet's concurrency limit): a VPC's share of section 4. */
-export const BATCH_CONCURRENCY_MAX = 100;
+export { CONCURRENCY_MAX as BATCH_CONCURRENCY_MAX };
 
 /**
  * A region of `groups` instance groups, each tagged with its role: VPCs of the demo region's shape (two zones, a NAT

@@ -1,10 +1,10 @@
 /**
- * Section 4: one worker process, N migrations in flight at once (long cloud transitions, so that they overlap). The
- * worker runs as users run it (`node bin/eni-migrate.js worker`, configured by the environment) in a child process,
- * so that its memory and CPU are its own: peak RSS sampled from /proc while the migrations run, CPU seconds from
- * /proc/<pid>/stat. Workflow task schedule-to-start comes from every history (WorkflowTaskScheduled →
- * WorkflowTaskStarted). Run twice: the dev server on a SQLite file (as a server keeps its state), then in memory, to
- * show the server's share.
+ * Section 4: one worker process, N migrations in flight at once (long cloud transitions, so that they overlap), started
+ * as a user starts many: one batch per VPC, which admits them at the pace the server keeps up with. The worker runs as
+ * users run it (`node bin/eni-migrate.js worker`, configured by the environment) in a child process, so that its memory
+ * and CPU are its own: peak RSS sampled from /proc while the migrations run, CPU seconds from /proc/<pid>/stat.
+ * Workflow task schedule-to-start comes from every migration's history (WorkflowTaskScheduled → WorkflowTaskStarted).
+ * The caller runs it on the in-memory server and on a SQLite file (as a server keeps its state): the server's share.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -56,7 +56,9 @@ export interface InflightRun {
   wftScheduleToStartP99Ms: number;
   wftScheduleToStartMaxMs: number;
   workflowTasks: number;
+  /** WorkflowTaskTimedOut events of the migrations, and of the batches that started them. */
   workflowTaskTimeouts: number;
+  batchWorkflowTaskTimeouts: number;
 }
 
 export interface InflightResult {
@@ -237,21 +239,26 @@ export async function runInflightOnce(opts: {
     });
     log(`  ${batchIds.length} batches of ${n} migrations started (db: ${opts.db})`);
 
-    // Wait until every batch has ended, counting the migrations in flight.
+    // Until every batch has its report (its migrations have ended), counting the migrations in flight meanwhile: the
+    // count is visibility's, which lags the starts, so it only measures the peak.
     let peakInFlight = 0;
     const query = `WorkflowType = 'migrateInstance' AND ExecutionStatus = 'Running'`;
-    const batchesRunning = `WorkflowType = 'migrateFleet' AND ExecutionStatus = 'Running'`;
+    let ended = false;
+    const reports = Promise.all(batchIds.map((id) => batches.result(id))).finally(() => (ended = true));
+    reports.catch(() => undefined);
     let lastLog = Date.now();
-    for (;;) {
+    const deadline = Date.now() + 3_600_000;
+    while (!ended) {
+      if (Date.now() > deadline) throw new Error(`section 4: the batches did not end within an hour`);
       const running = Number((await temporalClient.workflow.count(query)).count);
       peakInFlight = Math.max(peakInFlight, running);
-      if (running === 0 && Number((await temporalClient.workflow.count(batchesRunning)).count) === 0) break;
       if (Date.now() - lastLog > 15_000) {
         log(`  ${running} in flight, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
         lastLog = Date.now();
       }
-      await sleep(1000);
+      await Promise.race([reports, sleep(1000)]).catch(() => undefined);
     }
+    await reports;
     clearInterval(sampler);
     const cpu1 = {
       worker: cpuTicks(pid),
@@ -263,6 +270,7 @@ export async function runInflightOnce(opts: {
     // Every history: outcome, end time, workflow task latencies.
     const waits: number[] = [];
     let timeouts = 0;
+    let batchTimeouts = 0;
     let verified = 0;
     let lastClose = t0;
     let lastStart = t0;
@@ -280,7 +288,17 @@ export async function runInflightOnce(opts: {
           const from = scheduled.get(String(e.workflowTaskStartedEventAttributes?.scheduledEventId));
           // The migrations' workflow tasks: a batch's own wait behind its children's is not a migration's.
           if (from !== undefined && !isBatch) waits.push(at - from);
-        } else if (e.workflowTaskTimedOutEventAttributes) timeouts++;
+        } else if (e.workflowTaskTimedOutEventAttributes) {
+          if (isBatch) batchTimeouts++;
+          else timeouts++;
+        } else if (
+          !isBatch &&
+          (e.workflowExecutionFailedEventAttributes ||
+            e.workflowExecutionTerminatedEventAttributes ||
+            e.workflowExecutionCanceledEventAttributes ||
+            e.workflowExecutionTimedOutEventAttributes)
+        )
+          lastClose = Math.max(lastClose, at);
         else if (e.workflowExecutionCompletedEventAttributes && !isBatch) {
           lastClose = Math.max(lastClose, at);
           const stored = e.workflowExecutionCompletedEventAttributes?.result?.payloads?.[0];
@@ -321,6 +339,7 @@ export async function runInflightOnce(opts: {
       wftScheduleToStartMaxMs: percentile(waits, 100),
       workflowTasks: waits.length,
       workflowTaskTimeouts: timeouts,
+      batchWorkflowTaskTimeouts: batchTimeouts,
     };
     log(
       `  db ${opts.db}${operability ? ', metrics + encryption' : ''}: ${verified}/${n} verified in ${(makespanMs / 1000).toFixed(1)} s, peak ${peakInFlight} in flight, worker RSS ${run.workerPeakRssMb} MB, WFT p99 ${run.wftScheduleToStartP99Ms} ms`,

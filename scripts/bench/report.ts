@@ -102,8 +102,14 @@ export function renderTable(doc: BenchDocument): string {
           'WFT schedule-to-start p50 / p99',
           ...inflight.runs.map((r) => `${r.wftScheduleToStartP50Ms} / ${r.wftScheduleToStartP99Ms} ms`),
         ],
-        ['workflow task timeouts', ...inflight.runs.map((r) => String(r.workflowTaskTimeouts))],
-        ['start burst', ...inflight.runs.map((r) => s(r.startBurstMs))],
+        [
+          'workflow task timeouts (migrations / batches)',
+          ...inflight.runs.map((r) => `${r.workflowTaskTimeouts} / ${r.batchWorkflowTaskTimeouts}`),
+        ],
+        [
+          'start burst (first batch to last migration started)',
+          ...inflight.runs.map((r) => s(r.startBurstMs)),
+        ],
         ['throughput', ...inflight.runs.map((r) => `${r.throughput.toFixed(1)} /s (${s(r.makespanMs)})`)],
       ],
     },

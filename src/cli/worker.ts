@@ -7,7 +7,7 @@ import { runCommand } from './output';
 
 export function workerCommand(setExitCode: (code: number) => void): Command {
   const envHelp = ENV_VARS.map(
-    (v) => `  ${v.name.padEnd(30)} ${v.description}${v.default ? ` Default: ${v.default}.` : ''}`,
+    (v) => `  ${v.name.padEnd(34)} ${v.description}${v.default ? ` Default: ${v.default}.` : ''}`,
   );
   return new Command('worker')
     .description('run the migration worker until SIGINT/SIGTERM (configured by environment variables)')

@@ -32,6 +32,9 @@ export type FleetMigrationOptions = Pick<
   | 'rollbackRetryMaxIntervalSeconds'
 >;
 
+/** The most migrations a batch runs at once (its `concurrency`): the workflow, the CLI and the bench read this one. */
+export const CONCURRENCY_MAX = 100;
+
 export interface FleetInput {
   regionId: string;
   vpcId: string;

@@ -17,6 +17,7 @@ import {
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { DiscoveredInstance, VpcShared } from '../activities';
 import {
+  CONCURRENCY_MAX,
   errorThreshold,
   FLEET_SUCCESS,
   type FleetCarry,
@@ -45,7 +46,6 @@ import { INVALID_INPUT } from './limits';
 import { migrateInstance, RELEASE_V5 } from './migrate-instance';
 
 const CONCURRENCY_DEFAULT = 5;
-const CONCURRENCY_MAX = 100;
 const CONTINUE_AS_NEW_AFTER_EVENTS = 10_000;
 /**
  * Admission control (release 0.4): at most this many migrations being started at once, i.e. started by the batch and

@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import ms, { type StringValue } from 'ms';
 import type { AppConfig } from '../../config';
-import type { FleetMigrationOptions, FleetSelection } from '../../shared/fleet';
+import { CONCURRENCY_MAX, type FleetMigrationOptions, type FleetSelection } from '../../shared/fleet';
 import { EGRESS_CHECK_SCRIPT_DEFAULT } from '../../shared/migration';
 import { CliError, ExitCode } from '../exit-codes';
 import {
@@ -18,8 +18,8 @@ import {
 import { offlineBudgetOption, rollbackRetryMaxOption } from '../saga-options';
 import { parseInstanceId, parseRegionId, parseScriptName, parseVSwitchId, positiveInt } from '../validate';
 
-/** The workflow's own bounds (src/workflows/migrate-fleet.ts refuses anything else). */
-export const CONCURRENCY_MAX = 100;
+/** The workflow's own bound (src/workflows/migrate-fleet.ts refuses anything else). */
+export { CONCURRENCY_MAX };
 
 const REGION = '[a-z]{2,}(?:-[a-z0-9]+)+';
 const VPC = 'vpc-[a-z0-9]{2,40}';
