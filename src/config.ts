@@ -235,6 +235,17 @@ const otlpProtocol = optional.refine(
   "must be http/json or http/protobuf: eni-migrate exports OTLP over HTTP (as JSON, a collector's port 4318); gRPC is not supported",
 );
 
+/** An optional whole number of `unit`, at least `min` (empty: unset), each fault named with an example. */
+const wholeNumber = (unit: string, example: string, min: number, tooSmall: string) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    z.coerce
+      .number({ error: `must be a number of ${unit}, e.g. ${example}` })
+      .int(`must be a whole number of ${unit}`)
+      .min(min, tooSmall)
+      .optional(),
+  );
+
 const regionId = optional.refine(
   (v) => v === undefined || /^[a-z]{2,}(-[a-z0-9]+)+$/.test(v),
   'must be a region id such as cn-hangzhou or ap-southeast-1',
@@ -332,30 +343,14 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: otlpProtocol,
   OTEL_SDK_DISABLED: optional,
   OTEL_TRACES_EXPORTER: optional,
-  ENI_MIGRATE_POLL_INTERVAL_MS: z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-    z.coerce
-      .number({ error: 'must be a number of milliseconds, e.g. 2000' })
-      .int('must be a whole number of milliseconds')
-      .positive('must be > 0')
-      .optional(),
+  ENI_MIGRATE_POLL_INTERVAL_MS: wholeNumber('milliseconds', '2000', 1, 'must be > 0'),
+  ENI_MIGRATE_MAX_CACHED_WORKFLOWS: wholeNumber(
+    'workflows',
+    '1000',
+    0,
+    'must be ≥ 0 (0: no cache, every step replays)',
   ),
-  ENI_MIGRATE_MAX_CACHED_WORKFLOWS: z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-    z.coerce
-      .number({ error: 'must be a number of workflows, e.g. 1000' })
-      .int('must be a whole number of workflows')
-      .min(0, 'must be ≥ 0 (0: no cache, every step replays)')
-      .optional(),
-  ),
-  ENI_MIGRATE_EIP_QUOTA: z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
-    z.coerce
-      .number({ error: 'must be a number of EIPs, e.g. 20 (the quota in Quota Center)' })
-      .int('must be a whole number of EIPs')
-      .min(0, 'must be ≥ 0')
-      .optional(),
-  ),
+  ENI_MIGRATE_EIP_QUOTA: wholeNumber('EIPs', '20 (the quota in Quota Center)', 0, 'must be ≥ 0'),
 });
 
 /** Reads and validates the environment. Throws ConfigError naming every bad variable. */
