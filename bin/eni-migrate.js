@@ -8,5 +8,14 @@ const { COMPILED, SOURCES, compiledCliIsCurrent } = require('./compiled-cli');
 if (compiledCliIsCurrent()) {
   require(COMPILED);
 } else {
-  import(pathToFileURL(require.resolve('tsx')).href).then(() => require(path.join(SOURCES, 'cli.ts')));
+  let tsx;
+  try {
+    tsx = require.resolve('tsx');
+  } catch {
+    process.stderr.write(
+      'eni-migrate: its dependencies are not installed: run `npm ci` (or `npm run setup`) first\n',
+    );
+    process.exit(2);
+  }
+  import(pathToFileURL(tsx).href).then(() => require(path.join(SOURCES, 'cli.ts')));
 }

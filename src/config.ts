@@ -86,6 +86,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
   },
   {
     name: 'ENI_MIGRATE_POLL_INTERVAL_MS',
+    default: '2000',
     description: 'First interval of the status polls (they back off from there).',
   },
   {

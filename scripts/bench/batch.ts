@@ -121,8 +121,8 @@ export async function runBatch(
   ].sort((a, b) => b.ms - a.ms);
   const limitedBy =
     `the limit of ${opts.rate}/s on each change action (${bindingAction}: ${callsByAction[bindingAction]} calls) sets ` +
-    `${(spreadBoundMs / 1000).toFixed(1)} s of the ${(makespanMs / 1000).toFixed(1)} s; the most of the rest is ` +
-    `${parts[0].what}: ${(parts[0].ms / 1000).toFixed(1)} s, then ${parts[1].what}: ${(parts[1].ms / 1000).toFixed(1)} s`;
+    `${(spreadBoundMs / 1000).toFixed(1)} s of the ${(makespanMs / 1000).toFixed(1)} s; the rest, largest first: ` +
+    parts.map((p) => `${p.what}: ${(p.ms / 1000).toFixed(1)} s`).join('; ');
   log(
     `  batch of ${n}: ${(makespanMs / 1000).toFixed(1)} s, ${round(throughput)} /s vs bound ${round(bound)} /s; ${failed} not verified, ${throttled.length} throttled calls`,
   );
