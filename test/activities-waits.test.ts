@@ -63,6 +63,16 @@ describe('activity waits', () => {
     );
   }
 
+  /** The next create acts but its answer is lost: a 500 after it acted, or (drop) a connection reset. */
+  const createAnswerLost = (opts: { drop?: boolean } = {}) =>
+    tc.admin.fault({
+      action: 'CreateNetworkInterface',
+      code: 'InternalError',
+      count: 1,
+      when: 'after',
+      ...opts,
+    });
+
   async function newEni(): Promise<string> {
     const r = await tc.ecs.createNetworkInterface(
       new $Ecs.CreateNetworkInterfaceRequest({ regionId, vSwitchId, securityGroupId }),
@@ -138,12 +148,7 @@ describe('activity waits', () => {
     await tc.admin.behaviours({ describeLagMs: 5000 });
     try {
       // Step 2's answer is lost: the ENI exists, the caller never learns its id.
-      await tc.admin.fault({
-        action: 'CreateNetworkInterface',
-        code: 'InternalError',
-        count: 1,
-        when: 'after',
-      });
+      await createAnswerLost();
       await assert.rejects(runAct('createNetworkInterface', create, undefined, run));
       const created = await newEnis(before);
       assert.equal(created.length, 1);
@@ -191,13 +196,7 @@ describe('activity waits', () => {
     const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
     try {
       // Step 2 made the ENI; its answer was lost on the way (a reset).
-      await tc.admin.fault({
-        action: 'CreateNetworkInterface',
-        code: 'InternalError',
-        count: 1,
-        when: 'after',
-        drop: true,
-      });
+      await createAnswerLost({ drop: true });
       await assert.rejects(runAct('createNetworkInterface', create, undefined, run));
       const created = await newEnis(before);
       assert.equal(created.length, 1);
