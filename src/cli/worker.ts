@@ -19,6 +19,8 @@ export function workerCommand(setExitCode: (code: number) => void): Command {
         ...envHelp,
         '  Alibaba Cloud credentials: the @alicloud/credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID /',
         '  ALIBABA_CLOUD_ACCESS_KEY_SECRET, ~/.alibabacloud/credentials profiles, ECS RAM roles, OIDC).',
+        "  Many migrations on one worker (Linux): glibc's MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 keep",
+        '  its memory down (docs/configuration.md, "A worker for many migrations").',
       ].join('\n'),
     )
     .action(async () =>
