@@ -83,7 +83,9 @@ export function renderTable(doc: BenchDocument): string {
           inflight.timings,
         )
           .map(([k, v]) => `${k.replace(/Ms$/, '')} ${s(v as number)}`)
-          .join(', ')}; ${inflight.rateLimit}; the worker's environment as docs/configuration.md asks for many migrations: ${inflight.workerEnv}` +
+          .join(
+            ', ',
+          )}; ${inflight.rateLimit}; the worker's environment as docs/configuration.md asks for many migrations: ${inflight.workerEnv}` +
         (inflight.note ? `; ${inflight.note}` : ''),
       rows: [
         [
