@@ -9,6 +9,7 @@ import { formatReport } from '../src/cli/report';
 import { REVERT_STEP_ORDER, STEP_ORDER, type MigrationReport, type StepState } from '../src/shared/migration';
 import { missingSearchAttributes, startDevServer, type DevServer } from '../src/temporal';
 import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
+import { ENV_VARS } from '../src/config';
 import { eventually } from './helpers/eventually';
 import type { TestCloud } from './helpers/local-cloud';
 import { startMigrationEnv, type MigrationEnv } from './helpers/migration';
@@ -197,6 +198,16 @@ describe(
       assert.equal(run.code, 0);
       assert.match(run.stdout, /--dry-run/);
       assert.match(run.stdout, /3 +rolled back/);
+    });
+
+    it("worker --help lists every variable the worker reads, and glibc's, wrapped at 80 columns", async () => {
+      const run = await runCli(['worker', '--help'], env);
+      assert.equal(run.code, 0, run.stderr);
+      for (const name of [...ENV_VARS.map((v) => v.name), 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'])
+        assert.match(run.stdout, new RegExp(`^  ${name} `, 'm'), name);
+      // Wider only where one word is (an example value).
+      const wide = run.stdout.split('\n').filter((line) => line.length > 80 && line.trim().includes(' '));
+      assert.deepEqual(wide, [], 'commander wraps a help that is not on a terminal at 80 columns');
     });
   },
 );

@@ -1,28 +1,36 @@
 /** `eni-migrate worker`: run the migration worker (configuration from the environment). */
-import { Command } from 'commander';
+import { Command, Help } from 'commander';
 import { ENV_VARS } from '../config';
 import { ExitCode } from './exit-codes';
 import { loadWorker } from './lazy';
 import { runCommand } from './output';
 
+/** The variables' table after the options, wrapped to the terminal as commander wraps the options. */
+function environmentHelp(): string {
+  const help = new Help();
+  help.prepareContext({ helpWidth: process.stdout.isTTY ? process.stdout.columns : 80 });
+  const item = (term: string, description: string) => help.formatItem(term, 34, description, help);
+  return [
+    '',
+    'Environment:',
+    ...ENV_VARS.map((v) => item(v.name, `${v.description}${v.default ? ` Default: ${v.default}.` : ''}`)),
+    item(
+      'Alibaba Cloud credentials',
+      'The @alicloud/credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET, ~/.alibabacloud/credentials profiles, ECS RAM roles, OIDC).',
+    ),
+    // glibc's, not the worker's: it reads them when the process starts.
+    item(
+      'MALLOC_ARENA_MAX',
+      'glibc\'s: 2 for a worker of many migrations, with the next (docs/configuration.md, "A worker for many migrations").',
+    ),
+    item('MALLOC_MMAP_THRESHOLD_', "glibc's: 131072 for a worker of many migrations, with the previous."),
+  ].join('\n');
+}
+
 export function workerCommand(setExitCode: (code: number) => void): Command {
-  const envHelp = ENV_VARS.map(
-    (v) => `  ${v.name.padEnd(34)} ${v.description}${v.default ? ` Default: ${v.default}.` : ''}`,
-  );
   return new Command('worker')
     .description('run the migration worker until SIGINT/SIGTERM (configured by environment variables)')
-    .addHelpText(
-      'after',
-      [
-        '',
-        'Environment:',
-        ...envHelp,
-        '  Alibaba Cloud credentials: the @alicloud/credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID /',
-        '  ALIBABA_CLOUD_ACCESS_KEY_SECRET, ~/.alibabacloud/credentials profiles, ECS RAM roles, OIDC).',
-        "  Many migrations on one worker (Linux): glibc's MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 keep",
-        '  its memory down (docs/configuration.md, "A worker for many migrations").',
-      ].join('\n'),
-    )
+    .addHelpText('after', environmentHelp)
     .action(async () =>
       setExitCode(
         await runCommand(false, async () => {
