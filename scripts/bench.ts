@@ -25,7 +25,7 @@ import type { Timings } from '../src/local-cloud/contracts';
 import { buildWorkflowBundle, chooseWorkflowBundle, WORKFLOW_BUNDLE_PATH } from '../src/workflow-bundle';
 import { runBatch } from './bench/batch';
 import { benchTopology, quietTemporalLogs, startStage, uniformRateLimits, type Log } from './bench/env';
-import { MANY_MIGRATIONS_ENV, runInflightOnce, type InflightResult } from './bench/inflight';
+import { runInflightOnce, type InflightResult } from './bench/inflight';
 import { renderTable, renderTimelineSvg, type BenchDocument } from './bench/report';
 import { runSingle } from './bench/single';
 
@@ -188,9 +188,6 @@ async function main(): Promise<number> {
     n: inf.n,
     timings: inf.timings,
     rateLimit: `change actions at ${inf.rate}/s and no cloud-side limit (not what this section measures)`,
-    workerEnv: Object.entries(MANY_MIGRATIONS_ENV)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' '),
     note:
       inf.fileN > 0
         ? `db: memory with N = ${inf.n}; db: file with N = ${inf.fileN}, for the database's share per migration (a thousand on a SQLite file take ~11 min here)`

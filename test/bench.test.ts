@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { BenchDocument } from '../scripts/bench/report';
+import { MANY_MIGRATIONS_MALLOC_ENV } from '../src/config';
 import { processesWithMarker } from './helpers/processes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -57,6 +58,11 @@ describe('npm run bench -- --quick --json', () => {
         assert.ok(field in run, `inflight.${field}`);
     // It measured migrations that ran: every one started by its batch, in flight, and verified.
     for (const run of doc.inflight.runs) {
+      assert.deepEqual(
+        run.workerMemoryEnv,
+        MANY_MIGRATIONS_MALLOC_ENV,
+        "the worker's malloc as the docs ask",
+      );
       assert.ok(run.peakInFlight > 0, 'peak in flight');
       assert.equal(run.verified, run.migrations, 'every migration of section 4 verified');
     }

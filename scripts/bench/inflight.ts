@@ -17,6 +17,7 @@ import { BatchClient } from '../../src/client/batches';
 import { EncryptionCodec } from '../../src/codec/payload-codec';
 import { startLocalCloud } from '../../src/local-cloud';
 import type { Timings } from '../../src/local-cloud/contracts';
+import { MANY_MIGRATIONS_MALLOC_ENV } from '../../src/config';
 import { migrationWorkflowId, TASK_QUEUE_DEFAULT } from '../../src/shared/migration';
 import { startDevServer } from '../../src/temporal';
 import { freePort } from '../../src/temporal/free-port';
@@ -46,7 +47,10 @@ export interface InflightRun {
   startBurstMs: number;
   makespanMs: number;
   throughput: number;
+  /** What of the worker process's environment changes its memory (MEMORY_ENV), as it had it. */
+  workerMemoryEnv: Record<string, string>;
   workerPeakRssMb: number;
+  /** The kernel's high-water mark (VmHWM): every moment, start-up included, where the peak is sampled. */
   workerRssHwmMb: number;
   workerCpuSeconds: number;
   workerCpuMsPerMigration: number;
@@ -65,8 +69,6 @@ export interface InflightResult {
   n: number;
   timings: Partial<Timings>;
   rateLimit: string;
-  /** What the worker's environment sets beyond its configuration (MANY_MIGRATIONS_ENV), as `NAME=value` words. */
-  workerEnv: string;
   note?: string;
   runs: InflightRun[];
 }
@@ -91,18 +93,26 @@ function statusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /**
- * The environment docs/configuration.md ("A worker for many migrations") asks for a worker holding a thousand
- * migrations: glibc's malloc with two arenas and a fixed mmap threshold (mallopt(3): the default threshold rises as
- * large blocks are freed, and later ones then stay in the arenas, which keep what is freed). Measured at 1,000 in
- * flight: 835 MB peak without it, 737 MB with the arenas alone, 595 MB with the threshold alone, 585 MB with both.
+ * What of the worker's environment changes its memory beyond its own configuration: glibc's malloc variables (set
+ * here as docs/configuration.md asks of a worker for many migrations), a preloaded allocator, Node's options. The
+ * bench's own are not passed on, and each run records what the worker process had (from /proc/<pid>/environ).
  */
-export const MANY_MIGRATIONS_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' } as const;
+const MEMORY_ENV = /^(MALLOC_|GLIBC_TUNABLES$|LD_PRELOAD$|NODE_OPTIONS$|UV_THREADPOOL_SIZE$)/;
+
+function memoryEnvOf(pid: number): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0 && MEMORY_ENV.test(entry.slice(0, eq))) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
 
 /** The worker process, configured as docs/configuration.md says; resolves once it polls. */
 async function startWorkerProcess(env: NodeJS.ProcessEnv, log: Log): Promise<ChildProcess> {
   const clean: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env))
-    if (!/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_|MALLOC_|GLIBC_TUNABLES$)/.test(k)) clean[k] = v;
+    if (!/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(k) && !MEMORY_ENV.test(k)) clean[k] = v;
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'eni-migrate.js'), 'worker'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -183,7 +193,7 @@ export async function runInflightOnce(opts: {
         ENI_MIGRATE_EIP_QUOTA: String(cloud.info().eipQuota),
         ENI_MIGRATE_RATE_LIMITS: rateLimitsEnv(opts.rate),
         ENI_MIGRATE_LOG_LEVEL: 'warn',
-        ...MANY_MIGRATIONS_ENV,
+        ...MANY_MIGRATIONS_MALLOC_ENV,
         ...(opts.pollIntervalMs ? { ENI_MIGRATE_POLL_INTERVAL_MS: String(opts.pollIntervalMs) } : {}),
         ...(operability
           ? {
@@ -213,6 +223,7 @@ export async function runInflightOnce(opts: {
       process.off('exit', killOnExit);
     });
     const pid = worker.pid as number;
+    const workerMemoryEnv = memoryEnvOf(pid);
     const connection = await Connection.connect({ address: server.address });
     cleanups.unshift(() => connection.close());
     const temporalClient = new Client({ connection, namespace: server.namespace });
@@ -339,6 +350,7 @@ export async function runInflightOnce(opts: {
       startBurstMs,
       makespanMs,
       throughput: round(n / (makespanMs / 1000), 2),
+      workerMemoryEnv,
       workerPeakRssMb: Math.round(peakRssKb / 1024),
       workerRssHwmMb: Math.round(hwmKb / 1024),
       workerCpuSeconds: round(workerCpu, 1),

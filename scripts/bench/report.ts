@@ -78,15 +78,16 @@ export function renderTable(doc: BenchDocument): string {
     },
     ...(batch ? [batchSection(batch)] : []),
     {
-      title:
+      title: [
         `4. One worker process, ${inflight.n} migrations in flight, started by one batch per VPC of up to 100 — transitions ${Object.entries(
           inflight.timings,
         )
           .map(([k, v]) => `${k.replace(/Ms$/, '')} ${s(v as number)}`)
-          .join(
-            ', ',
-          )}; ${inflight.rateLimit}; the worker's environment as docs/configuration.md asks for many migrations: ${inflight.workerEnv}` +
-        (inflight.note ? `; ${inflight.note}` : ''),
+          .join(', ')}`,
+        inflight.rateLimit,
+        "the worker's malloc as docs/configuration.md asks of a worker for many migrations",
+        ...(inflight.note ? [inflight.note] : []),
+      ].join('; '),
       rows: [
         [
           '',
@@ -97,7 +98,17 @@ export function renderTable(doc: BenchDocument): string {
         ],
         ['verified', ...inflight.runs.map((r) => `${r.verified} / ${r.migrations}`)],
         ['peak in flight', ...inflight.runs.map((r) => String(r.peakInFlight))],
+        [
+          "worker's memory environment",
+          ...inflight.runs.map(
+            (r) =>
+              Object.entries(r.workerMemoryEnv ?? {})
+                .map(([k, v]) => `${k}=${v}`)
+                .join(' ') || 'none',
+          ),
+        ],
         ['worker peak RSS (target < 600 MB)', ...inflight.runs.map((r) => `${r.workerPeakRssMb} MB`)],
+        ['worker RSS high-water mark (VmHWM)', ...inflight.runs.map((r) => `${r.workerRssHwmMb} MB`)],
         ['worker CPU per migration', ...inflight.runs.map((r) => `${r.workerCpuMsPerMigration} ms`)],
         ['server CPU per migration', ...inflight.runs.map((r) => `${r.serverCpuMsPerMigration} ms`)],
         ['cloud+client CPU per migration', ...inflight.runs.map((r) => `${r.benchCpuMsPerMigration} ms`)],

@@ -1,6 +1,6 @@
 /** `eni-migrate worker`: run the migration worker (configuration from the environment). */
 import { Command, Help } from 'commander';
-import { ENV_VARS } from '../config';
+import { ENV_VARS, MANY_MIGRATIONS_MALLOC_ENV } from '../config';
 import { ExitCode } from './exit-codes';
 import { loadWorker } from './lazy';
 import { runCommand } from './output';
@@ -19,11 +19,12 @@ function environmentHelp(): string {
       'The @alicloud/credentials default chain (ALIBABA_CLOUD_ACCESS_KEY_ID / ALIBABA_CLOUD_ACCESS_KEY_SECRET, ~/.alibabacloud/credentials profiles, ECS RAM roles, OIDC).',
     ),
     // glibc's, not the worker's: it reads them when the process starts.
-    item(
-      'MALLOC_ARENA_MAX',
-      'glibc\'s: 2 for a worker of many migrations, with the next (docs/configuration.md, "A worker for many migrations").',
+    ...Object.entries(MANY_MIGRATIONS_MALLOC_ENV).map(([name, value]) =>
+      item(
+        name,
+        `glibc's: ${value} for a worker of many migrations (docs/configuration.md, "A worker for many migrations").`,
+      ),
     ),
-    item('MALLOC_MMAP_THRESHOLD_', "glibc's: 131072 for a worker of many migrations, with the previous."),
   ].join('\n');
 }
 
