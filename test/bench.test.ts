@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { BenchDocument } from '../scripts/bench/report';
-import { MANY_MIGRATIONS_MALLOC_ENV } from '../src/config';
+import { MANY_MIGRATIONS_MALLOC_ENV, MANY_MIGRATIONS_NODE_FLAGS } from '../src/config';
 import { processesWithMarker } from './helpers/processes';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -62,6 +62,11 @@ describe('npm run bench -- --quick --json', () => {
         run.workerMemoryEnv,
         MANY_MIGRATIONS_MALLOC_ENV,
         "the worker's malloc as the docs ask",
+      );
+      assert.deepEqual(
+        run.workerNodeFlags,
+        MANY_MIGRATIONS_NODE_FLAGS,
+        "the worker's V8 flags as the docs ask",
       );
       assert.ok(run.peakInFlight > 0, 'peak in flight');
       assert.equal(run.verified, run.migrations, 'every migration of section 4 verified');

@@ -200,10 +200,15 @@ describe(
       assert.match(run.stdout, /3 +rolled back/);
     });
 
-    it("worker --help lists every variable the worker reads, and glibc's, wrapped at 80 columns", async () => {
+    it("worker --help lists every variable the worker reads, glibc's and V8's flag, wrapped at 80 columns", async () => {
       const run = await runCli(['worker', '--help'], env);
       assert.equal(run.code, 0, run.stderr);
-      for (const name of [...ENV_VARS.map((v) => v.name), 'MALLOC_ARENA_MAX', 'MALLOC_MMAP_THRESHOLD_'])
+      for (const name of [
+        ...ENV_VARS.map((v) => v.name),
+        'MALLOC_ARENA_MAX',
+        'MALLOC_MMAP_THRESHOLD_',
+        '--heap-growing-percent=50',
+      ])
         assert.match(run.stdout, new RegExp(`^  ${name} `, 'm'), name);
       // Wider only where one word is (an example value).
       const wide = run.stdout.split('\n').filter((line) => line.length > 80 && line.trim().includes(' '));

@@ -17,7 +17,7 @@ import { BatchClient } from '../../src/client/batches';
 import { EncryptionCodec } from '../../src/codec/payload-codec';
 import { startLocalCloud } from '../../src/local-cloud';
 import type { Timings } from '../../src/local-cloud/contracts';
-import { MANY_MIGRATIONS_MALLOC_ENV } from '../../src/config';
+import { MANY_MIGRATIONS_MALLOC_ENV, MANY_MIGRATIONS_NODE_FLAGS } from '../../src/config';
 import { migrationWorkflowId, TASK_QUEUE_DEFAULT } from '../../src/shared/migration';
 import { startDevServer } from '../../src/temporal';
 import { freePort } from '../../src/temporal/free-port';
@@ -49,6 +49,8 @@ export interface InflightRun {
   throughput: number;
   /** What of the worker process's environment changes its memory (MEMORY_ENV), as it had it. */
   workerMemoryEnv: Record<string, string>;
+  /** node's own flags on the worker process's command line (those before the script), as it had them. */
+  workerNodeFlags: string[];
   workerPeakRssMb: number;
   /** The kernel's high-water mark (VmHWM): every moment, start-up included, where the peak is sampled. */
   workerRssHwmMb: number;
@@ -108,16 +110,27 @@ function memoryEnvOf(pid: number): Record<string, string> {
   return env;
 }
 
+/** node's flags on a process's command line: what comes between the executable and the script. */
+function nodeFlagsOf(pid: number): string[] {
+  const [, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const script = args.findIndex((a) => !a.startsWith('-'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
 /** The worker process, configured as docs/configuration.md says; resolves once it polls. */
 async function startWorkerProcess(env: NodeJS.ProcessEnv, log: Log): Promise<ChildProcess> {
   const clean: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env))
     if (!/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(k) && !MEMORY_ENV.test(k)) clean[k] = v;
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'eni-migrate.js'), 'worker'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...clean, ...env },
-  });
+  const child = spawn(
+    process.execPath,
+    [...MANY_MIGRATIONS_NODE_FLAGS, join(ROOT, 'bin', 'eni-migrate.js'), 'worker'],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...clean, ...env },
+    },
+  );
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
   const deadline = Date.now() + 120_000;
@@ -224,6 +237,7 @@ export async function runInflightOnce(opts: {
     });
     const pid = worker.pid as number;
     const workerMemoryEnv = memoryEnvOf(pid);
+    const workerNodeFlags = nodeFlagsOf(pid);
     const connection = await Connection.connect({ address: server.address });
     cleanups.unshift(() => connection.close());
     const temporalClient = new Client({ connection, namespace: server.namespace });
@@ -351,6 +365,7 @@ export async function runInflightOnce(opts: {
       makespanMs,
       throughput: round(n / (makespanMs / 1000), 2),
       workerMemoryEnv,
+      workerNodeFlags,
       workerPeakRssMb: Math.round(peakRssKb / 1024),
       workerRssHwmMb: Math.round(hwmKb / 1024),
       workerCpuSeconds: round(workerCpu, 1),

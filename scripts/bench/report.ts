@@ -85,7 +85,7 @@ export function renderTable(doc: BenchDocument): string {
           .map(([k, v]) => `${k.replace(/Ms$/, '')} ${s(v as number)}`)
           .join(', ')}`,
         inflight.rateLimit,
-        "the worker's malloc as docs/configuration.md asks of a worker for many migrations",
+        "the worker's malloc and V8 heap as docs/configuration.md asks of a worker for many migrations",
         ...(inflight.note ? [inflight.note] : []),
       ].join('; '),
       rows: [
@@ -107,6 +107,7 @@ export function renderTable(doc: BenchDocument): string {
                 .join(' ') || 'none',
           ),
         ],
+        ["worker's node flags", ...inflight.runs.map((r) => (r.workerNodeFlags ?? []).join(' ') || 'none')],
         ['worker peak RSS (target < 600 MB)', ...inflight.runs.map((r) => `${r.workerPeakRssMb} MB`)],
         ['worker RSS high-water mark (VmHWM)', ...inflight.runs.map((r) => `${r.workerRssHwmMb} MB`)],
         ['worker CPU per migration', ...inflight.runs.map((r) => `${r.workerCpuMsPerMigration} ms`)],

@@ -1,6 +1,6 @@
 /** `eni-migrate worker`: run the migration worker (configuration from the environment). */
 import { Command, Help } from 'commander';
-import { ENV_VARS, MANY_MIGRATIONS_MALLOC_ENV } from '../config';
+import { ENV_VARS, MANY_MIGRATIONS_MALLOC_ENV, MANY_MIGRATIONS_NODE_FLAGS } from '../config';
 import { ExitCode } from './exit-codes';
 import { loadWorker } from './lazy';
 import { runCommand } from './output';
@@ -23,6 +23,13 @@ function environmentHelp(): string {
       item(
         name,
         `glibc's: ${value} for a worker of many migrations (docs/configuration.md, "A worker for many migrations").`,
+      ),
+    ),
+    // V8's, on node's command line: NODE_OPTIONS refuses it.
+    ...MANY_MIGRATIONS_NODE_FLAGS.map((flag) =>
+      item(
+        flag,
+        `V8's, on node's command line before the script (NODE_OPTIONS refuses it), for a worker of many migrations (docs/configuration.md, "A worker for many migrations").`,
       ),
     ),
   ].join('\n');
