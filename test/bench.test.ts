@@ -66,7 +66,7 @@ describe('npm run bench -- --quick --json', () => {
       assert.deepEqual(
         run.workerNodeFlags,
         MANY_MIGRATIONS_NODE_FLAGS,
-        "the worker's V8 flags as the docs ask",
+        "the worker process ran with the docs' V8 flag (read back from /proc: the bench's plumbing)",
       );
       assert.ok(run.peakInFlight > 0, 'peak in flight');
       assert.equal(run.verified, run.migrations, 'every migration of section 4 verified');

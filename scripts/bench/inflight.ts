@@ -110,10 +110,12 @@ function memoryEnvOf(pid: number): Record<string, string> {
   return env;
 }
 
-/** node's flags on a process's command line: what comes between the executable and the script. */
+const WORKER_SCRIPT = join(ROOT, 'bin', 'eni-migrate.js');
+
+/** node's flags on the worker process's command line: what comes between the executable and the worker's script. */
 function nodeFlagsOf(pid: number): string[] {
   const [, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  const script = args.findIndex((a) => !a.startsWith('-'));
+  const script = args.indexOf(WORKER_SCRIPT);
   return script < 0 ? args : args.slice(0, script);
 }
 
@@ -122,15 +124,11 @@ async function startWorkerProcess(env: NodeJS.ProcessEnv, log: Log): Promise<Chi
   const clean: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env))
     if (!/^(TEMPORAL_|ALIBABA_CLOUD_|ENI_MIGRATE_)/.test(k) && !MEMORY_ENV.test(k)) clean[k] = v;
-  const child = spawn(
-    process.execPath,
-    [...MANY_MIGRATIONS_NODE_FLAGS, join(ROOT, 'bin', 'eni-migrate.js'), 'worker'],
-    {
-      cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...clean, ...env },
-    },
-  );
+  const child = spawn(process.execPath, [...MANY_MIGRATIONS_NODE_FLAGS, WORKER_SCRIPT, 'worker'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...clean, ...env },
+  });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-20_000)));
   const deadline = Date.now() + 120_000;

@@ -5,7 +5,7 @@ import { ExitCode } from './exit-codes';
 import { loadWorker } from './lazy';
 import { runCommand } from './output';
 
-/** The variables' table after the options, wrapped to the terminal as commander wraps the options. */
+/** The variables' table (and node's flags) after the options, wrapped to the terminal as commander wraps the options. */
 function environmentHelp(): string {
   const help = new Help();
   help.prepareContext({ helpWidth: process.stdout.isTTY ? process.stdout.columns : 80 });
@@ -25,11 +25,13 @@ function environmentHelp(): string {
         `glibc's: ${value} for a worker of many migrations (docs/configuration.md, "A worker for many migrations").`,
       ),
     ),
-    // V8's, on node's command line: NODE_OPTIONS refuses it.
+    '',
+    // V8's, on node's command line: NODE_OPTIONS refuses it, and npx or the bin's shebang cannot carry it.
+    'Node flags:',
     ...MANY_MIGRATIONS_NODE_FLAGS.map((flag) =>
       item(
         flag,
-        `V8's, on node's command line before the script (NODE_OPTIONS refuses it), for a worker of many migrations (docs/configuration.md, "A worker for many migrations").`,
+        `V8's, for a worker of many migrations: node ${flag} <path>/bin/eni-migrate.js worker (not through npx; docs/configuration.md, "A worker for many migrations").`,
       ),
     ),
   ].join('\n');
