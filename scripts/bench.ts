@@ -55,9 +55,9 @@ const FULL: Profile = {
   inflight: {
     n: 1000,
     // Long enough that all of them are in flight at once: the batches start them at the pace the server keeps up with
-    // (about 7 a second here), and a migration outlasts that start. Not longer: a worker waits for at most 100
-    // transitions of one action at once (the SDK's activity slots), so 40 s lets 2.5 a second through, about what
-    // the two cores finish without that limit (2.1 a second, and workflow task timeouts: docs/configuration.md).
+    // (about 13 a second here), and a migration outlasts that start. Not longer: a worker waits for at most 100
+    // transitions of one action at once (the SDK's activity slots), so 40 s lets 2.5 a second through (one trial with
+    // 1,000 slots: 2.1 a second, and workflow task timeouts; docs/configuration.md, "Activity slots").
     timings: { convertMs: 40_000, attachMs: 40_000, unassociateMs: 5000, associateMs: 5000 },
     rate: 1000,
     // The database's share, per migration: the server on a SQLite file costs ~1.5× its in-memory CPU and serialises

@@ -43,8 +43,8 @@ export const MANY_MIGRATIONS_MALLOC_ENV: Readonly<Record<string, string>> = {
 /**
  * What a worker holding many migrations asks of V8 (docs/configuration.md, "A worker for many migrations"), on node's
  * command line: `node --heap-growing-percent=50 bin/eni-migrate.js worker` (NODE_OPTIONS refuses it). The next full
- * collection comes when the heap has grown 1.5× from what the last one left, in place of V8's adaptive 1.1–4× (4× for
- * a heap it collects fast, as the worker's). `worker --help` shows it and the bench's section 4 runs its worker with it.
+ * collection comes when the heap has grown 1.5× from what the last one left, in place of V8's adaptive 1.1–4× (the
+ * worker's main thread grew ~2× by default). `worker --help` shows it and the bench's section 4 runs its worker with it.
  */
 export const MANY_MIGRATIONS_NODE_FLAGS: readonly string[] = ['--heap-growing-percent=50'];
 

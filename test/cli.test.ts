@@ -210,6 +210,8 @@ describe(
         '--heap-growing-percent=50',
       ])
         assert.match(run.stdout, new RegExp(`^  ${name} `, 'm'), name);
+      // Node's flag is no variable: it has its own heading.
+      assert.match(run.stdout, /^Node flags:\n {2}--heap-growing-percent=50 /m);
       // Wider only where one word is (an example value).
       const wide = run.stdout.split('\n').filter((line) => line.length > 80 && line.trim().includes(' '));
       assert.deepEqual(wide, [], 'commander wraps a help that is not on a terminal at 80 columns');

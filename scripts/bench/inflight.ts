@@ -116,7 +116,9 @@ const WORKER_SCRIPT = join(ROOT, 'bin', 'eni-migrate.js');
 function nodeFlagsOf(pid: number): string[] {
   const [, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
   const script = args.indexOf(WORKER_SCRIPT);
-  return script < 0 ? args : args.slice(0, script);
+  if (script < 0)
+    throw new Error(`the worker process ${pid} does not run ${WORKER_SCRIPT}: ${args.join(' ')}`);
+  return args.slice(0, script);
 }
 
 /** The worker process, configured as docs/configuration.md says; resolves once it polls. */
