@@ -22,7 +22,7 @@ import {
 } from './shared/cloud-changes';
 import { TASK_QUEUE_DEFAULT } from './shared/migration';
 
-/** One documented variable: its name, default and meaning (the README table is generated from the same words). */
+/** One documented variable: its name, default and meaning (`worker --help` prints them; docs/configuration.md's table says the same). */
 export interface EnvVarDoc {
   name: string;
   default?: string;

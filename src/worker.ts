@@ -29,6 +29,7 @@ import {
   taskQueueFor,
   temporalConnectionOptions,
   type AppConfig,
+  type TemporalSettings,
 } from './config';
 import { loadGuestScripts } from './guest-scripts';
 import { activityLogContext, ProductLogger, runtimeLogging } from './observability/logging';
@@ -50,6 +51,7 @@ import {
 } from './shared/cloud-changes';
 import { createSshRunner, withSshSpans } from './ssh';
 import { ensureSearchAttributes } from './temporal';
+import { reachTemporal, TemporalUnreachableError } from './temporal/unreachable';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 export interface RunWorkerOptions {
@@ -236,7 +238,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
 
   const connectionOptions = temporalConnectionOptions(config.temporal);
   if (options.registerSearchAttributes ?? true) {
-    await registerSearchAttributes(connectionOptions, config.temporal.namespace, log);
+    await registerSearchAttributes(config.temporal, connectionOptions, log);
   }
 
   // The runtime (its logger, its metrics exporter) is fixed by the process's first NativeConnection: install it before.
@@ -245,7 +247,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
   if (config.metricsAddress) {
     log(`eni-migrate worker: Prometheus metrics at http://${config.metricsAddress}/metrics`);
   }
-  const connection = await NativeConnection.connect(connectionOptions);
+  const connection = await reachTemporal(config.temporal, () => NativeConnection.connect(connectionOptions));
   try {
     const taskQueue = taskQueueFor(regionId, config.temporal.taskQueue);
     // Payload encryption (ENI_MIGRATE_PAYLOAD_KEY): the codec runs outside the workflow sandbox, on every payload.
@@ -429,11 +431,13 @@ async function warnIfPartitioned(
  * attributes may already exist there.
  */
 async function registerSearchAttributes(
+  temporal: TemporalSettings,
   connectionOptions: ReturnType<typeof temporalConnectionOptions>,
-  namespace: string,
   log: (line: string) => void,
 ): Promise<void> {
-  const connection = await Connection.connect(connectionOptions);
+  const { namespace } = temporal;
+  // The worker's first contact with Temporal: a wrong address is said as such (the CLI exits 5).
+  const connection = await reachTemporal(temporal, () => Connection.connect(connectionOptions));
   try {
     const result = await ensureSearchAttributes(connection, namespace);
     if (result === 'registered')
@@ -450,6 +454,6 @@ if (require.main === module) {
     process.stderr.write(
       `eni-migrate worker: ${err instanceof ConfigError ? '' : 'failed: '}${(err as Error).message}\n`,
     );
-    process.exit(err instanceof ConfigError ? 2 : 1);
+    process.exit(err instanceof ConfigError ? 2 : err instanceof TemporalUnreachableError ? 5 : 1);
   });
 }

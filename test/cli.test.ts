@@ -166,6 +166,15 @@ describe(
       assert.equal(run.json<{ exitCode: number }>().exitCode, 5);
     });
 
+    it('a worker that cannot reach Temporal is exit 5 with the address and what to set', async () => {
+      const run = await runCli(['worker'], env);
+      assert.equal(run.code, 5, run.stderr);
+      assert.match(
+        run.stderr,
+        /cannot reach Temporal at 127\.0\.0\.1:1 \(namespace default\).*TEMPORAL_ADDRESS/,
+      );
+    });
+
     it("release 0.1's shell-text flags are refused, saying what to use instead; a script name is only a name", async () => {
       for (const [flag, replacement] of [
         ['--guest-prepare-command', '--guest-prepare-script <name>'],

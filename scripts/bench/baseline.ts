@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EcsApi } from '../../src/cloud/ecs';
 import type { VpcApi } from '../../src/cloud/vpc';
+import { ipv4Answer } from '../../src/guest-scripts';
 import type { SshRunner } from '../../src/ssh';
 import { sleep } from './env';
 
@@ -127,7 +128,8 @@ export async function runBaseline(opts: {
   // 6. Verify: SSH through the EIP, egress through the SNAT IP.
   const egressIp = await step('verify', async () => {
     const r = await ssh.run(publicIp, 'curl -4 -sS -m 10 https://myip.ipip.net');
-    return r.stdout.trim();
+    // The echo service's answer is a sentence; the address in it, as the product's check reads it.
+    return ipv4Answer(r.stdout).ip ?? r.stdout.trim();
   });
   return { wallMs: performance.now() - t0, offlineMs, steps, egressIp };
 }

@@ -122,7 +122,8 @@ export async function runBatch(
   const limitedBy =
     `the limit of ${opts.rate}/s on each change action (${bindingAction}: ${callsByAction[bindingAction]} calls) sets ` +
     `${(spreadBoundMs / 1000).toFixed(1)} s of the ${(makespanMs / 1000).toFixed(1)} s; the rest, largest first: ` +
-    parts.map((p) => `${p.what}: ${(p.ms / 1000).toFixed(1)} s`).join('; ');
+    // A part within ±0.05 s prints as 0.0 s, not -0.0 s.
+    parts.map((p) => `${p.what}: ${(Math.round(p.ms / 100) / 10 || 0).toFixed(1)} s`).join('; ');
   log(
     `  batch of ${n}: ${(makespanMs / 1000).toFixed(1)} s, ${round(throughput)} /s vs bound ${round(bound)} /s; ${failed} not verified, ${throttled.length} throttled calls`,
   );

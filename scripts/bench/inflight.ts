@@ -273,7 +273,9 @@ export async function runInflightOnce(opts: {
       });
       return batchId;
     });
-    log(`  ${batchIds.length} batches of ${n} migrations started (db: ${opts.db})`);
+    log(
+      `  ${batchIds.length} batch${batchIds.length === 1 ? '' : 'es'} of ${n} migrations started (db: ${opts.db})`,
+    );
 
     // Until every batch has its report (its migrations have ended), counting the migrations in flight meanwhile: the
     // count is visibility's, which lags the starts, so it only measures the peak.

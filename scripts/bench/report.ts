@@ -128,6 +128,11 @@ export function renderTable(doc: BenchDocument): string {
   ];
   const out: string[] = [
     `eni-migration bench (${doc.mode}) — ${doc.startedAt}, ${doc.durationSeconds} s, ${doc.machine.cpus} × ${doc.machine.cpuModel}, node ${doc.machine.node}${doc.machine.commit ? `, ${doc.machine.commit}` : ''}`,
+    ...(doc.mode === 'quick'
+      ? [
+          'quick: it shows that every section runs; its transitions are too short for a figure to be judged against the targets beside it (npm run bench for those)',
+        ]
+      : []),
   ];
   for (const section of sections) {
     out.push('', section.title);

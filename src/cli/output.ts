@@ -5,6 +5,7 @@
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { MigrationAlreadyRunningError, MigrationClosedError } from '../client';
 import { ConfigError } from '../config';
+import { TemporalUnreachableError } from '../temporal/unreachable';
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes';
 
 export class Output {
@@ -44,6 +45,7 @@ export class Output {
 export function toCliError(err: unknown): CliError {
   if (err instanceof CliError) return err;
   if (err instanceof ConfigError) return new CliError(err.message, ExitCode.USAGE);
+  if (err instanceof TemporalUnreachableError) return new CliError(err.message, ExitCode.UNAVAILABLE);
   if (err instanceof MigrationAlreadyRunningError) {
     return new CliError(err.message, ExitCode.ALREADY_RUNNING, err.workflowId);
   }

@@ -101,7 +101,7 @@ const RULES: readonly ErrorRule[] = [
   {
     match: /^Forbidden/,
     kind: 'denied',
-    fix: 'grant the RAM user or role the ECS and VPC actions this migration needs (docs: RAM policy in the README)',
+    fix: 'grant the RAM user or role the ECS and VPC actions this migration needs (docs/operations.md, "RAM policy")',
   },
   { match: /^InvalidAccountStatus/, kind: 'denied', fix: 'settle the account (balance, overdue payments)' },
   { match: 'Account.Arrearage', kind: 'denied', fix: 'settle the overdue payment' },
