@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import * as $Ecs from '@alicloud/ecs20140526';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Activities } from '../src/activities';
-import { Execution, TransitionEstimates, TYPICAL_TRANSITION_MS } from '../src/activities/execution';
+import { execute, Execution, TransitionEstimates, TYPICAL_TRANSITION_MS } from '../src/activities/execution';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
 import { activitiesOn } from './helpers/cloud-apis';
 
@@ -43,6 +43,32 @@ describe('waits that follow the cloud', () => {
     for (let i = 0; i < 50; i++) t.observe('associate', 60_000, 2); // an outlier does not run away
     assert.ok(t.expectedMs('associate') <= 4000);
     assert.equal(t.expectedMs('attach'), TYPICAL_TRANSITION_MS.attachMs, 'other actions unaffected');
+  });
+});
+
+describe('heartbeats: the first one a checkpoint a retry can use', () => {
+  /** Runs `body` as an activity and returns the details of every heartbeat it sent (the SDK throttles the rest). */
+  async function beats(body: Parameters<typeof execute>[2]): Promise<unknown[]> {
+    const env = new MockActivityEnvironment({ workflowExecution: run() } as never);
+    const sent: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => sent.push(d));
+    await env.run(() => execute({}, { intervalMs: 2000 }, body));
+    return sent;
+  }
+
+  it('an activity done before the keep-alive tick sends none', async () => {
+    assert.deepEqual(await beats(async () => ({})), []);
+  });
+
+  it('a request sent is the first heartbeat, with its transition', async () => {
+    const sent = await beats(async (x) => {
+      x.requested('attach', { issued: 1 });
+      return {};
+    });
+    assert.equal(sent.length, 1);
+    const [first] = sent as Array<{ state: { issued?: number }; transition?: { action: string } }>;
+    assert.equal(first.transition?.action, 'attach');
+    assert.equal(first.state.issued, 1);
   });
 });
 

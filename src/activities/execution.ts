@@ -412,8 +412,10 @@ export async function execute<S extends object, R extends object>(
   recordAttemptStart(Context.current());
   const x = new Execution(initial, tuning, tokenSeed);
   // Heartbeat on a timer too, not only between polls: an SSH command or a slow API call must not read as a lost
-  // worker, and cancellation (delivered with heartbeat answers) must reach the activity promptly.
-  x.checkpoint();
+  // worker, and cancellation (delivered with heartbeat answers) must reach the activity promptly. None at the start:
+  // it holds nothing a retry could use, costs the server a write (Temporal Cloud, an action) per activity, and, as the
+  // SDK sends the first heartbeat at once and the next only 80% of the heartbeat timeout later (8 s), it held back the
+  // first checkpoint that matters (a request sent, its token), past the end of most activities.
   const ticker = setInterval(() => x.checkpoint(), KEEPALIVE_MS);
   try {
     const result = await withCallMeter(x.meter, () => body(x));
