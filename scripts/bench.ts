@@ -51,14 +51,15 @@ const FULL: Profile = {
   timings: { associateSpreadMs: 0 },
   singleRuns: 3,
   baselinePollMs: 5000,
-  batch: { instances: 200, concurrency: 100, rate: 2, cloudBurst: 5 },
+  batch: { instances: 200, concurrency: 100, rate: 3, cloudBurst: 5 },
   inflight: {
     n: 1000,
     // Long enough that all of them are in flight at once: the batches start them at the pace the server keeps up with
-    // (about 13 a second here), and a migration outlasts that start. Not longer: a worker waits for at most 100
-    // transitions of one action at once (the SDK's activity slots), so 40 s lets 2.5 a second through (one trial with
-    // 1,000 slots: 2.1 a second, and workflow task timeouts; docs/configuration.md, "Activity slots").
-    timings: { convertMs: 40_000, attachMs: 40_000, unassociateMs: 5000, associateMs: 5000 },
+    // (about 35 a second here), and a migration's four waits outlast that start. Each of the four, so that the worker
+    // waits for all four actions at once, as it does for a fleet; not longer: a worker waits for at most 100
+    // transitions of one action at once (the SDK's activity slots), so 20 s lets 5 a second through each. The
+    // worker is told them (ENI_MIGRATE_TRANSITION_MS), as a user whose cloud is slower than the typical is.
+    timings: { convertMs: 20_000, attachMs: 20_000, unassociateMs: 20_000, associateMs: 20_000 },
     rate: 1000,
     // The database's share, per migration: the server on a SQLite file costs ~1.5× its in-memory CPU and serialises
     // on the file, so a thousand there would take ~11 min of the 10 the bench has; a hundred show the share.

@@ -21,6 +21,7 @@ import {
   type RateUnit,
 } from './shared/cloud-changes';
 import { TASK_QUEUE_DEFAULT } from './shared/migration';
+import { TRANSITION_ACTIONS, TYPICAL_TRANSITION_MS, type TransitionTimes } from './shared/transitions';
 
 /** One documented variable: its name, default and meaning (`worker --help` prints them; docs/configuration.md's table says the same). */
 export interface EnvVarDoc {
@@ -106,6 +107,12 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: 'ENI_MIGRATE_POLL_INTERVAL_MS',
     default: '2000',
     description: 'First interval of the status polls (they back off from there).',
+  },
+  {
+    name: 'ENI_MIGRATE_TRANSITION_MS',
+    default: "Alibaba Cloud's typical durations",
+    description:
+      'How long the cloud typically takes per transition, in ms, e.g. `attach=10000,convert=2000`: a wait first looks then (and learns from what it sees, within ¼–4× of it); unnamed ones keep their defaults.',
   },
   {
     name: 'ENI_MIGRATE_EIP_QUOTA',
@@ -204,6 +211,8 @@ export interface AppConfig {
   /** The operator's guest script file (ENI_MIGRATE_GUEST_SCRIPTS), read by the worker at start. */
   guestScriptsPath?: string;
   pollIntervalMs?: number;
+  /** How long each transition typically takes (ENI_MIGRATE_TRANSITION_MS over Alibaba Cloud's typical durations). */
+  transitionMs?: Partial<TransitionTimes>;
   /** The account's EIP quota in the region (ENI_MIGRATE_EIP_QUOTA). Default 20. */
   eipQuota?: number;
   /**
@@ -303,6 +312,36 @@ const rateLimits = optional.transform((value, ctx): Partial<Record<ChangeAction,
 });
 
 /**
+ * ENI_MIGRATE_TRANSITION_MS: `<transition>=<ms>`, comma-separated, by the transitions' names (`attach`, not
+ * `attachMs`). As with the rate limits, a misspelt name is refused rather than left at its default.
+ */
+const transitionMs = optional.transform((value, ctx): Partial<TransitionTimes> | undefined => {
+  if (value === undefined) return undefined;
+  const times: Partial<TransitionTimes> = {};
+  const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    if (entry === '') continue;
+    const m = /^([A-Za-z]+)\s*=\s*(\d+)$/.exec(entry);
+    if (!m) {
+      problem(`"${entry}" is not <transition>=<milliseconds>, e.g. attach=10000`);
+      continue;
+    }
+    const [, name, ms] = m;
+    const action = TRANSITION_ACTIONS.find((a) => a === name);
+    if (!action) {
+      problem(
+        `names ${name}, which is not a transition the worker waits for: use one of ${TRANSITION_ACTIONS.join(', ')}`,
+      );
+    } else if (times[`${action}Ms`] !== undefined) {
+      problem(`${name} is given twice: keep one`);
+    } else {
+      times[`${action}Ms`] = Number(ms);
+    }
+  }
+  return times;
+});
+
+/**
  * ENI_MIGRATE_METRICS: the address the Temporal runtime's Prometheus exporter binds, an IP address and a port (it
  * resolves no name: `localhost` is taken as 127.0.0.1).
  */
@@ -363,6 +402,7 @@ const envSchema = z.object({
   OTEL_SDK_DISABLED: optional,
   OTEL_TRACES_EXPORTER: optional,
   ENI_MIGRATE_POLL_INTERVAL_MS: wholeNumber('milliseconds', '2000', 1, 'must be > 0'),
+  ENI_MIGRATE_TRANSITION_MS: transitionMs,
   ENI_MIGRATE_MAX_CACHED_WORKFLOWS: wholeNumber(
     'workflows',
     '1000',
@@ -421,6 +461,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     guestScriptsPath: e.ENI_MIGRATE_GUEST_SCRIPTS,
     pollIntervalMs: e.ENI_MIGRATE_POLL_INTERVAL_MS,
+    ...(e.ENI_MIGRATE_TRANSITION_MS ? { transitionMs: e.ENI_MIGRATE_TRANSITION_MS } : {}),
     ...(e.ENI_MIGRATE_EIP_QUOTA !== undefined ? { eipQuota: e.ENI_MIGRATE_EIP_QUOTA } : {}),
     ...(e.ENI_MIGRATE_MAX_CACHED_WORKFLOWS !== undefined
       ? { maxCachedWorkflows: e.ENI_MIGRATE_MAX_CACHED_WORKFLOWS }
@@ -599,6 +640,8 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
       ]),
     ),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
+    // What the waits start from, the configured over Alibaba Cloud's typical durations.
+    transitionMs: { ...TYPICAL_TRANSITION_MS, ...config.transitionMs },
     eipQuota: config.eipQuota ?? 20,
     maxCachedWorkflows: config.maxCachedWorkflows ?? "the SDK's default (from the heap size)",
     metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',

@@ -232,7 +232,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     ssh,
     guestScripts,
     pollIntervalMs: config.pollIntervalMs,
-    transitionMs: options.transitionMs,
+    transitionMs: options.transitionMs ?? config.transitionMs,
     ...(config.eipQuota !== undefined ? { eipQuota: config.eipQuota } : {}),
   });
 

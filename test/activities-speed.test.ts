@@ -8,11 +8,15 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as $Ecs from '@alicloud/ecs20140526';
+import Credential, { Config as CredentialConfig } from '@alicloud/credentials';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Activities } from '../src/activities';
+import { ConfigError, describeConfig, loadConfig } from '../src/config';
+import { createMigrationWorker } from '../src/worker';
 import { execute, Execution, TransitionEstimates, TYPICAL_TRANSITION_MS } from '../src/activities/execution';
 import { startTestCloud, type TestCloud } from './helpers/local-cloud';
 import { activitiesOn } from './helpers/cloud-apis';
+import { startTestTemporal, type TestTemporal } from './helpers/temporal';
 
 const run = () => ({ workflowId: `eni-migration/test/speed-${randomUUID()}`, runId: randomUUID() });
 
@@ -240,5 +244,115 @@ describe('the fewest calls: look before acting only on a retry', () => {
     );
     const calls = (await tc.admin.calls({ since })).map((c) => c.action);
     assert.deepEqual(calls, ['AttachNetworkInterface', 'DescribeNetworkInterfaces']);
+  });
+});
+
+describe('ENI_MIGRATE_TRANSITION_MS: the typical durations a worker starts from', () => {
+  it('sets the named transitions, keeps the others, and the worker says what it uses', () => {
+    const { transitionMs } = loadConfig({
+      ENI_MIGRATE_TRANSITION_MS: 'attach=10000, convert = 0,command=2500',
+    });
+    assert.deepEqual(transitionMs, { attachMs: 10_000, convertMs: 0, commandMs: 2500 });
+    assert.equal(loadConfig({}).transitionMs, undefined);
+    const shown = describeConfig(loadConfig({ ENI_MIGRATE_TRANSITION_MS: 'attach=10000' })).transitionMs;
+    assert.deepEqual(shown, { ...TYPICAL_TRANSITION_MS, attachMs: 10_000 });
+  });
+
+  it('refuses what it cannot use, naming the entry and the fix', () => {
+    for (const [value, why] of [
+      [
+        'attachMs=3000',
+        /names attachMs, which is not a transition the worker waits for: use one of convert, create, /,
+      ],
+      ['attach=3s', /"attach=3s" is not <transition>=<milliseconds>, e\.g\. attach=10000/],
+      ['attach=-1', /is not <transition>=<milliseconds>/],
+      ['attach=1000,attach=2000', /attach is given twice: keep one/],
+    ] as const)
+      assert.throws(
+        () => loadConfig({ ENI_MIGRATE_TRANSITION_MS: value }),
+        (err: unknown) =>
+          err instanceof ConfigError &&
+          err.message.includes('ENI_MIGRATE_TRANSITION_MS=') &&
+          why.test(err.message),
+        value,
+      );
+  });
+
+  describe("the product's worker waits by it", () => {
+    let temporal: TestTemporal;
+    let tc: TestCloud;
+    before(async () => {
+      [temporal, tc] = await Promise.all([startTestTemporal(), startTestCloud({ instances: 2 })]);
+    });
+    after(async () => {
+      await tc?.cloud.stop();
+      await temporal?.stop();
+    });
+
+    /** The delay from a conversion to its first check, in the activities of a worker built from `env`. */
+    async function firstCheckAfter(env: NodeJS.ProcessEnv, instance: number): Promise<number> {
+      const config = loadConfig({
+        TEMPORAL_ADDRESS: temporal.server.address,
+        TEMPORAL_NAMESPACE: temporal.server.namespace,
+        ALIBABA_CLOUD_REGION_ID: tc.cloud.regionId,
+        ALIBABA_CLOUD_ECS_ENDPOINT: tc.cloud.url,
+        ALIBABA_CLOUD_VPC_ENDPOINT: tc.cloud.url,
+        ...env,
+      });
+      const credential = new Credential(
+        new CredentialConfig({
+          type: 'access_key',
+          accessKeyId: tc.cloud.accessKeyId,
+          accessKeySecret: tc.cloud.accessKeySecret,
+        }),
+      );
+      const built = await createMigrationWorker({
+        config,
+        credential,
+        log: () => undefined,
+        registerSearchAttributes: false,
+      });
+      try {
+        const activities = built.worker.workers[0].options.activities as Map<
+          string,
+          Activities[keyof Activities]
+        >;
+        const convert = activities.get('convertNatPublicIpToEip') as Activities['convertNatPublicIpToEip'];
+        const { instanceId, publicIp } = (
+          tc.cloud.info().instances as Array<{ instanceId: string; publicIp: string }>
+        )[instance];
+        const since = (await tc.admin.calls()).at(-1)?.seq ?? 0;
+        await new MockActivityEnvironment({ workflowExecution: run() } as never).run(convert, {
+          instanceId,
+          publicIp,
+        });
+        const calls = await tc.admin.calls({ since });
+        assert.deepEqual(
+          calls.map((c) => c.action),
+          ['ConvertNatPublicIpToEip', 'DescribeEipAddresses'],
+        );
+        return Date.parse(calls[1].time) - Date.parse(calls[0].time);
+      } finally {
+        await built.worker.runUntil(Promise.resolve());
+        await built.close();
+      }
+    }
+
+    it("takes the local cloud's own timings as the cloud prints them", () => {
+      const { transitionMs } = loadConfig({
+        ENI_MIGRATE_TRANSITION_MS: String(tc.cloud.info().transitionMs),
+      });
+      const { attachMs, detachMs, deleteMs, associateMs, unassociateMs, convertMs, commandMs } =
+        tc.cloud.model.timings;
+      const timings = { attachMs, detachMs, deleteMs, associateMs, unassociateMs, convertMs, commandMs };
+      assert.deepEqual(transitionMs, timings);
+    });
+
+    it('a conversion configured to take 2.5 s is first checked then, not after the typical 1 s', async () => {
+      const configured = await firstCheckAfter({ ENI_MIGRATE_TRANSITION_MS: 'convert=2500' }, 0);
+      assert.ok(configured >= 2400 && configured < 3500, `first check ${configured} ms after the conversion`);
+      const typical = await firstCheckAfter({}, 1);
+      assert.ok(typical >= 900 && typical < 2000, `without it: ${typical} ms`);
+    });
   });
 });

@@ -111,6 +111,7 @@ describe('rate limits shared by every worker', () => {
         ENI_MIGRATE_SSH_CONFIG: info.sshConfig,
         ENI_MIGRATE_POLL_INTERVAL_MS: '50',
         ENI_MIGRATE_EIP_QUOTA: String(info.eipQuota),
+        ENI_MIGRATE_TRANSITION_MS: String(info.transitionMs),
         ENI_MIGRATE_RATE_LIMITS: CHANGE_ACTIONS.map((a) => `${a}=${RATE}/s`).join(','),
       },
     });

@@ -19,6 +19,7 @@ import { startLocalCloud } from '../../src/local-cloud';
 import type { Timings } from '../../src/local-cloud/contracts';
 import { MANY_MIGRATIONS_MALLOC_ENV, MANY_MIGRATIONS_NODE_FLAGS } from '../../src/config';
 import { migrationWorkflowId, TASK_QUEUE_DEFAULT } from '../../src/shared/migration';
+import { formatTransitionMs } from '../../src/shared/transitions';
 import { startDevServer } from '../../src/temporal';
 import { freePort } from '../../src/temporal/free-port';
 import {
@@ -205,6 +206,9 @@ export async function runInflightOnce(opts: {
         ENI_MIGRATE_SSH_CONFIG: cloud.sshConfig,
         ENI_MIGRATE_EIP_QUOTA: String(cloud.info().eipQuota),
         ENI_MIGRATE_RATE_LIMITS: rateLimitsEnv(opts.rate),
+        // The cloud's transition times, as a user whose cloud is slower than Alibaba Cloud's typical durations sets
+        // them: the waits look when a transition can be done, rather than poll up to the estimate's 4x cap.
+        ENI_MIGRATE_TRANSITION_MS: formatTransitionMs(opts.timings),
         ENI_MIGRATE_LOG_LEVEL: 'warn',
         ...MANY_MIGRATIONS_MALLOC_ENV,
         ...(opts.pollIntervalMs ? { ENI_MIGRATE_POLL_INTERVAL_MS: String(opts.pollIntervalMs) } : {}),

@@ -236,6 +236,7 @@ export async function runChaos(opts: ChaosOptions = {}): Promise<ChaosResult> {
         ENI_MIGRATE_LOG_LEVEL: 'debug',
         ENI_MIGRATE_POLL_INTERVAL_MS: '200',
         ENI_MIGRATE_EIP_QUOTA: String(cloud.info().eipQuota),
+        ENI_MIGRATE_TRANSITION_MS: String(cloud.info().transitionMs),
         ENI_MIGRATE_RATE_LIMITS: CHANGE_ACTIONS.map((a) => `${a}=50/s`).join(','),
       },
     });

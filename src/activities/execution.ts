@@ -6,6 +6,7 @@ import { withCallMeter, type CallMeter } from '../cloud/call';
 import { classifyCode, CloudApiError, tokenSpent, toApplicationFailure } from '../cloud/errors';
 import { recordAttemptStart } from '../cloud/throttle-wait';
 import { SshError } from '../ssh';
+import { TYPICAL_TRANSITION_MS, type TransitionAction, type TransitionTimes } from '../shared/transitions';
 
 /**
  * The mechanics every activity shares, kept out of the activities themselves so they read as "one cloud action plus
@@ -77,28 +78,7 @@ export interface PollTuning {
   transitions?: TransitionEstimates;
 }
 
-/** The cloud's asynchronous transitions an activity waits for, each with its own typical duration. */
-export type TransitionAction =
-  'convert' | 'create' | 'attach' | 'detach' | 'delete' | 'associate' | 'unassociate' | 'command';
-
-/** Typical durations in ms, by the local cloud's names for them (so its `Timings` can be passed as they are). */
-export type TransitionTimes = Record<`${TransitionAction}Ms`, number>;
-
-/**
- * Typical durations on Alibaba Cloud, the first guess of a worker that has observed none yet. A new ENI is Available
- * when its create returns; the rest take a few seconds each.
- */
-export const TYPICAL_TRANSITION_MS: TransitionTimes = {
-  convertMs: 1000,
-  createMs: 0,
-  attachMs: 3000,
-  detachMs: 3000,
-  deleteMs: 2000,
-  associateMs: 2000,
-  unassociateMs: 2000,
-  // A Cloud Assistant command: delivered, run, reported (a short set-up script).
-  commandMs: 2000,
-};
+export { TYPICAL_TRANSITION_MS, type TransitionAction, type TransitionTimes };
 
 /** The first check of a transition comes up to this fraction after its expected end (never before it). */
 const FIRST_CHECK_JITTER = 0.02;

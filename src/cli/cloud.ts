@@ -19,7 +19,8 @@ export function cloudCommand(setExitCode: (code: number) => void): Command {
   return new Command('cloud')
     .description(
       'serve a local Alibaba Cloud region (ECS + VPC API, SSH-answering instances) until SIGINT/SIGTERM; ' +
-        'prints one JSON line: endpoint, regionId, accessKeyId, accessKeySecret, sshConfig, vpcIds, instances',
+        'prints one JSON line: endpoint, regionId, accessKeyId, accessKeySecret, sshConfig, vpcIds, eipQuota, ' +
+        'transitionMs, instances',
     )
     .option('--host <address>', 'address to bind (the admin API has no authentication)', '127.0.0.1')
     .option('--port <n>', 'API port (0: any free port)', parsePort, 0)
@@ -36,7 +37,8 @@ export function cloudCommand(setExitCode: (code: number) => void): Command {
       'after',
       '\nPoint the worker at it: ALIBABA_CLOUD_ECS_ENDPOINT=<url> ALIBABA_CLOUD_VPC_ENDPOINT=<url>\n' +
         'ALIBABA_CLOUD_REGION_ID=<regionId> ALIBABA_CLOUD_ACCESS_KEY_ID=<accessKeyId>\n' +
-        'ALIBABA_CLOUD_ACCESS_KEY_SECRET=<accessKeySecret> ENI_MIGRATE_SSH_CONFIG=<sshConfig>',
+        'ALIBABA_CLOUD_ACCESS_KEY_SECRET=<accessKeySecret> ENI_MIGRATE_SSH_CONFIG=<sshConfig>\n' +
+        'ENI_MIGRATE_EIP_QUOTA=<eipQuota> ENI_MIGRATE_TRANSITION_MS=<transitionMs>',
     )
     .action(async (flags: CloudFlags) =>
       setExitCode(

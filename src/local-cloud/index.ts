@@ -13,6 +13,7 @@ import { createCloudModel, defaultTopology, loadTopology } from './model';
 import { generateCredentials } from './wire/authenticate';
 import type { RateLimit } from './wire/rate-limits';
 import { WireServer } from './wire/server';
+import { formatTransitionMs } from '../shared/transitions';
 
 export type { RateLimit } from './wire/rate-limits';
 export { GENEROUS_RATE_LIMIT } from './wire/rate-limits';
@@ -198,6 +199,8 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         vpcIds: (model.snapshot().Vpcs as Array<{ VpcId: string }>).map((v) => v.VpcId),
         // The account's EIP quota in the region: a worker is told it (ENI_MIGRATE_EIP_QUOTA), as for a real account.
         eipQuota: model.snapshot().EipQuota as number,
+        // Its transition times, as a worker is told them (ENI_MIGRATE_TRANSITION_MS) so that its waits look in time.
+        transitionMs: formatTransitionMs(model.timings),
         instances: describeInstances(model),
       }),
       stop,
