@@ -51,18 +51,22 @@ const FULL: Profile = {
   timings: { associateSpreadMs: 0 },
   singleRuns: 3,
   baselinePollMs: 5000,
+  // 3/s binds (in the full run on 2 cores its limit set 65 s of the 76) and keeps the section within the bench's
+  // 10 minutes; at 2/s, as it was before, it took 111 s.
   batch: { instances: 200, concurrency: 100, rate: 3, cloudBurst: 5 },
   inflight: {
     n: 1000,
     // Long enough that all of them are in flight at once: the batches start them at the pace the server keeps up with
-    // (about 35 a second here), and a migration's four waits outlast that start. Each of the four, so that the worker
-    // waits for all four actions at once, as it does for a fleet; not longer: a worker waits for at most 100
-    // transitions of one action at once (the SDK's activity slots), so 20 s lets 5 a second through each. The
-    // worker is told them (ENI_MIGRATE_TRANSITION_MS), as a user whose cloud is slower than the typical is.
+    // (20-35 a second here), and a migration's four waits (80 s) outlast that start. Four of one length, so that the
+    // worker waits for all four actions at once, as for a fleet. 20 s for the bench's 10 minutes: at 15 s the thousand
+    // took 225 s rather than 300, but the worker peaked at 601 MB (the faster pipeline); at 40 s, as before, the
+    // activity slots bound it (100 waits of an action at once: 2.5 a second). The worker is told them
+    // (ENI_MIGRATE_TRANSITION_MS), as a user whose cloud is slower than the typical is: untold, its waits poll up to
+    // the estimate's 4x cap and on (5 to 9 Describes a 20 s wait).
     timings: { convertMs: 20_000, attachMs: 20_000, unassociateMs: 20_000, associateMs: 20_000 },
     rate: 1000,
     // The database's share, per migration: the server on a SQLite file costs ~1.5× its in-memory CPU and serialises
-    // on the file, so a thousand there would take ~11 min of the 10 the bench has; a hundred show the share.
+    // on the file, so a thousand there would take minutes the bench does not have; a hundred show the share.
     fileN: 100,
   },
 };
@@ -191,7 +195,7 @@ async function main(): Promise<number> {
     rateLimit: `change actions at ${inf.rate}/s and no cloud-side limit (not what this section measures)`,
     note:
       inf.fileN > 0
-        ? `db: memory with N = ${inf.n}; db: file with N = ${inf.fileN}, for the database's share per migration (a thousand on a SQLite file take ~11 min here)`
+        ? `db: memory with N = ${inf.n}; db: file with N = ${inf.fileN}, for the database's share per migration (a thousand on it would not fit in the bench's 10 minutes)`
         : undefined,
     runs: [],
   };

@@ -21,7 +21,12 @@ import {
   type RateUnit,
 } from './shared/cloud-changes';
 import { TASK_QUEUE_DEFAULT } from './shared/migration';
-import { TRANSITION_ACTIONS, TYPICAL_TRANSITION_MS, type TransitionTimes } from './shared/transitions';
+import {
+  formatTransitionMs,
+  TRANSITION_ACTIONS,
+  TYPICAL_TRANSITION_MS,
+  type TransitionTimes,
+} from './shared/transitions';
 
 /** One documented variable: its name, default and meaning (`worker --help` prints them; docs/configuration.md's table says the same). */
 export interface EnvVarDoc {
@@ -112,7 +117,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: 'ENI_MIGRATE_TRANSITION_MS',
     default: "Alibaba Cloud's typical durations",
     description:
-      'How long the cloud typically takes per transition, in ms, e.g. `attach=10000,convert=2000`: a wait first looks then (and learns from what it sees, within ¼–4× of it); unnamed ones keep their defaults.',
+      'How long the cloud typically takes per transition, in ms, e.g. `attach=10000,convert=2000`: a wait first looks then; the worker learns within ¼–4× of it, upward fast, downward slowly (err low); unnamed ones keep their defaults.',
   },
   {
     name: 'ENI_MIGRATE_EIP_QUOTA',
@@ -313,8 +318,11 @@ const rateLimits = optional.transform((value, ctx): Partial<Record<ChangeAction,
 
 /**
  * ENI_MIGRATE_TRANSITION_MS: `<transition>=<ms>`, comma-separated, by the transitions' names (`attach`, not
- * `attachMs`). As with the rate limits, a misspelt name is refused rather than left at its default.
+ * `attachMs`). As with the rate limits, a misspelt name is refused rather than left at its default; so is a duration
+ * no wait could use (its first look would come when its budget, 2 minutes for an ENI, has run out).
  */
+export const TRANSITION_MS_MAX = 120_000;
+
 const transitionMs = optional.transform((value, ctx): Partial<TransitionTimes> | undefined => {
   if (value === undefined) return undefined;
   const times: Partial<TransitionTimes> = {};
@@ -328,9 +336,16 @@ const transitionMs = optional.transform((value, ctx): Partial<TransitionTimes> |
     }
     const [, name, ms] = m;
     const action = TRANSITION_ACTIONS.find((a) => a === name);
+    const bare = TRANSITION_ACTIONS.find((a) => `${a}Ms` === name);
     if (!action) {
       problem(
-        `names ${name}, which is not a transition the worker waits for: use one of ${TRANSITION_ACTIONS.join(', ')}`,
+        bare
+          ? `names ${name}: write ${bare}=${ms} (the name without Ms)`
+          : `names ${name}, which is not a transition the worker waits for: use one of ${TRANSITION_ACTIONS.join(', ')}`,
+      );
+    } else if (Number(ms) > TRANSITION_MS_MAX) {
+      problem(
+        `${name}=${ms} is longer than a wait's budget (${TRANSITION_MS_MAX} ms, 2 minutes): give milliseconds, at most ${TRANSITION_MS_MAX}`,
       );
     } else if (times[`${action}Ms`] !== undefined) {
       problem(`${name} is given twice: keep one`);
@@ -640,8 +655,8 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
       ]),
     ),
     ...(config.pollIntervalMs ? { pollIntervalMs: config.pollIntervalMs } : {}),
-    // What the waits start from, the configured over Alibaba Cloud's typical durations.
-    transitionMs: { ...TYPICAL_TRANSITION_MS, ...config.transitionMs },
+    // What the waits start from, the configured over Alibaba Cloud's typical durations, as the variable takes it.
+    transitionMs: formatTransitionMs({ ...TYPICAL_TRANSITION_MS, ...config.transitionMs }),
     eipQuota: config.eipQuota ?? 20,
     maxCachedWorkflows: config.maxCachedWorkflows ?? "the SDK's default (from the heap size)",
     metrics: config.metricsAddress ? `http://${config.metricsAddress}/metrics` : 'off',

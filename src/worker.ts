@@ -207,7 +207,9 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
   const config = options.config ?? loadConfig();
   const log = options.log ?? workerLog(config);
   const regionId = requireRegion(config.cloud);
-  log(`eni-migrate worker: ${JSON.stringify(describeConfig(config))}`);
+  // The caller's transition times (the demo's: its local cloud's) over the environment's, and shown as used.
+  const transitionMs = { ...config.transitionMs, ...options.transitionMs };
+  log(`eni-migrate worker: ${JSON.stringify(describeConfig({ ...config, transitionMs }))}`);
   // Validated before anything connects: a bad file stops the worker with the file, the script and the fault named.
   const guestScripts = loadGuestScripts(config.guestScriptsPath);
   log(`eni-migrate worker: guest scripts ${guestScripts.names().join(', ')}`);
@@ -232,7 +234,7 @@ export async function createMigrationWorker(options: RunWorkerOptions = {}): Pro
     ssh,
     guestScripts,
     pollIntervalMs: config.pollIntervalMs,
-    transitionMs: options.transitionMs ?? config.transitionMs,
+    transitionMs,
     ...(config.eipQuota !== undefined ? { eipQuota: config.eipQuota } : {}),
   });
 

@@ -83,7 +83,7 @@ export function renderTable(doc: BenchDocument): string {
           inflight.timings,
         )
           .map(([k, v]) => `${k.replace(/Ms$/, '')} ${s(v as number)}`)
-          .join(', ')}`,
+          .join(', ')}, the worker told them (ENI_MIGRATE_TRANSITION_MS)`,
         inflight.rateLimit,
         "the worker's malloc and V8 heap as docs/configuration.md asks of a worker for many migrations",
         ...(inflight.note ? [inflight.note] : []),

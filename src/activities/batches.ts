@@ -17,7 +17,6 @@ export async function runningBatchesOf(input: {
   const self = Context.current().info.workflowExecution;
   const batchIds: string[] = [];
   // Reads have a heartbeat timeout (src/workflows/activity-options.ts): a long listing shows it is alive, page by page.
-  Context.current().heartbeat();
   for await (const w of Context.current().client.workflow.list({ query })) {
     Context.current().heartbeat();
     if (w.workflowId !== self?.workflowId || w.runId !== self?.runId) batchIds.push(w.workflowId);

@@ -392,10 +392,11 @@ export async function execute<S extends object, R extends object>(
   recordAttemptStart(Context.current());
   const x = new Execution(initial, tuning, tokenSeed);
   // Heartbeat on a timer too, not only between polls: an SSH command or a slow API call must not read as a lost
-  // worker, and cancellation (delivered with heartbeat answers) must reach the activity promptly. None at the start:
-  // it holds nothing a retry could use, costs the server a write (Temporal Cloud, an action) per activity, and, as the
-  // SDK sends the first heartbeat at once and the next only 80% of the heartbeat timeout later (8 s), it held back the
-  // first checkpoint that matters (a request sent, its token), past the end of most activities.
+  // worker, and cancellation (delivered with heartbeat answers, at most one every 8 s) must reach the activity. None
+  // at the start: it holds nothing a retry could use, costs the server a write (Temporal Cloud, an action) per
+  // activity, and, as the SDK sends the first heartbeat at once and holds the next 8 s (80% of the timeout), it held
+  // back the first checkpoint that matters (a ClientToken before a request, or the request sent), which a retry
+  // after a lost worker resumes from. Liveness holds: the first keep-alive comes within 2 s of a 10 s timeout.
   const ticker = setInterval(() => x.checkpoint(), KEEPALIVE_MS);
   try {
     const result = await withCallMeter(x.meter, () => body(x));

@@ -13,7 +13,6 @@ import { createCloudModel, defaultTopology, loadTopology } from './model';
 import { generateCredentials } from './wire/authenticate';
 import type { RateLimit } from './wire/rate-limits';
 import { WireServer } from './wire/server';
-import { formatTransitionMs } from '../shared/transitions';
 
 export type { RateLimit } from './wire/rate-limits';
 export { GENEROUS_RATE_LIMIT } from './wire/rate-limits';
@@ -90,6 +89,18 @@ export interface LocalCloud {
   /** The start-up JSON line of `eni-migrate cloud`. */
   info(): Record<string, unknown>;
   stop(): Promise<void>;
+}
+
+/**
+ * Its transition times as a worker takes them (ENI_MIGRATE_TRANSITION_MS, `convert=1000,attach=3000,…`; an
+ * association's is the median of its spread). Written here, not shared: the product's code is not the cloud's.
+ */
+function transitionMsOf(t: Timings): string {
+  const { convertMs, attachMs, detachMs, deleteMs, associateMs, unassociateMs, commandMs } = t;
+  const times = { convert: convertMs, attach: attachMs, detach: detachMs, delete: deleteMs };
+  return Object.entries({ ...times, associate: associateMs, unassociate: unassociateMs, command: commandMs })
+    .map(([name, ms]) => `${name}=${ms}`)
+    .join(',');
 }
 
 /** Host part of an endpoint: a wildcard bind is reached on loopback, an IPv6 literal needs brackets. */
@@ -200,7 +211,7 @@ export async function startLocalCloud(opts: LocalCloudOptions = {}): Promise<Loc
         // The account's EIP quota in the region: a worker is told it (ENI_MIGRATE_EIP_QUOTA), as for a real account.
         eipQuota: model.snapshot().EipQuota as number,
         // Its transition times, as a worker is told them (ENI_MIGRATE_TRANSITION_MS) so that its waits look in time.
-        transitionMs: formatTransitionMs(model.timings),
+        transitionMs: transitionMsOf(model.timings),
         instances: describeInstances(model),
       }),
       stop,

@@ -37,7 +37,7 @@ export const TYPICAL_TRANSITION_MS: TransitionTimes = {
 };
 
 /**
- * Durations as ENI_MIGRATE_TRANSITION_MS takes them (`convert=40000,attach=40000`), from `<transition>Ms` fields (a
+ * Durations as ENI_MIGRATE_TRANSITION_MS takes them (`attach=10000,convert=2000`), from `<transition>Ms` fields (a
  * local cloud's `Timings` among them); fields that name no transition are left out.
  */
 export function formatTransitionMs(times: object): string {

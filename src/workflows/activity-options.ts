@@ -25,7 +25,7 @@ const NEVER_RETRY = [
  * (up to a minute, src/cloud/throttle-wait.ts), so the start-to-close timeout leaves room for a full window's wait
  * twice over plus a read's worst case (SDK read timeout 10 s; preflight's SSH connect 10 s plus its egress check's
  * 10 s). A worker lost in the middle of one (a crash, a SIGKILL) is noticed by the heartbeat timeout (execute()
- * heartbeats every 2 s), not by that long timeout: the chaos run measured a 2-minute stall per killed read when
+ * checkpoints every 2 s; the SDK sends the first at once, then one every 8 s), not by that long timeout: the chaos run measured a 2-minute stall per killed read when
  * start-to-close was the only timeout. Timeouts are not part of a workflow's commands: changing them is replay-safe.
  */
 const READS = {
@@ -40,8 +40,8 @@ const READS = {
 } satisfies ActivityOptions;
 
 /**
- * One cloud change plus its wait. Activities heartbeat every 2 s, so a lost worker is noticed within the heartbeat
- * timeout and the retry resumes from the last checkpoint. Cancellation waits for the activity to stop, so no call
+ * One cloud change plus its wait. Activities checkpoint every 2 s (the SDK sends one heartbeat every 8 s, 80% of the
+ * timeout), so a lost worker is noticed within the heartbeat timeout and the retry resumes from the last checkpoint. Cancellation waits for the activity to stop, so no call
  * is in flight while compensations run.
  *
  * A throttled call waits inside the attempt as the cloud asks and goes again (src/cloud/throttle-wait.ts): throttling
