@@ -117,7 +117,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: 'ENI_MIGRATE_TRANSITION_MS',
     default: "Alibaba Cloud's typical durations",
     description:
-      'How long the cloud typically takes per transition, in ms, e.g. `attach=10000,convert=2000`: a wait first looks then; the worker learns within ¼–4× of it, upward fast, downward slowly (err low); unnamed ones keep their defaults.',
+      'How long the cloud typically takes per transition, in ms (at most 120000), e.g. `attach=10000,convert=2000`, of convert, create, attach, detach, delete, associate, unassociate and command (a Cloud Assistant command): a wait first looks then; the worker learns within ¼–4× of it, upward fast, downward slowly (err low); unnamed ones keep their defaults.',
   },
   {
     name: 'ENI_MIGRATE_EIP_QUOTA',
@@ -331,7 +331,13 @@ const transitionMs = optional.transform((value, ctx): Partial<TransitionTimes> |
     if (entry === '') continue;
     const m = /^([A-Za-z]+)\s*=\s*(\d+)$/.exec(entry);
     if (!m) {
-      problem(`"${entry}" is not <transition>=<milliseconds>, e.g. attach=10000`);
+      // A duration given in seconds, the commonest slip: say what it is in milliseconds.
+      const seconds = /^([A-Za-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*s$/.exec(entry);
+      problem(
+        seconds
+          ? `"${entry}": give milliseconds, ${seconds[1]}=${Math.round(Number(seconds[2]) * 1000)}`
+          : `"${entry}" is not <transition>=<milliseconds>, e.g. attach=10000`,
+      );
       continue;
     }
     const [, name, ms] = m;

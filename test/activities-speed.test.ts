@@ -275,7 +275,8 @@ describe('ENI_MIGRATE_TRANSITION_MS: the typical durations a worker starts from'
         'attach=180000',
         /attach=180000 is longer than a wait's budget \(120000 ms, 2 minutes\): give milliseconds/,
       ],
-      ['attach=3s', /"attach=3s" is not <transition>=<milliseconds>, e\.g\. attach=10000/],
+      ['attach=3s', /"attach=3s": give milliseconds, attach=3000/],
+      ['attach=3m', /"attach=3m" is not <transition>=<milliseconds>, e\.g\. attach=10000/],
       ['attach=-1', /is not <transition>=<milliseconds>/],
       ['attach=1000,attach=2000', /attach is given twice: keep one/],
     ] as const)
