@@ -65,7 +65,7 @@ const FULL: Profile = {
     // the estimate's 4x cap and on (5 to 9 Describes a 20 s wait).
     timings: { convertMs: 20_000, attachMs: 20_000, unassociateMs: 20_000, associateMs: 20_000 },
     rate: 1000,
-    // The database's share, per migration: the server on a SQLite file costs ~1.5× its in-memory CPU and serialises
+    // The database's share, per migration: the server on a SQLite file costs ~2× its in-memory CPU and serialises
     // on the file, so a thousand there would take minutes the bench does not have; a hundred show the share.
     fileN: 100,
   },

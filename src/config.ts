@@ -117,7 +117,7 @@ export const ENV_VARS: readonly EnvVarDoc[] = [
     name: 'ENI_MIGRATE_TRANSITION_MS',
     default: "Alibaba Cloud's typical durations",
     description:
-      'How long the cloud typically takes per transition, in ms (at most 120000), e.g. `attach=10000,convert=2000`, of convert, create, attach, detach, delete, associate, unassociate and command (a Cloud Assistant command): a wait first looks then; the worker learns within ¼–4× of it, upward fast, downward slowly (err low); unnamed ones keep their defaults.',
+      "How long the cloud typically takes per transition, in ms (at most 120000, the ENI waits' budget), e.g. `attach=10000,convert=2000`, of convert, create, attach, detach, delete, associate, unassociate and command (a Cloud Assistant command): a wait first looks then; the worker learns within ¼–4× of it, upward fast, downward slowly (err low); unnamed ones keep their defaults.",
   },
   {
     name: 'ENI_MIGRATE_EIP_QUOTA',
@@ -319,7 +319,8 @@ const rateLimits = optional.transform((value, ctx): Partial<Record<ChangeAction,
 /**
  * ENI_MIGRATE_TRANSITION_MS: `<transition>=<ms>`, comma-separated, by the transitions' names (`attach`, not
  * `attachMs`). As with the rate limits, a misspelt name is refused rather than left at its default; so is a duration
- * no wait could use (its first look would come when its budget, 2 minutes for an ENI, has run out).
+ * past the ENI waits' budget (2 minutes: their first look would come when they give up), and one in seconds, each
+ * with the entry that would do. `3000ms` is taken as 3000.
  */
 export const TRANSITION_MS_MAX = 120_000;
 
@@ -329,34 +330,30 @@ const transitionMs = optional.transform((value, ctx): Partial<TransitionTimes> |
   const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
   for (const entry of value.split(',').map((e) => e.trim())) {
     if (entry === '') continue;
-    const m = /^([A-Za-z]+)\s*=\s*(\d+)$/.exec(entry);
-    if (!m) {
-      // A duration given in seconds, the commonest slip: say what it is in milliseconds.
-      const seconds = /^([A-Za-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*s$/.exec(entry);
-      problem(
-        seconds
-          ? `"${entry}": give milliseconds, ${seconds[1]}=${Math.round(Number(seconds[2]) * 1000)}`
-          : `"${entry}" is not <transition>=<milliseconds>, e.g. attach=10000`,
-      );
+    const m = /^([A-Za-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*(ms|s)?$/.exec(entry);
+    if (!m || (m[3] !== 's' && !/^\d+$/.test(m[2]))) {
+      problem(`"${entry}" is not <transition>=<milliseconds>, e.g. attach=10000`);
       continue;
     }
-    const [, name, ms] = m;
-    const action = TRANSITION_ACTIONS.find((a) => a === name);
-    const bare = TRANSITION_ACTIONS.find((a) => `${a}Ms` === name);
-    if (!action) {
+    const [, written, amount, unit] = m;
+    const ms = unit === 's' ? Math.round(Number(amount) * 1000) : Number(amount);
+    const name = TRANSITION_ACTIONS.find((a) => a === written || `${a}Ms` === written);
+    // What the entry should have been, when only its name's suffix or its unit is wrong.
+    const fix = `${name}=${Math.min(ms, TRANSITION_MS_MAX)}`;
+    if (!name) {
       problem(
-        bare
-          ? `names ${name}: write ${bare}=${ms} (the name without Ms)`
-          : `names ${name}, which is not a transition the worker waits for: use one of ${TRANSITION_ACTIONS.join(', ')}`,
+        `names ${written}, which is not a transition the worker waits for: use one of ${TRANSITION_ACTIONS.join(', ')}`,
       );
-    } else if (Number(ms) > TRANSITION_MS_MAX) {
+    } else if (ms > TRANSITION_MS_MAX) {
       problem(
-        `${name}=${ms} is longer than a wait's budget (${TRANSITION_MS_MAX} ms, 2 minutes): give milliseconds, at most ${TRANSITION_MS_MAX}`,
+        `"${entry}" is more than ${TRANSITION_MS_MAX} ms, the ENI waits' budget (2 minutes): a wait would look only when it gives up; at most ${fix}`,
       );
-    } else if (times[`${action}Ms`] !== undefined) {
+    } else if (written !== name || unit === 's') {
+      problem(`"${entry}": write ${fix} (the transition's name, milliseconds)`);
+    } else if (times[`${name}Ms`] !== undefined) {
       problem(`${name} is given twice: keep one`);
     } else {
-      times[`${action}Ms`] = Number(ms);
+      times[`${name}Ms`] = ms;
     }
   }
   return times;

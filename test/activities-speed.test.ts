@@ -256,6 +256,11 @@ describe('ENI_MIGRATE_TRANSITION_MS: the typical durations a worker starts from'
       ENI_MIGRATE_TRANSITION_MS: 'attach=10000, convert = 0,command=2500',
     });
     assert.deepEqual(transitionMs, { attachMs: 10_000, convertMs: 0, commandMs: 2500 });
+    // The largest a wait can use, and milliseconds written as such.
+    assert.deepEqual(loadConfig({ ENI_MIGRATE_TRANSITION_MS: 'attach=120000,convert=3000ms' }).transitionMs, {
+      attachMs: 120_000,
+      convertMs: 3000,
+    });
     assert.equal(loadConfig({}).transitionMs, undefined);
     // Shown as the variable takes it: every transition, the named one changed.
     const shown = describeConfig(loadConfig({ ENI_MIGRATE_TRANSITION_MS: 'attach=10000' })).transitionMs;
@@ -266,17 +271,21 @@ describe('ENI_MIGRATE_TRANSITION_MS: the typical durations a worker starts from'
 
   it('refuses what it cannot use, naming the entry and the fix', () => {
     for (const [value, why] of [
-      ['attachMs=3000', /names attachMs: write attach=3000 \(the name without Ms\)/],
+      ['attachMs=3000', /"attachMs=3000": write attach=3000 \(the transition's name, milliseconds\)/],
       [
         'attached=3000',
         /names attached, which is not a transition the worker waits for: use one of convert, create, /,
       ],
+      ['attach=3s', /"attach=3s": write attach=3000 \(the transition's name, milliseconds\)/],
+      ['attach=1.5s', /"attach=1\.5s": write attach=1500 /],
+      ['attachMs=3s', /"attachMs=3s": write attach=3000 /],
       [
-        'attach=180000',
-        /attach=180000 is longer than a wait's budget \(120000 ms, 2 minutes\): give milliseconds/,
+        'attach=180s',
+        /"attach=180s" is more than 120000 ms, the ENI waits' budget \(2 minutes\): .*; at most attach=120000$/,
       ],
-      ['attach=3s', /"attach=3s": give milliseconds, attach=3000/],
+      ['attach=120001', /"attach=120001" is more than 120000 ms/],
       ['attach=3m', /"attach=3m" is not <transition>=<milliseconds>, e\.g\. attach=10000/],
+      ['attach=1.5', /"attach=1\.5" is not <transition>=<milliseconds>/],
       ['attach=-1', /is not <transition>=<milliseconds>/],
       ['attach=1000,attach=2000', /attach is given twice: keep one/],
     ] as const)

@@ -19,8 +19,8 @@ export function cloudCommand(setExitCode: (code: number) => void): Command {
   return new Command('cloud')
     .description(
       'serve a local Alibaba Cloud region (ECS + VPC API, SSH-answering instances) until SIGINT/SIGTERM; ' +
-        'prints one JSON line: endpoint, regionId, accessKeyId, accessKeySecret, sshConfig, vpcIds, eipQuota, ' +
-        'transitionMs, instances',
+        'prints one JSON line: endpoint, url, adminUrl, regionId, accessKeyId, accessKeySecret, sshConfig, ' +
+        'sshPrivateKey, sshUser, vpcIds, eipQuota, transitionMs, instances',
     )
     .option('--host <address>', 'address to bind (the admin API has no authentication)', '127.0.0.1')
     .option('--port <n>', 'API port (0: any free port)', parsePort, 0)
